@@ -1,0 +1,116 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "invitelink",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "invitelink", targets: ["invitelink"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // libcrypto from the system (Debian: libssl-dev). Only InviteCrypto imports it.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "InviteCrypto",
+            dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "InviteToken",
+            dependencies: ["InviteCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "InviteStore",
+            dependencies: [
+                "InviteCrypto",
+                "InviteToken",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "InviteServer",
+            dependencies: [
+                "InviteCrypto",
+                "InviteToken",
+                "InviteStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "InviteCLI",
+            dependencies: [
+                "InviteCrypto",
+                "InviteToken",
+                "InviteStore",
+                "InviteServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "invitelink",
+            dependencies: ["InviteCLI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InviteCryptoTests",
+            dependencies: ["InviteCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InviteTokenTests",
+            dependencies: ["InviteCrypto", "InviteToken"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InviteStoreTests",
+            dependencies: ["InviteStore", "InviteToken", "InviteCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InviteServerTests",
+            dependencies: [
+                "InviteServer", "InviteStore", "InviteToken", "InviteCrypto",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InviteCLITests",
+            dependencies: ["InviteCLI", "InviteToken", "InviteCrypto"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

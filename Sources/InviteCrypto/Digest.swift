@@ -1,0 +1,44 @@
+internal import COpenSSL
+
+/// SHA-256 and scrypt through OpenSSL's EVP interfaces.
+public enum Digest {
+    /// SHA-256 of `data`. Used to store bearer credentials as hashes: the credentials are 256
+    /// random bits, so a fast hash is enough (no dictionary to attack).
+    public static func sha256(_ data: some ContiguousBytes) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let status = data.withUnsafeBytes { input in
+            out.withUnsafeMutableBufferPointer { output in
+                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_sha256(), nil)
+            }
+        }
+        try check(status, "EVP_Digest(SHA256)")
+        return out
+    }
+
+    /// scrypt (RFC 7914) through `EVP_KDF`, for passwords people choose.
+    public static func scrypt(
+        password: some ContiguousBytes, salt: some ContiguousBytes,
+        n: UInt64, r: UInt32, p: UInt32, length: Int
+    ) throws -> [UInt8] {
+        guard let kdf = EVP_KDF_fetch(nil, "SCRYPT", nil) else { throw CryptoError.openSSL("EVP_KDF_fetch(SCRYPT)") }
+        defer { EVP_KDF_free(kdf) }
+        guard let context = EVP_KDF_CTX_new(kdf) else { throw CryptoError.openSSL("EVP_KDF_CTX_new") }
+        defer { EVP_KDF_CTX_free(context) }
+        var out = [UInt8](repeating: 0, count: length)
+        let status = password.withUnsafeBytes { pass in
+            salt.withUnsafeBytes { salt in
+                out.withUnsafeMutableBufferPointer { output in
+                    invitelink_scrypt_derive(
+                        context,
+                        pass.baseAddress?.assumingMemoryBound(to: UInt8.self), pass.count,
+                        salt.baseAddress?.assumingMemoryBound(to: UInt8.self), salt.count,
+                        n, r, p, output.baseAddress, length
+                    )
+                }
+            }
+        }
+        try check(status, "EVP_KDF_derive(SCRYPT)")
+        return out
+    }
+}

@@ -1,0 +1,103 @@
+internal import COpenSSL
+
+/// An Ed25519 signing key (RFC 8032) held by OpenSSL; signing is one-shot `EVP_DigestSign`.
+public final class Ed25519PrivateKey: Sendable {
+    public let publicKey: Ed25519PublicKey
+    private let key: PKey
+    private let signers: ContextPool
+
+    /// A new random key from OpenSSL's generator.
+    public convenience init() throws {
+        guard let context = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nil) else { throw CryptoError.openSSL("EVP_PKEY_CTX_new_id") }
+        defer { EVP_PKEY_CTX_free(context) }
+        try check(EVP_PKEY_keygen_init(context), "EVP_PKEY_keygen_init")
+        var pkey: OpaquePointer? = nil
+        try check(EVP_PKEY_keygen(context, &pkey), "EVP_PKEY_keygen")
+        try self.init(owning: pkey!)
+    }
+
+    /// The key whose 32-byte seed is `seed` (RFC 8032 §5.1.5).
+    public convenience init(seed: some ContiguousBytes) throws {
+        let pkey = try seed.withUnsafeBytes { bytes -> OpaquePointer in
+            guard bytes.count == 32 else {
+                throw CryptoError(code: .invalidKey, reason: "an Ed25519 seed is 32 bytes, not \(bytes.count)")
+            }
+            guard let pkey = EVP_PKEY_new_raw_private_key(
+                EVP_PKEY_ED25519, nil, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count
+            ) else {
+                throw CryptoError.openSSL("EVP_PKEY_new_raw_private_key")
+            }
+            return pkey
+        }
+        try self.init(owning: pkey)
+    }
+
+    /// Reads a PKCS#8 PEM private key (`openssl genpkey -algorithm ed25519` writes one).
+    public convenience init(pemRepresentation pem: String) throws {
+        let bytes = Array(pem.utf8)
+        guard let bio = bytes.withUnsafeBufferPointer({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            throw CryptoError.openSSL("BIO_new_mem_buf")
+        }
+        defer { BIO_free(bio) }
+        guard let pkey = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
+            throw CryptoError(code: .invalidPEM, reason: "not a PKCS#8 PEM private key", openSSLErrors: CryptoError.drainErrorQueue())
+        }
+        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else {
+            EVP_PKEY_free(pkey)
+            throw CryptoError(code: .invalidPEM, reason: "the PEM key is not an Ed25519 key")
+        }
+        try self.init(owning: pkey)
+    }
+
+    private init(owning pkey: OpaquePointer) throws {
+        let owned = PKey(pkey)
+        var raw = [UInt8](repeating: 0, count: 32)
+        var length = raw.count
+        try check(EVP_PKEY_get_raw_public_key(pkey, &raw, &length), "EVP_PKEY_get_raw_public_key")
+        self.key = owned
+        self.publicKey = try Ed25519PublicKey(rawRepresentation: raw)
+        self.signers = ContextPool(
+            make: {
+                guard let context = EVP_MD_CTX_new() else { throw CryptoError.openSSL("EVP_MD_CTX_new") }
+                guard EVP_DigestSignInit(context, nil, nil, nil, owned.pointer) == 1 else {
+                    EVP_MD_CTX_free(context)
+                    throw CryptoError.openSSL("EVP_DigestSignInit")
+                }
+                return context
+            },
+            destroy: { EVP_MD_CTX_free($0) }
+        )
+    }
+
+    /// The 64-byte signature of `message`, written into `signature`.
+    public func sign(_ message: UnsafeRawBufferPointer, into signature: UnsafeMutableRawBufferPointer) throws {
+        precondition(signature.count >= Ed25519PublicKey.signatureByteCount)
+        try signers.withContext { context in
+            var length = Ed25519PublicKey.signatureByteCount
+            try check(
+                EVP_DigestSign(
+                    context,
+                    signature.baseAddress!.assumingMemoryBound(to: UInt8.self), &length,
+                    message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count
+                ),
+                "EVP_DigestSign"
+            )
+        }
+    }
+
+    /// The 64-byte signature of `message`.
+    public func signature(for message: some ContiguousBytes) throws -> [UInt8] {
+        var signature = [UInt8](repeating: 0, count: Ed25519PublicKey.signatureByteCount)
+        try message.withUnsafeBytes { input in
+            try signature.withUnsafeMutableBytes { output in try sign(input, into: output) }
+        }
+        return signature
+    }
+
+    /// The key as PKCS#8 PEM ("BEGIN PRIVATE KEY"), as `openssl pkey` reads and writes it.
+    public func pemRepresentation() throws -> String {
+        try withMemoryBIO { bio in
+            try check(PEM_write_bio_PrivateKey(bio, key.pointer, nil, nil, 0, nil, nil), "PEM_write_bio_PrivateKey")
+        }
+    }
+}

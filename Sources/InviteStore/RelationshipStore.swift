@@ -1,0 +1,93 @@
+/// Everything the service keeps: partners and their provider connections, customers and the
+/// people who sign in for them, credentials, invitations, acceptances, relationships, DAP grants
+/// and the append-only audit log.
+///
+/// One protocol, two implementations (`SQLiteStore`, and PostgreSQL next), one contract test
+/// suite run against both. Every method that changes state writes its audit entry in the same
+/// transaction. Errors are ``StoreError`` with a stable code.
+public protocol RelationshipStore: Sendable {
+    /// Creates or upgrades the schema (versioned migrations). Safe to call on every start.
+    func migrate() async throws
+    /// Succeeds when the database answers a trivial query.
+    func ping() async throws
+
+    // MARK: Partners
+
+    /// Throws `.conflict` when the id is taken.
+    func addPartner(_ partner: Partner, actor: String) async throws
+    func partner(id: String) async throws -> Partner?
+    /// Makes the reseller an indirect reseller of the provider. Idempotent.
+    /// Throws `.unknownPartner` when either is missing or of the wrong kind.
+    func connect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws
+    /// Ends the connection. Throws `.notFound` when they were not connected.
+    func disconnect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws
+    /// The providers the reseller is currently connected to, by name.
+    func providers(ofReseller resellerID: String) async throws -> [Partner]
+    func isConnected(resellerID: String, providerID: String) async throws -> Bool
+
+    // MARK: Customers and people
+
+    /// Throws `.conflict` when the id is taken.
+    func addCustomer(_ customer: Customer, actor: String) async throws
+    func customer(id: String) async throws -> Customer?
+    /// Throws `.conflict` when the email (case-insensitive) is taken.
+    func addUser(_ user: User, actor: String) async throws
+    /// Looks a user up by email, case-insensitively.
+    func user(email: String) async throws -> User?
+    func user(id: String) async throws -> User?
+    /// Stores a new password hash and clears `mustChangePassword` and the failure counters.
+    func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws
+    /// Records a failed sign-in: bumps the counter and sets `lockedUntil` (nil leaves it).
+    func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws
+    func recordSuccessfulSignIn(userID: String) async throws
+
+    // MARK: Credentials
+
+    func addCredential(_ credential: Credential, actor: String) async throws
+    /// The unrevoked credential whose secret hashes to `secretHash`.
+    func credential(secretHash: [UInt8]) async throws -> Credential?
+    /// Throws `.notFound` for an unknown id; revoking twice is not an error.
+    func revokeCredential(id: String, at: UnixTime, actor: String) async throws
+
+    // MARK: Invitations
+
+    /// Records an issued invitation. Throws `.unknownPartner` when the reseller is missing and
+    /// `.providerNotConnected` when a provider is named that the reseller is not connected to.
+    func addInvitation(_ invitation: Invitation) async throws
+    /// Any invitation by id, for verification and the acceptance page.
+    func invitation(id: String) async throws -> Invitation?
+    /// The reseller's own invitation with its acceptances; nil when missing or another's.
+    func invitation(id: String, resellerID: String) async throws -> InvitationRecord?
+    /// The reseller's invitations, newest first.
+    func invitations(resellerID: String, page: PageRequest) async throws -> Page<InvitationRecord>
+    /// Revokes the reseller's own invitation; idempotent. Throws `.notFound` when missing or
+    /// another's. Returns the invitation as it is now.
+    func revokeInvitation(id: String, resellerID: String, at: UnixTime, actor: String) async throws -> Invitation
+
+    // MARK: Acceptance
+
+    /// Accepts an invitation in one transaction: the reseller relationship, the provider
+    /// relationship when named, the DAP grant when asked, the acceptance and the audit entries —
+    /// or nothing. A customer that already accepted this invitation gets its first answer back.
+    /// Throws `.unknownInvitation`, `.revoked`, `.usedUp`, `.unknownPartner`,
+    /// `.providerNotConnected` or `.unknownCustomer`. The caller has already verified the token,
+    /// including its expiry.
+    func accept(_ request: AcceptanceRequest) async throws -> Acceptance
+
+    // MARK: Customers of a partner
+
+    /// Customers with an active relationship to the partner, oldest relationship first.
+    func customers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer>
+    /// Ends the partner's own relationship with the customer; DAP grants and other partners'
+    /// relationships stay. Throws `.notFound` when there is no active relationship.
+    func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval
+    /// Whether the partner holds delegated admin privileges for the customer.
+    func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool
+
+    // MARK: Audit
+
+    /// Appends an entry on its own (key changes from the CLI, sign-ins).
+    func appendAudit(_ entry: AuditEntry) async throws
+    /// The newest entries first.
+    func auditLog(limit: Int) async throws -> [AuditEntry]
+}

@@ -1,0 +1,37 @@
+/// A store failure with a stable code, mapped to HTTP in the server and to exit codes in the CLI.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// No such row, or not one the caller may see (tenant isolation answers the same).
+        public static let notFound = Code(rawValue: "not_found")
+        /// An id or email already in use.
+        public static let conflict = Code(rawValue: "conflict")
+        /// The partner named is missing or of the wrong kind.
+        public static let unknownPartner = Code(rawValue: "unknown_partner")
+        /// The reseller is not (or no longer) an indirect reseller of the provider named.
+        public static let providerNotConnected = Code(rawValue: "provider_not_connected")
+        /// A valid token whose invitation the database does not know.
+        public static let unknownInvitation = Code(rawValue: "unknown_invitation")
+        /// The invitation was revoked by its reseller.
+        public static let revoked = Code(rawValue: "revoked")
+        /// The invitation has no uses left.
+        public static let usedUp = Code(rawValue: "used_up")
+        /// The customer tenant is unknown.
+        public static let unknownCustomer = Code(rawValue: "unknown_customer")
+        /// The database could not be reached or failed; retrying may help.
+        public static let unavailable = Code(rawValue: "unavailable")
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
