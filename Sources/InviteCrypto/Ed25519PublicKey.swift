@@ -32,6 +32,26 @@ public final class Ed25519PublicKey: Sendable {
 
     private let verifiers: ContextPool
 
+    /// Reads a SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY", as `openssl pkey -pubout` writes).
+    public convenience init(pemRepresentation pem: String) throws {
+        let bytes = Array(pem.utf8)
+        guard let bio = bytes.withUnsafeBufferPointer({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            throw CryptoError.openSSL("BIO_new_mem_buf")
+        }
+        defer { BIO_free(bio) }
+        guard let pkey = PEM_read_bio_PUBKEY(bio, nil, nil, nil) else {
+            throw CryptoError(code: .invalidPEM, reason: "not a PEM public key", openSSLErrors: CryptoError.drainErrorQueue())
+        }
+        defer { EVP_PKEY_free(pkey) }
+        guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else {
+            throw CryptoError(code: .invalidPEM, reason: "the PEM key is not an Ed25519 key")
+        }
+        var raw = [UInt8](repeating: 0, count: Self.byteCount)
+        var length = raw.count
+        try check(EVP_PKEY_get_raw_public_key(pkey, &raw, &length), "EVP_PKEY_get_raw_public_key")
+        try self.init(rawRepresentation: raw)
+    }
+
     private static func makePool(for key: PKey) -> ContextPool {
         ContextPool(
             make: {

@@ -1,0 +1,105 @@
+/// Base64url without padding (RFC 4648 §5), with a decoder that accepts exactly one spelling
+/// of each byte string.
+///
+/// Foundation's decoder maps several strings to the same bytes ("YR==" and "YQ==") and accepts
+/// padding; a token whose bytes can be re-spelled is malleable, so the decoder here refuses
+/// padding, the `+` and `/` alphabet, a length of 1 mod 4 and non-zero trailing bits.
+public enum Base64URL {
+    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// 255 marks a byte outside the alphabet.
+    private static let decodeTable: [UInt8] = {
+        var table = [UInt8](repeating: 255, count: 256)
+        for (index, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(index) }
+        return table
+    }()
+
+    public static func encodedLength(of byteCount: Int) -> Int {
+        (byteCount * 4 + 2) / 3
+    }
+
+    /// Appends the encoding of `bytes` to `output`.
+    public static func encode(_ bytes: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) {
+        alphabet.withUnsafeBufferPointer { table in
+            var index = 0
+            let count = bytes.count
+            while index + 3 <= count {
+                let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                output.append(table[Int(chunk >> 18 & 63)])
+                output.append(table[Int(chunk >> 12 & 63)])
+                output.append(table[Int(chunk >> 6 & 63)])
+                output.append(table[Int(chunk & 63)])
+                index += 3
+            }
+            switch count - index {
+            case 1:
+                let chunk = UInt32(bytes[index]) << 16
+                output.append(table[Int(chunk >> 18 & 63)])
+                output.append(table[Int(chunk >> 12 & 63)])
+            case 2:
+                let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+                output.append(table[Int(chunk >> 18 & 63)])
+                output.append(table[Int(chunk >> 12 & 63)])
+                output.append(table[Int(chunk >> 6 & 63)])
+            default:
+                break
+            }
+        }
+    }
+
+    public static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var output: [UInt8] = []
+        output.reserveCapacity(encodedLength(of: bytes.count))
+        let contiguous = Array(bytes)
+        contiguous.withUnsafeBytes { encode($0, appendingTo: &output) }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Decodes canonical base64url, or returns nil.
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        var copy = String(text)
+        return copy.withUTF8 { decode(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Decodes canonical base64url, or returns nil.
+    public static func decode(_ encoded: UnsafeRawBufferPointer) -> [UInt8]? {
+        var output: [UInt8] = []
+        guard decode(encoded, appendingTo: &output) else { return nil }
+        return output
+    }
+
+    /// Decodes canonical base64url into `output`; false (and `output` unspecified) otherwise.
+    public static func decode(_ encoded: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) -> Bool {
+        let count = encoded.count
+        guard count % 4 != 1 else { return false }
+        output.reserveCapacity(output.count + count * 3 / 4)
+        return decodeTable.withUnsafeBufferPointer { table -> Bool in
+            var index = 0
+            while index + 4 <= count {
+                let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
+                let c = table[Int(encoded[index + 2])], d = table[Int(encoded[index + 3])]
+                guard a | b | c | d < 64 else { return false }
+                let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                output.append(UInt8(truncatingIfNeeded: chunk >> 16))
+                output.append(UInt8(truncatingIfNeeded: chunk >> 8))
+                output.append(UInt8(truncatingIfNeeded: chunk))
+                index += 4
+            }
+            switch count - index {
+            case 2:
+                let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
+                // Four of b's bits fall past the end: they must be zero.
+                guard a | b < 64, b & 0x0f == 0 else { return false }
+                output.append(a << 2 | b >> 4)
+            case 3:
+                let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])], c = table[Int(encoded[index + 2])]
+                guard a | b | c < 64, c & 0x03 == 0 else { return false }
+                output.append(a << 2 | b >> 4)
+                output.append((b & 0x0f) << 4 | c >> 2)
+            default:
+                break
+            }
+            return true
+        }
+    }
+}

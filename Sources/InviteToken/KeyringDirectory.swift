@@ -1,0 +1,222 @@
+import Foundation
+public import InviteCrypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `Keys/` directory: `keyring.json` (the manifest), `KID.pem` (Ed25519 PKCS#8 PEM) and
+/// `KID.hmac` (32+ random bytes, base64url, one line), every secret file mode 0600.
+///
+/// Every change runs under an exclusive `flock` on `Keys/.lock`, re-reads the manifest inside
+/// the lock, writes new secret files before the manifest that names them, and replaces the
+/// manifest by write-to-temp, fsync, rename, fsync of the directory. So two CLI runs at once
+/// cannot lose a key, and a process killed at any instant leaves either the old or the new
+/// manifest, both loadable.
+public struct KeyringDirectory: Sendable {
+    public static let manifestName = "keyring.json"
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    var manifestPath: String { path + "/" + Self.manifestName }
+
+    func secretPath(kid: String, algorithm: KeyAlgorithm) -> String {
+        path + "/" + kid + (algorithm == .hs256 ? ".hmac" : ".pem")
+    }
+
+    // MARK: Loading
+
+    /// Loads the manifest and the material of every key that verifies. A missing directory or
+    /// manifest is an empty keyring; anything unreadable, unsafe or inconsistent throws.
+    public func load() throws(KeyringError) -> Keyring {
+        let manifest = try readManifest()
+        var material: [String: KeyMaterial] = [:]
+        for entry in manifest.entries where entry.state.verifies {
+            material[entry.kid] = try readMaterial(entry)
+        }
+        return Keyring(manifest: manifest, material: material)
+    }
+
+    /// The manifest's bytes, for cheap change detection by a running server.
+    public func manifestFingerprint() -> [UInt8]? {
+        guard let data = FileManager.default.contents(atPath: manifestPath) else { return nil }
+        return try? Digest.sha256(Array(data))
+    }
+
+    func readManifest() throws(KeyringError) -> KeyManifest {
+        guard let data = FileManager.default.contents(atPath: manifestPath) else {
+            if FileManager.default.fileExists(atPath: manifestPath) {
+                throw KeyringError(.io, "\(manifestPath) cannot be read")
+            }
+            return KeyManifest()
+        }
+        return try ManifestCoding.decode(Array(data), path: manifestPath)
+    }
+
+    func readMaterial(_ entry: KeyEntry) throws(KeyringError) -> KeyMaterial {
+        let file = secretPath(kid: entry.kid, algorithm: entry.algorithm)
+        let bytes = try readSecretFile(file)
+        switch entry.algorithm {
+        case .hs256:
+            return .hmac(try Self.hmacKey(fromFileContents: bytes, source: file))
+        case .ed25519:
+            let text = String(decoding: bytes, as: UTF8.self)
+            do {
+                if entry.publicOnly {
+                    return .ed25519Public(try Ed25519PublicKey(pemRepresentation: text))
+                }
+                return .ed25519(try Ed25519PrivateKey(pemRepresentation: text))
+            } catch let error as CryptoError where error.code == .smallOrderKey {
+                throw KeyringError(.smallOrderKey, "\(file): \(error.reason)")
+            } catch {
+                throw KeyringError(.corrupt, "\(file) is not an Ed25519 \(entry.publicOnly ? "public" : "private") key in PEM: \(error)")
+            }
+        }
+    }
+
+    /// Reads a secret file after checking that only its owner can read it.
+    func readSecretFile(_ file: String) throws(KeyringError) -> [UInt8] {
+        var info = stat()
+        guard stat(file, &info) == 0 else {
+            throw KeyringError(.io, "\(file) is missing (\(String(cString: strerror(errno))))")
+        }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw KeyringError(
+                .laxPermissions,
+                "\(file) is readable by group or others (mode \(String(mode, radix: 8))); run chmod 600 on it"
+            )
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw KeyringError(.io, "\(file) cannot be read")
+        }
+        return Array(data)
+    }
+
+    /// Decodes an HMAC key file: base64url on one line, an optional final newline, at least
+    /// 32 bytes once decoded.
+    public static func hmacKey(fromFileContents contents: [UInt8], source: String) throws(KeyringError) -> HMACSHA256Key {
+        var text = contents[...]
+        if text.last == UInt8(ascii: "\n") { text = text.dropLast() }
+        if text.last == UInt8(ascii: "\r") { text = text.dropLast() }
+        guard var secret = text.withContiguousStorageIfAvailable({ Base64URL.decode(UnsafeRawBufferPointer($0)) }) ?? nil else {
+            throw KeyringError(.corrupt, "\(source) is not one line of unpadded base64url")
+        }
+        defer { for index in secret.indices { secret[index] = 0 } }
+        guard secret.count >= HMACSHA256Key.minimumSecretLength else {
+            throw KeyringError(
+                .shortSecret,
+                "\(source) holds a \(secret.count)-byte secret; HMAC-SHA256 keys must be at least \(HMACSHA256Key.minimumSecretLength) bytes"
+            )
+        }
+        do {
+            return try HMACSHA256Key(secret: SecureBytes(secret))
+        } catch {
+            throw KeyringError(.corrupt, "\(source): \(error)")
+        }
+    }
+
+    // MARK: Changing
+
+    /// A secret file to write before the manifest that names it.
+    public struct NewSecret: Sendable {
+        public var kid: String
+        public var algorithm: KeyAlgorithm
+        public var contents: SecureBytes
+
+        public init(kid: String, algorithm: KeyAlgorithm, contents: SecureBytes) {
+            self.kid = kid
+            self.algorithm = algorithm
+            self.contents = contents
+        }
+    }
+
+    /// Runs `change` on the current manifest under the exclusive lock, then writes the new
+    /// secrets and the new manifest atomically. Nothing is written when `change` throws.
+    public func update<R>(
+        _ change: (inout KeyManifest, inout [NewSecret]) throws -> R
+    ) throws -> R {
+        try createDirectoryIfNeeded()
+        let lock = try Lock(path: path + "/.lock")
+        defer { lock.release() }
+        let before = try readManifest()
+        // Refuse to change a keyring whose keys do not load: the change would hide the damage.
+        _ = try load()
+        var manifest = before
+        var secrets: [NewSecret] = []
+        let result = try change(&manifest, &secrets)
+        for secret in secrets {
+            try writeAtomically(secretPath(kid: secret.kid, algorithm: secret.algorithm), mode: 0o600, contents: secret.contents)
+        }
+        if manifest != before {
+            try writeAtomically(manifestPath, mode: 0o644, contents: SecureBytes(ManifestCoding.encode(manifest)))
+        }
+        return result
+    }
+
+    private func createDirectoryIfNeeded() throws(KeyringError) {
+        var info = stat()
+        if stat(path, &info) == 0 { return }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
+            throw KeyringError(.io, "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Writes `contents` to a temporary file in the same directory, fsyncs it, renames it over
+    /// `file` and fsyncs the directory, so the change is all-or-nothing and durable.
+    private func writeAtomically(_ file: String, mode: mode_t, contents: SecureBytes) throws(KeyringError) {
+        let temporary = "\(file).tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw KeyringError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var ok = fchmod(fd, mode) == 0
+        ok = ok && contents.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
+        ok = ok && fsync(fd) == 0
+        let failure = ok ? "" : String(cString: strerror(errno))
+        close(fd)
+        guard ok, rename(temporary, file) == 0 else {
+            unlink(temporary)
+            throw KeyringError(.io, "cannot write \(file): \(failure.isEmpty ? String(cString: strerror(errno)) : failure)")
+        }
+        let directory = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+
+    /// An exclusive advisory lock, released on close and by the kernel if the process dies.
+    private struct Lock {
+        let fd: Int32
+
+        init(path: String) throws(KeyringError) {
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw KeyringError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+            while flock(fd, LOCK_EX) != 0 {
+                guard errno == EINTR else {
+                    close(fd)
+                    throw KeyringError(.io, "cannot lock \(path): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+
+        func release() {
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
+    }
+}

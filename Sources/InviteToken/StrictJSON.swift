@@ -1,0 +1,311 @@
+/// A JSON value as read by ``StrictJSON``.
+public enum JSONValue: Sendable, Equatable {
+    case object([(String, JSONValue)])
+    case array([JSONValue])
+    case string(String)
+    /// An integer written without fraction or exponent that fits in 64 bits.
+    case integer(Int64)
+    /// Any other number (`1.0`, `1e3`, or out of range): kept as its text, never an integer.
+    case number(String)
+    case bool(Bool)
+    case null
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.object(let a), .object(let b)):
+            a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.array(let a), .array(let b)): a == b
+        case (.string(let a), .string(let b)): a == b
+        case (.integer(let a), .integer(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.bool(let a), .bool(let b)): a == b
+        case (.null, .null): true
+        default: false
+        }
+    }
+
+    /// The member named `name` of an object.
+    public subscript(name: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == name }?.1
+    }
+}
+
+/// A small JSON reader (RFC 8259) that is strict where Foundation's decoders are lenient:
+/// UTF-8 only, no byte-order mark, no duplicate member names, no trailing commas or comments,
+/// and integers told apart from `1.0` and `1e3`. Depth and size are bounded by the caller's
+/// input (tokens are at most 4096 bytes) and by ``maximumDepth``.
+public enum StrictJSON {
+    public static let maximumDepth = 16
+
+    public struct ParseError: Error, Sendable, Equatable {
+        public let reason: String
+        public let offset: Int
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(ParseError) -> JSONValue in
+            var parser = Parser(bytes: buffer)
+            return try parser.parseDocument()
+        }
+    }
+
+    public static func parse(_ text: String) throws(ParseError) -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+
+    private struct Parser {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+        func fail(_ reason: String) -> ParseError { ParseError(reason: reason, offset: index) }
+
+        mutating func parseDocument() throws(ParseError) -> JSONValue {
+            skipWhitespace()
+            let value = try parseValue(depth: 0)
+            skipWhitespace()
+            guard index == bytes.count else { throw fail("trailing bytes after the JSON value") }
+            return value
+        }
+
+        mutating func skipWhitespace() {
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0a, 0x0d: index += 1
+                default: return
+                }
+            }
+        }
+
+        mutating func expect(_ literal: StaticString) throws(ParseError) {
+            let count = literal.utf8CodeUnitCount
+            guard index + count <= bytes.count else { throw fail("truncated literal") }
+            let start = literal.utf8Start
+            for offset in 0..<count where bytes[index + offset] != start[offset] {
+                throw fail("invalid literal")
+            }
+            index += count
+        }
+
+        mutating func parseValue(depth: Int) throws(ParseError) -> JSONValue {
+            guard depth <= StrictJSON.maximumDepth else { throw fail("nested too deeply") }
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            switch bytes[index] {
+            case UInt8(ascii: "{"): return try parseObject(depth: depth)
+            case UInt8(ascii: "["): return try parseArray(depth: depth)
+            case UInt8(ascii: "\""): return .string(try parseString())
+            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
+            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
+            case UInt8(ascii: "n"): try expect("null"); return .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+            default: throw fail("unexpected byte")
+            }
+        }
+
+        mutating func parseObject(depth: Int) throws(ParseError) -> JSONValue {
+            index += 1
+            var members: [(String, JSONValue)] = []
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members)
+            }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
+                let name = try parseString()
+                if members.contains(where: { $0.0 == name }) { throw fail("duplicate member \"\(name)\"") }
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                index += 1
+                skipWhitespace()
+                members.append((name, try parseValue(depth: depth + 1)))
+                skipWhitespace()
+                guard index < bytes.count else { throw fail("unterminated object") }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                throw fail("expected ',' or '}'")
+            }
+        }
+
+        mutating func parseArray(depth: Int) throws(ParseError) -> JSONValue {
+            index += 1
+            var elements: [JSONValue] = []
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(elements)
+            }
+            while true {
+                skipWhitespace()
+                elements.append(try parseValue(depth: depth + 1))
+                skipWhitespace()
+                guard index < bytes.count else { throw fail("unterminated array") }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
+                throw fail("expected ',' or ']'")
+            }
+        }
+
+        mutating func parseNumber() throws(ParseError) -> JSONValue {
+            let start = index
+            var isInteger = true
+            if bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
+            if bytes[index] == UInt8(ascii: "0") {
+                index += 1
+                if index < bytes.count, isDigit(bytes[index]) { throw fail("leading zero") }
+            } else {
+                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                isInteger = false
+                index += 1
+                guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid fraction") }
+                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                isInteger = false
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid exponent") }
+                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            }
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            if isInteger, let value = Int64(text) { return .integer(value) }
+            return .number(text)
+        }
+
+        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+        mutating func parseString() throws(ParseError) -> String {
+            index += 1
+            let start = index
+            // Fast path: no escapes. UTF-8 validity is checked once for the whole run.
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    let run = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                    index += 1
+                    guard let text = String(validating: run, as: UTF8.self) else { throw fail("invalid UTF-8") }
+                    return text
+                }
+                if byte == UInt8(ascii: "\\") { break }
+                if byte < 0x20 { throw fail("control character in string") }
+                index += 1
+            }
+            var scalars: [UInt8] = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    index += 1
+                    guard let text = String(validating: scalars, as: UTF8.self) else { throw fail("invalid UTF-8") }
+                    return text
+                }
+                if byte < 0x20 { throw fail("control character in string") }
+                if byte != UInt8(ascii: "\\") {
+                    scalars.append(byte)
+                    index += 1
+                    continue
+                }
+                index += 1
+                guard index < bytes.count else { throw fail("unterminated escape") }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""): scalars.append(0x22)
+                case UInt8(ascii: "\\"): scalars.append(0x5c)
+                case UInt8(ascii: "/"): scalars.append(0x2f)
+                case UInt8(ascii: "b"): scalars.append(0x08)
+                case UInt8(ascii: "f"): scalars.append(0x0c)
+                case UInt8(ascii: "n"): scalars.append(0x0a)
+                case UInt8(ascii: "r"): scalars.append(0x0d)
+                case UInt8(ascii: "t"): scalars.append(0x09)
+                case UInt8(ascii: "u"):
+                    var code = try parseHex4()
+                    if (0xD800...0xDBFF).contains(code) {
+                        guard index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                            throw fail("unpaired surrogate")
+                        }
+                        index += 2
+                        let low = try parseHex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00...0xDFFF).contains(code) {
+                        throw fail("unpaired surrogate")
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { throw fail("invalid escape") }
+                    scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
+                default:
+                    throw fail("invalid escape")
+                }
+            }
+            throw fail("unterminated string")
+        }
+
+        mutating func parseHex4() throws(ParseError) -> UInt32 {
+            guard index + 4 <= bytes.count else { throw fail("truncated \\u escape") }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                let byte = bytes[index]
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+                default: throw fail("invalid \\u escape")
+                }
+                value = value << 4 | digit
+                index += 1
+            }
+            return value
+        }
+    }
+}
+
+/// Appends JSON text to a byte buffer without Foundation: the token hot path writes its few
+/// members directly.
+public enum JSONWriter {
+    /// Appends `value` as a JSON string literal, escaping what RFC 8259 requires.
+    public static func appendString(_ value: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(0x5c); output.append(byte)
+            case UInt8(ascii: "\\"): output.append(0x5c); output.append(byte)
+            case 0x0a: output.append(0x5c); output.append(UInt8(ascii: "n"))
+            case 0x0d: output.append(0x5c); output.append(UInt8(ascii: "r"))
+            case 0x09: output.append(0x5c); output.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                output.append(contentsOf: [0x5c, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    public static func appendInteger(_ value: Int64, to output: inout [UInt8]) {
+        if value == 0 { output.append(UInt8(ascii: "0")); return }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while magnitude > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            if value < 0 { output.append(UInt8(ascii: "-")) }
+            for position in stride(from: count - 1, through: 0, by: -1) { output.append(buffer[position]) }
+        }
+    }
+
+    public static func appendBool(_ value: Bool, to output: inout [UInt8]) {
+        output.append(contentsOf: value ? "true".utf8 : "false".utf8)
+    }
+}

@@ -1,0 +1,148 @@
+import InviteCrypto
+
+/// A token that passed every check that needs no database.
+public struct VerifiedInvitation: Sendable, Equatable {
+    public var claims: InvitationClaims
+    /// The key that signed it.
+    public var kid: String
+}
+
+/// Verifies invitation tokens in the order of DESIGN.md §2, failing closed with the first
+/// reason that applies:
+///
+/// size and canonical base64url (`malformed`) → header exactly `{alg, kid, typ}`
+/// (`malformed`) → key known and verifying (`unknown_key`, `key_retired`, `key_revoked`) →
+/// `alg` equals the key's algorithm (`algorithm_mismatch`) → signature, MAC compared in
+/// constant time (`bad_signature`) → claims (`invalid_claims`) → `iss`, `aud` → `iat` at most
+/// 60 s ahead (`not_yet_valid`) → `exp` in the future (`expired`) → lifetime at most the
+/// maximum (`invalid_claims`).
+///
+/// The key pins the algorithm: the header's `alg` only has to agree with it, so an HS256
+/// token cannot be checked against an Ed25519 key's public bytes. The signature is checked
+/// before the payload is even decoded. The clock is a parameter.
+public struct TokenVerifier: Sendable {
+    public static let maximumTokenLength = 4096
+    public static let typ = "invitation+jwt"
+
+    public var issuer: String
+    public var maximumLifetime: Int64
+    public var allowedClockSkew: Int64
+
+    public init(issuer: String, maximumLifetime: Int64 = InvitationClaims.maximumLifetime, allowedClockSkew: Int64 = 60) {
+        self.issuer = issuer
+        self.maximumLifetime = maximumLifetime
+        self.allowedClockSkew = allowedClockSkew
+    }
+
+    public func verify(_ token: String, keyring: Keyring, now: Int64) throws(TokenError) -> VerifiedInvitation {
+        guard token.utf8.count <= Self.maximumTokenLength else {
+            throw TokenError(.malformed, "the token is longer than \(Self.maximumTokenLength) bytes")
+        }
+        var token = token
+        let outcome = token.withUTF8 { bytes -> Result<VerifiedInvitation, TokenError> in
+            do throws(TokenError) {
+                return .success(try verify(bytes: UnsafeRawBufferPointer(bytes), keyring: keyring, now: now))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
+
+    private func verify(bytes: UnsafeRawBufferPointer, keyring: Keyring, now: Int64) throws(TokenError) -> VerifiedInvitation {
+        guard bytes.count <= Self.maximumTokenLength else {
+            throw TokenError(.malformed, "the token is longer than \(Self.maximumTokenLength) bytes")
+        }
+        guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
+              let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),
+              !bytes[(secondDot + 1)...].contains(UInt8(ascii: "."))
+        else {
+            throw TokenError(.malformed, "a token has three parts separated by dots")
+        }
+        let headerPart = UnsafeRawBufferPointer(rebasing: bytes[..<firstDot])
+        let payloadPart = UnsafeRawBufferPointer(rebasing: bytes[(firstDot + 1)..<secondDot])
+        let signaturePart = UnsafeRawBufferPointer(rebasing: bytes[(secondDot + 1)...])
+        var header: [UInt8] = [], payload: [UInt8] = [], signature: [UInt8] = []
+        guard !headerPart.isEmpty, !payloadPart.isEmpty, !signaturePart.isEmpty,
+              Base64URL.decode(headerPart, appendingTo: &header),
+              Base64URL.decode(payloadPart, appendingTo: &payload),
+              Base64URL.decode(signaturePart, appendingTo: &signature)
+        else {
+            throw TokenError(.malformed, "a part is empty or not canonical unpadded base64url")
+        }
+
+        let (algorithmName, kid) = try readHeader(header)
+
+        guard let entry = keyring.entry(kid) else { throw TokenError(.unknownKey, "no key with kid \(kid)") }
+        switch entry.state {
+        case .retired: throw TokenError(.keyRetired, "key \(kid) is retired")
+        case .revoked: throw TokenError(.keyRevoked, "key \(kid) is revoked")
+        case .next, .primary, .active: break
+        }
+        guard let material = keyring.material(for: kid) else { throw TokenError(.unknownKey, "no material for key \(kid)") }
+        guard material.algorithm.accepts(headerAlgorithm: algorithmName) else {
+            throw TokenError(.algorithmMismatch, "key \(kid) is \(material.algorithm.jwsName), the token says \(algorithmName)")
+        }
+
+        let signingInput = UnsafeRawBufferPointer(rebasing: bytes[..<secondDot])
+        let valid: Bool
+        switch material {
+        case .hmac(let key):
+            valid = (try? key.isValidAuthenticationCode(signature, for: signingInput)) ?? false
+        case .ed25519(let key):
+            valid = key.publicKey.isValidSignature(signature, for: signingInput)
+        case .ed25519Public(let key):
+            valid = key.isValidSignature(signature, for: signingInput)
+        }
+        guard valid else { throw TokenError(.badSignature, "the signature does not verify under key \(kid)") }
+
+        let claims: InvitationClaims
+        do {
+            claims = try InvitationClaims(json: StrictJSON.parse(payload))
+        } catch let error as TokenError {
+            throw error
+        } catch {
+            throw TokenError(.invalidClaims, "the payload is not a strict JSON object")
+        }
+        guard claims.issuer == issuer else { throw TokenError(.wrongIssuer, "issued by \(claims.issuer), expected \(issuer)") }
+        guard claims.audience == InvitationClaims.audience else {
+            throw TokenError(.wrongAudience, "audience \(claims.audience), expected \(InvitationClaims.audience)")
+        }
+        guard claims.issuedAt <= now + allowedClockSkew else { throw TokenError(.notYetValid, "issued in the future") }
+        guard claims.expiresAt > now else { throw TokenError(.expired, "expired at \(claims.expiresAt)") }
+        guard claims.expiresAt - claims.issuedAt <= maximumLifetime else {
+            throw TokenError(.invalidClaims, "lifetime over the maximum of \(maximumLifetime) s")
+        }
+        return VerifiedInvitation(claims: claims, kid: kid)
+    }
+
+    /// The header must be exactly `{"alg", "kid", "typ"}` with string values, a known `alg`,
+    /// a well-formed `kid` and `typ: invitation+jwt`; anything else (`crit`, `jku`, `jwk`,
+    /// `x5u`, `x5c`, `alg: none`, duplicates, a BOM) is `malformed`.
+    private func readHeader(_ header: [UInt8]) throws(TokenError) -> (alg: String, kid: String) {
+        let json: JSONValue
+        do {
+            json = try StrictJSON.parse(header)
+        } catch {
+            throw TokenError(.malformed, "the header is not a strict JSON object (\(error.reason))")
+        }
+        guard case .object(let members) = json, members.count == 3 else {
+            throw TokenError(.malformed, "the header must have exactly the members alg, kid and typ")
+        }
+        var alg: String?, kid: String?, typ: String?
+        for (name, value) in members {
+            guard case .string(let text) = value else { throw TokenError(.malformed, "header member \(name) is not a string") }
+            switch name {
+            case "alg": alg = text
+            case "kid": kid = text
+            case "typ": typ = text
+            default: throw TokenError(.malformed, "header member \(name) is not allowed")
+            }
+        }
+        guard let alg, let kid, let typ else { throw TokenError(.malformed, "the header must have alg, kid and typ") }
+        guard typ == Self.typ else { throw TokenError(.malformed, "typ must be \(Self.typ)") }
+        guard KeyAlgorithm.isKnown(headerAlgorithm: alg) else { throw TokenError(.malformed, "alg \(alg) is not accepted") }
+        guard KeyEntry.isValidKid(kid) else { throw TokenError(.malformed, "kid is not [A-Za-z0-9_-]{1,64}") }
+        return (alg, kid)
+    }
+}
