@@ -1,1 +1,3 @@
-print("invitelink")
+import InviteCLI
+
+await Invitelink.runAsRoot(CommandLine.arguments.dropFirst())

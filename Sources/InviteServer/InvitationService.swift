@@ -1,0 +1,108 @@
+public import InviteStore
+public import InviteToken
+import InviteCrypto
+
+/// An invitation just issued: its record, its token and the link that carries it.
+public struct IssuedInvitation: Sendable {
+    public var invitation: Invitation
+    public var token: String
+    public var url: String
+}
+
+/// How a link checks out: valid with its claims, or the first reason it is not.
+public enum LinkCheck: Sendable, Equatable {
+    case valid(VerifiedInvitation, Invitation?)
+    case invalid(TokenError)
+
+    public var reason: TokenError.Code? {
+        if case .invalid(let error) = self { return error.code }
+        return nil
+    }
+}
+
+/// Issuing and checking invitation links: the token rules of InviteToken joined with the
+/// invitation records of the store. The HTTP API and the CLI both go through here.
+public struct InvitationService: Sendable {
+    public var issuer: String
+    public var publicURL: String
+    public let store: (any RelationshipStore)?
+    public let keyring: @Sendable () -> Keyring
+
+    public init(issuer: String, publicURL: String, store: (any RelationshipStore)?, keyring: @escaping @Sendable () -> Keyring) {
+        self.issuer = issuer
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.store = store
+        self.keyring = keyring
+    }
+
+    public var verifier: TokenVerifier { TokenVerifier(issuer: issuer) }
+
+    /// The acceptance link for `token`.
+    public func link(for token: String) -> String {
+        "\(publicURL)/invitations/accept?token=\(token)"
+    }
+
+    /// Mints a token with the primary key and, unless `record` is false, records the
+    /// invitation in the store.
+    public func issue(
+        resellerID: String, providerID: String?, delegatedAdmin: Bool, lifetime: Int64,
+        maxUses: Int?, issuedBy: String, customerEmail: String?, now: Int64, record: Bool = true
+    ) async throws -> IssuedInvitation {
+        let signer = try TokenSigner(keyring: keyring())
+        let id = Base64URL.encode(try SystemRandom.bytes(16))
+        let claims = InvitationClaims(
+            issuer: issuer, invitationID: id, resellerID: resellerID, providerID: providerID,
+            delegatedAdmin: delegatedAdmin, issuedAt: now, expiresAt: now + lifetime
+        )
+        let token = try signer.sign(claims)
+        let invitation = Invitation(
+            id: id, resellerID: resellerID, providerID: providerID, delegatedAdmin: delegatedAdmin,
+            kid: signer.kid, issuedAt: now, expiresAt: now + lifetime, maxUses: maxUses,
+            issuedBy: issuedBy, customerEmail: customerEmail
+        )
+        if record, let store {
+            try await store.addInvitation(invitation)
+        }
+        return IssuedInvitation(invitation: invitation, token: token, url: link(for: token))
+    }
+
+    /// Checks a token, then (unless `offline`) its invitation in the store: revoked, used up,
+    /// unknown. Never changes anything.
+    public func check(_ token: String, now: Int64, offline: Bool = false) async throws -> LinkCheck {
+        let verified: VerifiedInvitation
+        do {
+            verified = try verifier.verify(token, keyring: keyring(), now: now)
+        } catch {
+            return .invalid(error)
+        }
+        guard !offline, let store else { return .valid(verified, nil) }
+        guard let invitation = try await store.invitation(id: verified.claims.invitationID) else {
+            return .invalid(TokenError(.unknownInvitation, "no invitation \(verified.claims.invitationID)"))
+        }
+        if invitation.revokedAt != nil {
+            return .invalid(TokenError(.revoked, "invitation \(invitation.id) was revoked"))
+        }
+        if let maxUses = invitation.maxUses, invitation.useCount >= maxUses {
+            return .invalid(TokenError(.usedUp, "invitation \(invitation.id) has been used \(invitation.useCount) of \(maxUses) times"))
+        }
+        return .valid(verified, invitation)
+    }
+
+    /// Pulls a token out of a whole link (`…/invitations/accept?token=…`) or returns the
+    /// input as it is.
+    public static func token(fromLinkOrToken text: String) -> String {
+        let trimmed = text.trimmingWhitespace()
+        guard let range = trimmed.range(of: "token=") else { return trimmed }
+        let rest = trimmed[range.upperBound...]
+        return String(rest.prefix { $0 != "&" && $0 != "#" })
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var view = Substring(self)
+        while let first = view.first, first.isWhitespace { view = view.dropFirst() }
+        while let last = view.last, last.isWhitespace { view = view.dropLast() }
+        return String(view)
+    }
+}
