@@ -63,6 +63,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Resources")],
             swiftSettings: swiftSettings
@@ -82,6 +83,11 @@ let package = Package(
         .executableTarget(
             name: "invitelink",
             dependencies: ["InviteCLI"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "invitelink-bench",
+            dependencies: ["InviteCrypto", "InviteToken"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -144,22 +144,3 @@ enum Identifier {
     }
 }
 
-/// Writes a flat JSON object for `--json` output, members in the order added.
-struct JSONObjectWriter {
-    private var bytes: [UInt8] = [UInt8(ascii: "{")]
-
-    private mutating func key(_ name: String) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        JSONWriter.appendString(name, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-    }
-
-    mutating func add(_ name: String, _ value: String) { key(name); JSONWriter.appendString(value, to: &bytes) }
-    mutating func add(_ name: String, _ value: Bool) { key(name); JSONWriter.appendBool(value, to: &bytes) }
-    mutating func add(_ name: String, _ value: Int) { key(name); JSONWriter.appendInteger(Int64(value), to: &bytes) }
-    mutating func addNull(_ name: String) { key(name); bytes.append(contentsOf: "null".utf8) }
-    /// Adds already-encoded JSON.
-    mutating func addRaw(_ name: String, _ json: String) { key(name); bytes.append(contentsOf: json.utf8) }
-
-    func finish() -> String { String(decoding: bytes + [UInt8(ascii: "}")], as: UTF8.self) }
-}

@@ -23,6 +23,11 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unknownCustomer = Code(rawValue: "unknown_customer")
         /// The database could not be reached or failed; retrying may help.
         public static let unavailable = Code(rawValue: "unavailable")
+        /// A page cursor that this store did not hand out (tampered, truncated or from another list).
+        public static let invalidCursor = Code(rawValue: "invalid_cursor")
+        /// A value the store refuses whatever the data holds: a role a tenant cannot have, a
+        /// non-positive `max_uses`, an unsupported database URL, a malformed password hash.
+        public static let invalidInput = Code(rawValue: "invalid_input")
     }
 
     public let code: Code

@@ -1,0 +1,38 @@
+# InviteLink. `make run` starts the service on SQLite with dev keys; `make test` runs every
+# test; `make bench` measures against references run in the same invocation.
+SHELL := /bin/bash
+BIN := .build/debug/invitelink
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build run test bench clean
+
+# System packages the build and tests need, installed only when missing.
+deps:
+	@if ! pkg-config --exists openssl 2>/dev/null; then \
+	  echo "installing libssl-dev and pkg-config"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config; \
+	fi
+	@command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; }
+	@python3 -c "import joserfc" 2>/dev/null || python3 -m pip install -q joserfc
+
+build: deps
+	swift build --build-tests
+
+# Starts the service on 127.0.0.1:8080 with SQLite under Data/ and a dev keyring in Keys/,
+# after seeding a demo reseller, provider and customer and printing how to try them.
+run: deps
+	swift build --product invitelink
+	INVITELINK=$(BIN) scripts/demo.sh
+	exec $(BIN) serve
+
+# One build, then the Swift suites, then the scripts that drive the real binary.
+test: build
+	swift test --skip-build
+	INVITELINK=$(BIN) Tests/scripts/run_all.sh
+
+bench: deps
+	swift build -c release --product invitelink-bench
+	scripts/bench.sh 3
+
+clean:
+	rm -rf .build

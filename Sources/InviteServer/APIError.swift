@@ -1,0 +1,81 @@
+public import Hummingbird
+public import InviteStore
+public import InviteToken
+import NIOCore
+
+/// An error answered as RFC 9457 `application/problem+json` with a stable `code` member.
+///
+/// The one place where domain errors (token reasons, store codes) become HTTP statuses.
+public struct APIError: HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let detail: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+    }
+
+    public static func invalidRequest(_ detail: String) -> APIError { APIError(.badRequest, "invalid_request", detail) }
+    public static let unauthorized = APIError(.unauthorized, "unauthorized", "a valid bearer credential is required")
+    public static func forbidden(_ detail: String) -> APIError { APIError(.forbidden, "forbidden", detail) }
+    public static func notFound(_ detail: String = "no such resource") -> APIError { APIError(.notFound, "not_found", detail) }
+
+    public static func status(for reason: TokenError.Code) -> HTTPResponse.Status {
+        switch reason {
+        case .malformed, .unknownKey, .algorithmMismatch, .badSignature, .invalidClaims,
+             .wrongIssuer, .wrongAudience, .notYetValid: .badRequest
+        case .expired, .revoked, .keyRetired, .keyRevoked: .gone
+        case .usedUp: .conflict
+        case .unknownInvitation: .notFound
+        }
+    }
+
+    public init(_ error: TokenError) {
+        self.init(Self.status(for: error.code), error.code.rawValue, error.code.explanation)
+    }
+
+    public init(_ error: StoreError) {
+        let status: HTTPResponse.Status = switch error.code {
+        case .notFound, .unknownCustomer: .notFound
+        case .conflict, .providerNotConnected, .usedUp, .unknownPartner: .conflict
+        case .revoked: .gone
+        case .unknownInvitation: .notFound
+        case .unavailable: .serviceUnavailable
+        case .invalidInput, .invalidCursor: .badRequest
+        default: .internalServerError
+        }
+        self.init(status, error.code == .invalidInput ? "invalid_request" : error.code.rawValue, error.message)
+    }
+
+    /// Maps any error a handler throws to a problem document; unknown errors are a 500 that
+    /// says nothing about their cause.
+    public static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError: error
+        case let error as TokenError: APIError(error)
+        case let error as StoreError: APIError(error)
+        case is NIOTooManyBytesError: APIError(.contentTooLarge, "payload_too_large", "the request body is over 64 KiB")
+        case let error as HTTPError where error.status == .contentTooLarge:
+            APIError(.contentTooLarge, "payload_too_large", "the request body is over 64 KiB")
+        case let error as HTTPError where error.status.code < 500:
+            APIError(error.status, error.status.code == 404 ? "not_found" : "invalid_request", error.body ?? error.status.reasonPhrase)
+        default: APIError(.internalServerError, "internal_error", "the server failed; the request changed nothing")
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var out = JSONObjectWriter()
+        out.add("type", "https://invitelink.example/problems/\(code)")
+        out.add("title", status.reasonPhrase)
+        out.add("status", Int(status.code))
+        out.add("detail", detail)
+        out.add("code", code)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/problem+json", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: out.finish()))
+        )
+    }
+}

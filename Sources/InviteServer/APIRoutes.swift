@@ -1,0 +1,238 @@
+import Foundation
+import Hummingbird
+import InviteStore
+import InviteToken
+
+/// The JSON API of DESIGN.md §5 under `/v1`.
+struct APIRoutes: Sendable {
+    let store: any RelationshipStore
+    let invitations: InvitationService
+    let metrics: ServiceMetrics
+    let clock: @Sendable () -> Int64
+
+    var auth: BearerAuthenticator { BearerAuthenticator(store: store) }
+
+    func register(on router: Router<AppRequestContext>) {
+        let v1 = router.group("v1")
+        v1.post("invitations", use: issue)
+        v1.get("invitations", use: listInvitations)
+        v1.post("invitations/verify", use: verify)
+        v1.get("invitations/{id}", use: getInvitation)
+        v1.delete("invitations/{id}", use: revokeInvitation)
+        v1.post("acceptances", use: accept)
+        v1.get("customers", use: listCustomers)
+        v1.delete("customers/{id}/relationship", use: removeRelationship)
+        v1.get("providers", use: listProviders)
+    }
+
+    @Sendable func issue(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (caller, reseller) = try await auth.reseller(for: request)
+        let body = try await JSONBody.read(request, context: context, allowed: ["provider_id", "dap", "expires_in", "max_uses", "customer_email"])
+        let providerID = try body.string("provider_id", maxLength: 64)
+        let dap = try body.bool("dap") ?? false
+        let lifetime = try body.integer("expires_in", in: 60...InvitationClaims.maximumLifetime) ?? InvitationClaims.defaultLifetime
+        let maxUses = try body.integer("max_uses", in: 1...1_000_000).map(Int.init)
+        let email = try body.string("customer_email", maxLength: 254)
+        if let email, !Self.isPlausibleEmail(email) { throw APIError.invalidRequest("\"customer_email\" is not an email address") }
+        var provider: Partner?
+        if let providerID {
+            provider = try await store.partner(id: providerID)
+            guard provider?.kind == .provider, try await store.isConnected(resellerID: reseller.id, providerID: providerID) else {
+                throw APIError(.conflict, "provider_not_connected", "you are not an indirect reseller of provider \(providerID)")
+            }
+        }
+        let issued = try await invitations.issue(
+            resellerID: reseller.id, providerID: providerID, delegatedAdmin: dap, lifetime: lifetime,
+            maxUses: maxUses, issuedBy: caller.credentialID, customerEmail: email, now: clock()
+        )
+        let draft = DraftEmail(reseller: reseller, provider: provider, delegatedAdmin: dap, url: issued.url, expiresAt: issued.invitation.expiresAt)
+        var out = JSONObjectWriter()
+        out.add("id", issued.invitation.id)
+        out.add("url", issued.url)
+        out.add("token", issued.token)
+        out.add("kid", issued.invitation.kid)
+        out.add("reseller_id", reseller.id)
+        out.add("provider_id", providerID)
+        out.add("dap", dap)
+        out.add("issued_at", RFC3339.format(issued.invitation.issuedAt))
+        out.add("expires_at", RFC3339.format(issued.invitation.expiresAt))
+        out.add("max_uses", maxUses)
+        var mail = JSONObjectWriter()
+        mail.add("to", email)
+        mail.add("subject", draft.subject)
+        mail.add("body", draft.body)
+        out.addRaw("email", mail.finish())
+        return jsonResponse(.created, out.finish())
+    }
+
+    @Sendable func listInvitations(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (_, reseller) = try await auth.reseller(for: request, actingOnly: false)
+        let page = try await store.invitations(resellerID: reseller.id, page: Self.pageRequest(request))
+        let now = clock()
+        return jsonResponse(.ok, JSONRepresentation.page(page.items.map { JSONRepresentation.invitation($0, now: now) }, nextCursor: page.nextCursor))
+    }
+
+    @Sendable func getInvitation(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (_, reseller) = try await auth.reseller(for: request, actingOnly: false)
+        let id = try context.parameters.require("id")
+        guard let record = try await store.invitation(id: id, resellerID: reseller.id) else { throw APIError.notFound("no invitation \(id)") }
+        return jsonResponse(.ok, JSONRepresentation.invitation(record, now: clock()))
+    }
+
+    @Sendable func revokeInvitation(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (caller, reseller) = try await auth.reseller(for: request)
+        let id = try context.parameters.require("id")
+        _ = try await store.revokeInvitation(id: id, resellerID: reseller.id, at: clock(), actor: caller.credentialID)
+        guard let record = try await store.invitation(id: id, resellerID: reseller.id) else { throw APIError.notFound("no invitation \(id)") }
+        return jsonResponse(.ok, JSONRepresentation.invitation(record, now: clock()))
+    }
+
+    @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try await auth.partner(for: request)
+        let body = try await JSONBody.read(request, context: context, allowed: ["token"])
+        guard let token = try body.string("token", maxLength: 8192) else { throw APIError.invalidRequest("\"token\" is required") }
+        let check = try await invitations.check(token, now: clock())
+        var out = JSONObjectWriter()
+        switch check {
+        case .valid(let verified, _):
+            out.add("valid", true)
+            out.addNull("reason")
+            out.addNull("detail")
+            let claims = verified.claims
+            var invitation = JSONObjectWriter()
+            invitation.add("id", claims.invitationID)
+            invitation.add("reseller_id", claims.resellerID)
+            invitation.add("provider_id", claims.providerID)
+            invitation.add("dap", claims.delegatedAdmin)
+            invitation.add("kid", verified.kid)
+            invitation.add("issued_at", RFC3339.format(claims.issuedAt))
+            invitation.add("expires_at", RFC3339.format(claims.expiresAt))
+            out.addRaw("invitation", invitation.finish())
+        case .invalid(let error):
+            out.add("valid", false)
+            out.add("reason", error.code.rawValue)
+            out.add("detail", error.code.explanation)
+            out.addNull("invitation")
+        }
+        return jsonResponse(.ok, out.finish())
+    }
+
+    @Sendable func accept(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try await auth.caller(for: request)
+        guard let customerID = caller.customerID, caller.role == .globalAdmin else {
+            throw APIError.forbidden("only a customer's global admin may accept an invitation")
+        }
+        let body = try await JSONBody.read(request, context: context, allowed: ["token"])
+        guard let token = try body.string("token", maxLength: 8192) else { throw APIError.invalidRequest("\"token\" is required") }
+        let acceptance = try await AcceptanceFlow(store: store, invitations: invitations, metrics: metrics)
+            .accept(token: token, customerID: customerID, acceptedBy: caller.credentialID, now: clock())
+        return jsonResponse(.created, JSONRepresentation.acceptance(acceptance))
+    }
+
+    @Sendable func listCustomers(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try await auth.partner(for: request)
+        let page = try await store.customers(ofPartner: caller.partnerID!, page: Self.pageRequest(request))
+        return jsonResponse(.ok, JSONRepresentation.page(page.items.map(JSONRepresentation.customer), nextCursor: page.nextCursor))
+    }
+
+    @Sendable func removeRelationship(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try await auth.partner(for: request)
+        guard caller.mayActForPartner else { throw APIError.forbidden("the \(caller.role.rawValue) role may list but not remove") }
+        let id = try context.parameters.require("id")
+        let removal = try await store.removeRelationship(partnerID: caller.partnerID!, customerID: id, at: clock(), actor: caller.credentialID)
+        var out = JSONObjectWriter()
+        out.add("removed", removal.removed)
+        out.add("delegated_admin_retained", removal.delegatedAdminRetained)
+        return jsonResponse(.ok, out.finish())
+    }
+
+    @Sendable func listProviders(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (_, reseller) = try await auth.reseller(for: request, actingOnly: false)
+        let providers = try await store.providers(ofReseller: reseller.id)
+        let items = providers.map { provider -> String in
+            var item = JSONObjectWriter()
+            item.add("id", provider.id)
+            item.add("name", provider.name)
+            return item.finish()
+        }
+        return jsonResponse(.ok, JSONRepresentation.page(items, nextCursor: nil))
+    }
+
+    static func pageRequest(_ request: Request) throws -> PageRequest {
+        var limit = 50
+        if let text = request.uri.queryParameters["limit"] {
+            guard let value = Int(String(text)), (1...PageRequest.maximumLimit).contains(value) else {
+                throw APIError.invalidRequest("limit must be an integer from 1 to \(PageRequest.maximumLimit)")
+            }
+            limit = value
+        }
+        return PageRequest(limit: limit, cursor: request.uri.queryParameters["cursor"].map(String.init))
+    }
+
+    static func isPlausibleEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(" ")
+    }
+}
+
+/// Verifies a link and accepts it for a customer: the token checks, then one store
+/// transaction. Shared by the API and the acceptance page.
+struct AcceptanceFlow: Sendable {
+    let store: any RelationshipStore
+    let invitations: InvitationService
+    let metrics: ServiceMetrics
+
+    func accept(token: String, customerID: String, acceptedBy: String, now: Int64) async throws -> Acceptance {
+        let verified: VerifiedInvitation
+        do {
+            verified = try invitations.verifier.verify(token, keyring: invitations.keyring(), now: now)
+        } catch {
+            metrics.recordVerificationFailure(error.code)
+            throw error
+        }
+        do {
+            let acceptance = try await store.accept(AcceptanceRequest(
+                invitationID: verified.claims.invitationID, customerID: customerID, acceptedBy: acceptedBy, at: now
+            ))
+            metrics.recordAcceptance()
+            return acceptance
+        } catch let error as StoreError {
+            if let reason = TokenError.Code(rawValue: error.code.rawValue) { metrics.recordVerificationFailure(reason) }
+            throw error
+        }
+    }
+}
+
+/// The draft email a reseller sends: names the reseller (and provider), says whether admin
+/// privileges are asked, holds the link on a line of its own.
+struct DraftEmail {
+    let subject: String
+    let body: String
+
+    init(reseller: Partner, provider: Partner?, delegatedAdmin: Bool, url: String, expiresAt: Int64) {
+        let who = provider.map { "\(reseller.name) and \($0.name)" } ?? reseller.name
+        subject = "\(who) invite\(provider == nil ? "s" : "") you to a reseller relationship"
+        var lines = ["Hello,", ""]
+        if let provider {
+            lines.append("\(reseller.name) would like to become your cloud reseller, together with its indirect provider \(provider.name). Accepting makes your organization a customer of both.")
+        } else {
+            lines.append("\(reseller.name) would like to become your cloud reseller.")
+        }
+        if delegatedAdmin {
+            lines.append("")
+            lines.append("\(reseller.name) also asks for delegated administration privileges, which let it manage your tenant on your behalf. You can remove them at any time.")
+        }
+        lines += [
+            "",
+            "A global admin of your organization can accept with this link (sign-in required):",
+            "",
+            url,
+            "",
+            "The link is valid until \(RFC3339.format(expiresAt)). If you did not expect this message, you can ignore it.",
+            "",
+            "Regards,",
+            reseller.name,
+        ]
+        body = lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,68 @@
+public import Foundation
+public import Hummingbird
+public import InviteStore
+import InviteToken
+public import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Builds the whole service: routes, middleware, keyring reloads. Tests call it with a
+/// temporary store and a fixed keyring; `invitelink serve` with the real ones.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    store: any RelationshipStore,
+    keyring: KeyringHolder,
+    reloadKeyring: Bool = true,
+    logger: Logger,
+    clock: @escaping @Sendable () -> Int64 = { Int64(Date.now.timeIntervalSince1970) }
+) throws -> some ApplicationProtocol {
+    let metrics = ServiceMetrics()
+    let invitations = InvitationService(
+        issuer: configuration.issuer, publicURL: configuration.publicURL, store: store, keyring: { keyring.current }
+    )
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ObservabilityMiddleware(metrics: metrics))
+    router.add(middleware: SecurityHeadersMiddleware())
+
+    router.get("healthz") { _, _ in jsonResponse(.ok, #"{"status":"ok"}"#) }
+    router.get("readyz") { _, _ -> Response in
+        do {
+            try await store.ping()
+        } catch {
+            throw APIError(.serviceUnavailable, "unavailable", "the database is not reachable")
+        }
+        guard keyring.current.signingKey != nil else {
+            throw APIError(.serviceUnavailable, "unavailable", "no primary signing key is loaded")
+        }
+        return jsonResponse(.ok, #"{"status":"ready"}"#)
+    }
+    router.get("metrics") { _, _ in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+    }
+    router.get(".well-known/jwks.json") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/jwk-set+json", .cacheControl: "max-age=60"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: keyring.current.jwks())))
+    }
+    router.get("openapi.yaml") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: ResponseBody(byteBuffer: ByteBuffer(string: Assets.openAPI)))
+    }
+
+    APIRoutes(store: store, invitations: invitations, metrics: metrics, clock: clock).register(on: router)
+    PageRoutes(
+        store: store, invitations: invitations, metrics: metrics,
+        sessions: try WebSession(secureCookies: configuration.secureCookies),
+        templates: try Assets.templates(), clock: clock
+    ).register(on: router)
+
+    var services: [any Service] = []
+    if reloadKeyring {
+        services.append(KeyringReloadService(holder: keyring, interval: configuration.keyringCheckInterval))
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "invitelink"),
+        services: services,
+        logger: logger
+    )
+}

@@ -1,0 +1,28 @@
+import Foundation
+import InviteStore
+import Mustache
+
+/// Files shipped in the module's resources: templates, the stylesheet, the OpenAPI document.
+enum Assets {
+    static func text(_ name: String, _ ext: String, subdirectory: String? = nil) -> String {
+        guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: subdirectory),
+              let data = try? Data(contentsOf: url)
+        else { fatalError("resource \(name).\(ext) is missing from the InviteServer bundle") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static let css = text("app", "css", subdirectory: "Resources")
+    static let openAPI = text("openapi", "yaml", subdirectory: "Resources")
+
+    static func templates() throws -> MustacheLibrary {
+        var templates: [String: MustacheTemplate] = [:]
+        for name in ["layout_head", "layout_foot", "accept", "link_problem", "accepted"] {
+            templates[name] = try MustacheTemplate(string: text(name, "mustache", subdirectory: "Resources/templates"))
+        }
+        return MustacheLibrary(templates: templates)
+    }
+
+    /// A password hash nobody knows the password of, checked when an email is unknown so a
+    /// failed sign-in costs the same either way.
+    static let decoyPasswordHash: String = (try? PasswordHash.make(password: UUID().uuidString)) ?? ""
+}

@@ -1,0 +1,50 @@
+import Hummingbird
+import InviteStore
+
+/// Who is calling: the tenant and role a bearer credential fixes.
+struct Caller: Sendable {
+    var credentialID: String
+    var tenant: Tenant
+    var role: Role
+
+    var partnerID: String? { if case .partner(let id) = tenant { id } else { nil } }
+    var customerID: String? { if case .customer(let id) = tenant { id } else { nil } }
+
+    /// Global admins and admin agents of a partner act; sales agents only read.
+    var mayActForPartner: Bool { partnerID != nil && (role == .globalAdmin || role == .adminAgent) }
+}
+
+/// Resolves `Authorization: Bearer …` to a ``Caller``; a missing, malformed, unknown or revoked
+/// credential is 401, with the same answer for each so nothing is learned from it.
+struct BearerAuthenticator: Sendable {
+    let store: any RelationshipStore
+
+    func caller(for request: Request) async throws -> Caller {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
+        let secret = header.dropFirst("Bearer ".count)
+        guard (16...256).contains(secret.utf8.count) else { throw APIError.unauthorized }
+        guard let credential = try await store.credential(secretHash: BearerSecret.hash(String(secret))),
+              credential.revokedAt == nil
+        else { throw APIError.unauthorized }
+        return Caller(credentialID: credential.id, tenant: credential.tenant, role: credential.role)
+    }
+
+    /// A partner of kind reseller whose role may act (global admin or admin agent).
+    func reseller(for request: Request, actingOnly: Bool = true) async throws -> (Caller, Partner) {
+        let caller = try await caller(for: request)
+        guard let partnerID = caller.partnerID else { throw APIError.forbidden("this call needs a partner credential") }
+        if actingOnly, !caller.mayActForPartner {
+            throw APIError.forbidden("the \(caller.role.rawValue) role may list but not change anything")
+        }
+        guard let partner = try await store.partner(id: partnerID), partner.kind == .reseller else {
+            throw APIError.forbidden("this call is for resellers")
+        }
+        return (caller, partner)
+    }
+
+    func partner(for request: Request) async throws -> Caller {
+        let caller = try await caller(for: request)
+        guard caller.partnerID != nil else { throw APIError.forbidden("this call needs a partner credential") }
+        return caller
+    }
+}

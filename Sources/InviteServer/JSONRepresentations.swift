@@ -1,0 +1,74 @@
+import InviteStore
+import InviteToken
+
+/// The JSON shapes of the API (openapi.yaml), written without Foundation's encoder.
+enum JSONRepresentation {
+    static func status(of invitation: Invitation, now: Int64) -> String {
+        if invitation.revokedAt != nil { return "revoked" }
+        if let maxUses = invitation.maxUses, invitation.useCount >= maxUses { return "used_up" }
+        if invitation.expiresAt <= now { return "expired" }
+        return invitation.useCount > 0 ? "accepted" : "pending"
+    }
+
+    static func invitation(_ record: InvitationRecord, now: Int64) -> String {
+        let invitation = record.invitation
+        var out = JSONObjectWriter()
+        out.add("id", invitation.id)
+        out.add("reseller_id", invitation.resellerID)
+        out.add("provider_id", invitation.providerID)
+        out.add("dap", invitation.delegatedAdmin)
+        out.add("kid", invitation.kid)
+        out.add("issued_at", RFC3339.format(invitation.issuedAt))
+        out.add("expires_at", RFC3339.format(invitation.expiresAt))
+        out.add("max_uses", invitation.maxUses)
+        out.add("uses", invitation.useCount)
+        out.add("status", status(of: invitation, now: now))
+        out.add("customer_email", invitation.customerEmail)
+        out.add("revoked_at", invitation.revokedAt.map(RFC3339.format))
+        let acceptances = record.acceptances.map { acceptance -> String in
+            var item = JSONObjectWriter()
+            item.add("customer_id", acceptance.customerID)
+            item.add("accepted_by", acceptance.acceptedBy)
+            item.add("accepted_at", RFC3339.format(acceptance.acceptedAt))
+            return item.finish()
+        }
+        out.addRaw("acceptances", "[" + acceptances.joined(separator: ",") + "]")
+        return out.finish()
+    }
+
+    static func acceptance(_ acceptance: Acceptance) -> String {
+        var out = JSONObjectWriter()
+        out.add("customer_id", acceptance.customerID)
+        out.add("invitation_id", acceptance.invitationID)
+        let relationships = acceptance.relationships.map { relationship -> String in
+            var item = JSONObjectWriter()
+            item.add("partner_id", relationship.partnerID)
+            item.add("role", relationship.role.rawValue)
+            item.add("created", relationship.created)
+            return item.finish()
+        }
+        out.addRaw("relationships", "[" + relationships.joined(separator: ",") + "]")
+        out.add("delegated_admin", acceptance.delegatedAdmin)
+        out.add("accepted_at", RFC3339.format(acceptance.acceptedAt))
+        return out.finish()
+    }
+
+    static func customer(_ item: PartnerCustomer) -> String {
+        var out = JSONObjectWriter()
+        out.add("id", item.customer.id)
+        out.add("name", item.customer.name)
+        out.add("domain", item.customer.domain)
+        out.add("role", item.role.rawValue)
+        out.add("since", RFC3339.format(item.since))
+        out.add("delegated_admin", item.delegatedAdminSince != nil)
+        out.add("delegated_admin_since", item.delegatedAdminSince.map(RFC3339.format))
+        return out.finish()
+    }
+
+    static func page(_ items: [String], nextCursor: String?) -> String {
+        var out = JSONObjectWriter()
+        out.addRaw("items", "[" + items.joined(separator: ",") + "]")
+        out.add("next_cursor", nextCursor)
+        return out.finish()
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import Hummingbird
+import InviteStore
+import InviteToken
+import Logging
+import Mustache
+import NIOCore
+
+/// The customer's pages: the acceptance page (GET never changes anything: mail scanners open
+/// links), sign-in, first-sign-in password change, and the accept form.
+struct PageRoutes: Sendable {
+    let store: any RelationshipStore
+    let invitations: InvitationService
+    let metrics: ServiceMetrics
+    let sessions: WebSession
+    let templates: MustacheLibrary
+    let clock: @Sendable () -> Int64
+
+    /// After this many failed sign-ins the account is refused for ``lockout`` seconds;
+    /// before that, each failure is answered more slowly.
+    static let failuresBeforeLockout = 5
+    static let lockout: Int64 = 15 * 60
+    static let minimumPasswordLength = 12
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("invitations/accept", use: showInvitation)
+        router.post("invitations/sign-in", use: signIn)
+        router.post("invitations/password", use: changePassword)
+        router.post("invitations/accept", use: accept)
+        router.get("assets/app.css") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/css", .cacheControl: "max-age=3600"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: Assets.css)))
+        }
+    }
+
+    // MARK: Handlers
+
+    @Sendable func showInvitation(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let token = request.uri.queryParameters["token"].map(String.init) ?? ""
+        return try await invitationPage(token: token, request: request, error: nil)
+    }
+
+    @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await FormBody.read(request, context: context)
+        let token = form["token"] ?? ""
+        guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+        let email = (form["email"] ?? "").lowercased()
+        let password = form["password"] ?? ""
+        let now = clock()
+        guard let user = try await store.user(email: email) else {
+            // Spend the same scrypt work as for a real account, so timing does not tell
+            // which emails exist.
+            _ = try? PasswordHash.verify(password, against: Assets.decoyPasswordHash)
+            return try await invitationPage(token: token, request: request, error: "The email or password is not right.")
+        }
+        if let lockedUntil = user.lockedUntil, lockedUntil > now {
+            return try await invitationPage(
+                token: token, request: request, status: .tooManyRequests,
+                error: "Too many failed sign-ins. Try again in \(KeyRetryText.minutes(lockedUntil - now)).")
+        }
+        guard try PasswordHash.verify(password, against: user.passwordHash) else {
+            let failures = user.failedSignIns + 1
+            let lock = failures >= Self.failuresBeforeLockout ? now + Self.lockout : nil
+            try await store.recordFailedSignIn(userID: user.id, lockedUntil: lock)
+            try await Task.sleep(for: .milliseconds(200 * min(failures, Self.failuresBeforeLockout)))
+            return try await invitationPage(token: token, request: request, error: "The email or password is not right.")
+        }
+        try await store.recordSuccessfulSignIn(userID: user.id)
+        var response = redirect(to: acceptPath(token))
+        response.setCookie(sessions.sessionCookie(try sessions.cookieValue(userID: user.id, now: now)))
+        return response
+    }
+
+    @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await FormBody.read(request, context: context)
+        let token = form["token"] ?? ""
+        guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+        guard let userID = sessions.userID(from: request, now: clock()), let user = try await store.user(id: userID) else {
+            return redirect(to: acceptPath(token))
+        }
+        let newPassword = form["new_password"] ?? ""
+        guard try PasswordHash.verify(form["current_password"] ?? "", against: user.passwordHash) else {
+            return try await invitationPage(token: token, request: request, error: "The one-time password is not right.")
+        }
+        guard newPassword.count >= Self.minimumPasswordLength, newPassword != form["current_password"] else {
+            return try await invitationPage(
+                token: token, request: request,
+                error: "Choose a new password of at least \(Self.minimumPasswordLength) characters, different from the one-time password.")
+        }
+        try await store.setPassword(userID: user.id, passwordHash: PasswordHash.make(password: newPassword), at: clock())
+        return redirect(to: acceptPath(token))
+    }
+
+    @Sendable func accept(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await FormBody.read(request, context: context)
+        let token = form["token"] ?? ""
+        guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+        let now = clock()
+        guard let userID = sessions.userID(from: request, now: now), let user = try await store.user(id: userID) else {
+            return redirect(to: acceptPath(token))
+        }
+        guard case .customer(let customerID) = user.tenant, user.role == .globalAdmin, !user.mustChangePassword else {
+            return try await invitationPage(token: token, request: request, error: nil)
+        }
+        let acceptance: Acceptance
+        do {
+            acceptance = try await AcceptanceFlow(store: store, invitations: invitations, metrics: metrics)
+                .accept(token: token, customerID: customerID, acceptedBy: user.id, now: now)
+        } catch let error as TokenError {
+            return try problemPage(TokenError.Code(rawValue: error.code.rawValue)!, request: request)
+        } catch let error as StoreError {
+            if let reason = TokenError.Code(rawValue: error.code.rawValue) { return try problemPage(reason, request: request) }
+            return try render("link_problem", status: APIError(error).status, request: request, [
+                "title": "This invitation cannot be accepted", "explanation": error.message, "code": error.code.rawValue,
+            ])
+        }
+        var partners: [[String: Any]] = []
+        var resellerName = ""
+        for relationship in acceptance.relationships {
+            let name = try await store.partner(id: relationship.partnerID)?.name ?? relationship.partnerID
+            if relationship.role == .reseller { resellerName = name }
+            partners.append(["name": name, "role": relationship.role == .reseller ? "reseller" : "indirect provider", "created": relationship.created])
+        }
+        return try render("accepted", status: .ok, request: request, [
+            "title": "Invitation accepted", "partners": partners, "dap": acceptance.delegatedAdmin, "resellerName": resellerName,
+        ])
+    }
+
+    // MARK: Rendering
+
+    private func invitationPage(token: String, request: Request, status: HTTPResponse.Status = .ok, error: String?) async throws -> Response {
+        let check = try await invitations.check(token, now: clock())
+        guard case .valid(let verified, _) = check else {
+            if let reason = check.reason { metrics.recordVerificationFailure(reason) }
+            return try problemPage(check.reason ?? .malformed, request: request)
+        }
+        let claims = verified.claims
+        let reseller = try await store.partner(id: claims.resellerID)
+        let provider: Partner? = if let id = claims.providerID { try await store.partner(id: id) } else { nil }
+        var values: [String: Any] = [
+            "title": "\(reseller?.name ?? claims.resellerID) invites you to a reseller relationship",
+            "resellerName": reseller?.name ?? claims.resellerID,
+            "dap": claims.delegatedAdmin,
+            "expiresAt": RFC3339.format(claims.expiresAt),
+            "token": token,
+        ]
+        if let id = claims.providerID { values["providerName"] = provider?.name ?? id }
+        if let error { values["error"] = error }
+        if let userID = sessions.userID(from: request, now: clock()), let user = try await store.user(id: userID) {
+            values["email"] = user.email
+            if user.mustChangePassword {
+                values["changePassword"] = true
+            } else if case .customer = user.tenant, user.role == .globalAdmin {
+                values["acceptForm"] = true
+            } else {
+                values["notAllowed"] = true
+            }
+        } else {
+            values["signIn"] = true
+        }
+        return try render("accept", status: status, request: request, values)
+    }
+
+    private func problemPage(_ reason: TokenError.Code, request: Request) throws -> Response {
+        try render("link_problem", status: APIError.status(for: reason), request: request, [
+            "title": "This invitation link cannot be used", "explanation": reason.explanation, "code": reason.rawValue,
+        ])
+    }
+
+    private func csrfFailure(_ request: Request) throws -> Response {
+        try render("link_problem", status: .forbidden, request: request, [
+            "title": "Please try again",
+            "explanation": "The form expired or did not come from this site. Open the invitation link again.",
+            "code": "csrf",
+        ])
+    }
+
+    private func render(_ template: String, status: HTTPResponse.Status, request: Request, _ values: [String: Any]) throws -> Response {
+        let (csrf, isNew) = try sessions.csrfToken(for: request)
+        var values = values
+        values["csrf"] = csrf
+        guard let html = templates.render(values, withTemplate: template) else {
+            throw APIError(.internalServerError, "internal_error", "template \(template) is missing")
+        }
+        var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        if isNew { response.setCookie(sessions.csrfCookie(csrf)) }
+        return response
+    }
+
+    private func redirect(to location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    private func acceptPath(_ token: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-_.")
+        return "/invitations/accept?token=" + (token.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
+    }
+}
+
+enum KeyRetryText {
+    static func minutes(_ seconds: Int64) -> String {
+        let minutes = max(1, (seconds + 59) / 60)
+        return minutes == 1 ? "a minute" : "\(minutes) minutes"
+    }
+}
+
+/// Security headers on every page: the link carries a token, so no referrer; no framing;
+/// a Content-Security-Policy that allows only this site's stylesheet and forms.
+struct SecurityHeadersMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] =
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        return response
+    }
+}

@@ -1,0 +1,65 @@
+import Hummingbird
+import InviteToken
+import NIOCore
+
+/// A JSON request body read strictly: `application/json`, at most 64 KiB, a UTF-8 object
+/// without duplicate members, only the members a route names, each of the right type.
+/// Anything else is a 4xx problem before the handler does any work.
+struct JSONBody {
+    private let members: [(String, JSONValue)]
+
+    static func read(_ request: Request, context: AppRequestContext, allowed: Set<String>) async throws -> JSONBody {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+        }
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let json: JSONValue
+        do {
+            json = try StrictJSON.parse(Array(buffer.readableBytesView))
+        } catch {
+            throw APIError.invalidRequest("the body is not valid JSON: \(error.reason) at byte \(error.offset)")
+        }
+        guard case .object(let members) = json else { throw APIError.invalidRequest("the body must be a JSON object") }
+        if let unknown = members.first(where: { !allowed.contains($0.0) }) {
+            throw APIError.invalidRequest("unknown member \"\(unknown.0)\"; allowed: \(allowed.sorted().joined(separator: ", "))")
+        }
+        return JSONBody(members: members)
+    }
+
+    private func value(_ name: String) -> JSONValue? {
+        guard let value = members.first(where: { $0.0 == name })?.1 else { return nil }
+        if case .null = value { return nil }
+        return value
+    }
+
+    func string(_ name: String, maxLength: Int = 256) throws -> String? {
+        guard let value = value(name) else { return nil }
+        guard case .string(let text) = value else { throw APIError.invalidRequest("\"\(name)\" must be a string") }
+        guard text.utf8.count <= maxLength else { throw APIError.invalidRequest("\"\(name)\" is longer than \(maxLength) bytes") }
+        return text
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        guard let value = value(name) else { return nil }
+        guard case .bool(let flag) = value else { throw APIError.invalidRequest("\"\(name)\" must be true or false") }
+        return flag
+    }
+
+    func integer(_ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
+        guard let value = value(name) else { return nil }
+        guard case .integer(let number) = value, range.contains(number) else {
+            throw APIError.invalidRequest("\"\(name)\" must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+}
+
+/// A JSON response with the given status.
+func jsonResponse(_ status: HTTPResponse.Status = .ok, _ body: String) -> Response {
+    Response(
+        status: status,
+        headers: [.contentType: "application/json", .cacheControl: "no-store"],
+        body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+    )
+}

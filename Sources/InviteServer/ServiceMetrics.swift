@@ -1,0 +1,78 @@
+import Hummingbird
+import InviteToken
+public import Prometheus
+
+/// The Prometheus metrics the service exports at `/metrics`: requests by route and status,
+/// a latency histogram, acceptances, and verification failures by reason code.
+///
+/// Uses its own `PrometheusCollectorRegistry` rather than the process-global MetricsSystem,
+/// so that every application built in a test has its own counters.
+public final class ServiceMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let latency: DurationHistogram
+    private let acceptances: Counter
+
+    public init() {
+        latency = registry.makeDurationHistogram(
+            name: "invitelink_http_request_duration_seconds",
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
+                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)],
+            help: "HTTP request latency"
+        )
+        acceptances = registry.makeCounter(name: "invitelink_acceptances_total", labels: [], help: "Invitations accepted (first acceptances only)")
+    }
+
+    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+        registry.makeCounter(
+            name: "invitelink_http_requests_total",
+            labels: [("route", route), ("method", method), ("status", String(status))],
+            help: "HTTP requests by route and status"
+        ).increment()
+        latency.record(duration)
+    }
+
+    func recordAcceptance() { acceptances.increment() }
+
+    func recordVerificationFailure(_ reason: TokenError.Code) {
+        registry.makeCounter(
+            name: "invitelink_verification_failures_total",
+            labels: [("reason", reason.rawValue)],
+            help: "Invitation links refused, by reason code"
+        ).increment()
+    }
+}
+
+/// Counts every request by its route template (never the raw path, which may hold ids) and
+/// logs it with the request id. The query string is never logged: it carries tokens.
+struct ObservabilityMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let metrics: ServiceMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var context = context
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        func finish(_ status: Int) {
+            let route = context.endpointPath ?? "unmatched"
+            metrics.recordRequest(route: route, method: request.method.rawValue, status: status, duration: ContinuousClock.now - start)
+            context.logger.debug("request", metadata: [
+                "method": .string(request.method.rawValue), "route": .string(route), "status": .stringConvertible(status),
+            ])
+        }
+        do {
+            var response = try await next(request, context)
+            response.headers[.init("X-Request-Id")!] = context.requestID
+            finish(Int(response.status.code))
+            return response
+        } catch {
+            let problem = APIError.from(error)
+            if problem.status.code >= 500 {
+                context.logger.error("request failed", metadata: ["error": .string(String(describing: type(of: error)))])
+            }
+            finish(Int(problem.status.code))
+            var response = try problem.response(from: request, context: context)
+            response.headers[.init("X-Request-Id")!] = context.requestID
+            return response
+        }
+    }
+}

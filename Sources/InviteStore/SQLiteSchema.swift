@@ -1,0 +1,136 @@
+internal import GRDB
+
+/// The SQLite schema as versioned migrations. A migration, once released, is never edited:
+/// changes come as a new one ("v2", …) so every database upgrades along the same path.
+///
+/// Invariants live in the schema as well as in the code, as the backstop against a bug or a
+/// race: at most one active connection per reseller and provider, at most one active
+/// relationship per partner and customer, one acceptance per invitation and customer, one DAP
+/// grant per partner and customer, `use_count` never above `max_uses`, and an audit log that
+/// refuses UPDATE and DELETE.
+enum SQLiteSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: v1)
+        }
+        return migrator
+    }
+
+    private static let v1 = """
+        CREATE TABLE partners (
+            id          TEXT PRIMARY KEY NOT NULL,
+            name        TEXT NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('reseller', 'provider')),
+            created_at  INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE provider_connections (
+            id               INTEGER PRIMARY KEY,
+            reseller_id      TEXT NOT NULL REFERENCES partners(id),
+            provider_id      TEXT NOT NULL REFERENCES partners(id),
+            connected_at     INTEGER NOT NULL,
+            disconnected_at  INTEGER,
+            CHECK (reseller_id <> provider_id)
+        ) STRICT;
+        CREATE UNIQUE INDEX provider_connections_active
+            ON provider_connections (reseller_id, provider_id) WHERE disconnected_at IS NULL;
+
+        CREATE TABLE customers (
+            id          TEXT PRIMARY KEY NOT NULL,
+            name        TEXT NOT NULL,
+            domain      TEXT NOT NULL,
+            created_at  INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE users (
+            id                    TEXT PRIMARY KEY NOT NULL,
+            partner_id            TEXT REFERENCES partners(id),
+            customer_id           TEXT REFERENCES customers(id),
+            email                 TEXT NOT NULL UNIQUE,
+            role                  TEXT NOT NULL,
+            password_hash         TEXT NOT NULL,
+            must_change_password  INTEGER NOT NULL CHECK (must_change_password IN (0, 1)),
+            failed_sign_ins       INTEGER NOT NULL DEFAULT 0,
+            locked_until          INTEGER,
+            created_at            INTEGER NOT NULL,
+            CHECK ((partner_id IS NULL) <> (customer_id IS NULL))
+        ) STRICT;
+
+        CREATE TABLE credentials (
+            id           TEXT PRIMARY KEY NOT NULL,
+            partner_id   TEXT REFERENCES partners(id),
+            customer_id  TEXT REFERENCES customers(id),
+            role         TEXT NOT NULL,
+            secret_hash  BLOB NOT NULL UNIQUE,
+            created_at   INTEGER NOT NULL,
+            revoked_at   INTEGER,
+            CHECK ((partner_id IS NULL) <> (customer_id IS NULL))
+        ) STRICT;
+
+        CREATE TABLE invitations (
+            id              TEXT PRIMARY KEY NOT NULL,
+            reseller_id     TEXT NOT NULL REFERENCES partners(id),
+            provider_id     TEXT REFERENCES partners(id),
+            dap             INTEGER NOT NULL CHECK (dap IN (0, 1)),
+            kid             TEXT NOT NULL,
+            issued_at       INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL,
+            max_uses        INTEGER CHECK (max_uses IS NULL OR max_uses > 0),
+            use_count       INTEGER NOT NULL DEFAULT 0,
+            issued_by       TEXT NOT NULL,
+            customer_email  TEXT,
+            revoked_at      INTEGER,
+            CHECK (use_count >= 0 AND (max_uses IS NULL OR use_count <= max_uses))
+        ) STRICT;
+        CREATE INDEX invitations_by_reseller ON invitations (reseller_id, issued_at, id);
+
+        CREATE TABLE acceptances (
+            invitation_id  TEXT NOT NULL REFERENCES invitations(id),
+            customer_id    TEXT NOT NULL REFERENCES customers(id),
+            accepted_by    TEXT NOT NULL,
+            accepted_at    INTEGER NOT NULL,
+            result         TEXT NOT NULL,
+            PRIMARY KEY (invitation_id, customer_id)
+        ) STRICT;
+
+        CREATE TABLE relationships (
+            id             INTEGER PRIMARY KEY,
+            partner_id     TEXT NOT NULL REFERENCES partners(id),
+            customer_id    TEXT NOT NULL REFERENCES customers(id),
+            role           TEXT NOT NULL CHECK (role IN ('reseller', 'provider')),
+            invitation_id  TEXT REFERENCES invitations(id),
+            created_at     INTEGER NOT NULL,
+            removed_at     INTEGER
+        ) STRICT;
+        CREATE UNIQUE INDEX relationships_active
+            ON relationships (partner_id, customer_id) WHERE removed_at IS NULL;
+        CREATE INDEX relationships_by_partner
+            ON relationships (partner_id, created_at, id) WHERE removed_at IS NULL;
+
+        CREATE TABLE dap_grants (
+            partner_id     TEXT NOT NULL REFERENCES partners(id),
+            customer_id    TEXT NOT NULL REFERENCES customers(id),
+            granted_at     INTEGER NOT NULL,
+            invitation_id  TEXT REFERENCES invitations(id),
+            PRIMARY KEY (partner_id, customer_id)
+        ) STRICT;
+
+        CREATE TABLE audit_log (
+            id       INTEGER PRIMARY KEY AUTOINCREMENT,
+            at       INTEGER NOT NULL,
+            actor    TEXT NOT NULL,
+            action   TEXT NOT NULL,
+            subject  TEXT NOT NULL,
+            detail   TEXT NOT NULL DEFAULT ''
+        ) STRICT;
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit_log is append-only');
+        END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit_log is append-only');
+        END;
+        """
+}

@@ -1,0 +1,478 @@
+import Testing
+import InviteStore
+
+/// The behaviour every ``RelationshipStore`` must have, run against each backend of
+/// ``StoreBackend/all``. A test here names no backend; what only one backend can show (its
+/// durability settings, say) lives in that backend's own suite.
+@Suite("RelationshipStore contract")
+struct RelationshipStoreContractTests {
+    typealias F = Fixtures
+
+    // MARK: Schema
+
+    @Test("migrating twice and again after reopening keeps the data", arguments: StoreBackend.all)
+    func migrationsAreIdempotent(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        try await subject.store.migrate()
+        try await F.seed(subject.store)
+        try await subject.store.migrate()
+
+        let reopened = try await subject.reopen()
+        try await reopened.migrate()
+        try await reopened.ping()
+        #expect(try await reopened.partner(id: F.resellerA)?.name == "Reseller A", "a partner added before the re-migration is gone")
+    }
+
+    // MARK: Partners
+
+    @Test("connect is idempotent and disconnect ends the connection", arguments: StoreBackend.all)
+    func connectAndDisconnect(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        try await store.connect(resellerID: F.resellerA, providerID: F.provider, at: F.t0 + 1, actor: F.actor)
+        #expect(try await store.providers(ofReseller: F.resellerA).map(\.id) == [F.provider],
+                "connecting twice must leave one provider in the list")
+
+        try await store.disconnect(resellerID: F.resellerA, providerID: F.provider, at: F.t0 + 2, actor: F.actor)
+        #expect(try await store.isConnected(resellerID: F.resellerA, providerID: F.provider) == false,
+                "still connected after disconnect")
+        #expect(try await store.providers(ofReseller: F.resellerA).isEmpty, "a disconnected provider is still listed")
+
+        try await store.connect(resellerID: F.resellerA, providerID: F.provider, at: F.t0 + 3, actor: F.actor)
+        #expect(try await store.isConnected(resellerID: F.resellerA, providerID: F.provider), "reconnecting after a disconnect failed")
+    }
+
+    @Test("disconnecting partners that are not connected is notFound", arguments: StoreBackend.all)
+    func disconnectUnconnected(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        await expectStoreError(.notFound, "reseller B was never connected") {
+            try await store.disconnect(resellerID: F.resellerB, providerID: F.provider, at: F.t0, actor: F.actor)
+        }
+    }
+
+    @Test("connect refuses missing partners and partners of the wrong kind", arguments: StoreBackend.all)
+    func connectChecksPartners(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        await expectStoreError(.unknownPartner, "a missing provider") {
+            try await store.connect(resellerID: F.resellerA, providerID: "prov_missing", at: F.t0, actor: F.actor)
+        }
+        await expectStoreError(.unknownPartner, "a provider given as the reseller") {
+            try await store.connect(resellerID: F.otherProvider, providerID: F.provider, at: F.t0, actor: F.actor)
+        }
+    }
+
+    // MARK: Duplicates
+
+    @Test("a taken partner id is a conflict", arguments: StoreBackend.all)
+    func duplicatePartner(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        await expectStoreError(.conflict, "second partner with id res_a") {
+            try await store.addPartner(Partner(id: F.resellerA, name: "Other", kind: .provider, createdAt: F.t0), actor: F.actor)
+        }
+        #expect(try await store.partner(id: F.resellerA)?.name == "Reseller A", "the refused partner overwrote the first")
+    }
+
+    @Test("a taken customer id is a conflict", arguments: StoreBackend.all)
+    func duplicateCustomer(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.addCustomer(store, "cus_1")
+        await expectStoreError(.conflict, "second customer with id cus_1") {
+            try await store.addCustomer(Customer(id: "cus_1", name: "Other", domain: "other.example", createdAt: F.t0), actor: F.actor)
+        }
+    }
+
+    @Test("a user email taken in another case is a conflict", arguments: StoreBackend.all)
+    func duplicateUserEmail(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.addCustomer(store, "cus_1")
+        func user(_ id: String, _ email: String) -> User {
+            User(id: id, tenant: .customer("cus_1"), email: email, role: .globalAdmin, passwordHash: "x",
+                 mustChangePassword: true, createdAt: F.t0)
+        }
+        try await store.addUser(user("usr_1", "Admin@Cus1.example"), actor: F.actor)
+        await expectStoreError(.conflict, "the same email in lower case") {
+            try await store.addUser(user("usr_2", "admin@cus1.example"), actor: F.actor)
+        }
+    }
+
+    @Test("a taken invitation id is a conflict", arguments: StoreBackend.all)
+    func duplicateInvitation(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        try await store.addInvitation(F.invitation("inv_1"))
+        await expectStoreError(.conflict, "second invitation with id inv_1") {
+            try await store.addInvitation(F.invitation("inv_1", provider: nil))
+        }
+    }
+
+    // MARK: People and credentials
+
+    @Test("users are found by email in any case, and password and sign-in state update", arguments: StoreBackend.all)
+    func userLifecycle(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.addCustomer(store, "cus_1")
+        try await store.addUser(
+            User(id: "usr_1", tenant: .customer("cus_1"), email: "Admin@Cus1.Example", role: .globalAdmin,
+                 passwordHash: "old", mustChangePassword: true, createdAt: F.t0),
+            actor: F.actor
+        )
+        #expect(try await store.user(email: "ADMIN@cus1.example")?.id == "usr_1", "look-up by email must ignore case")
+
+        try await store.recordFailedSignIn(userID: "usr_1", lockedUntil: F.t0 + 300)
+        try await store.recordFailedSignIn(userID: "usr_1", lockedUntil: nil)
+        let failed = try await store.user(id: "usr_1")
+        #expect(failed?.failedSignIns == 2 && failed?.lockedUntil == F.t0 + 300,
+                "two failures must count 2 and a nil lock must leave the earlier one")
+
+        try await store.setPassword(userID: "usr_1", passwordHash: "new", at: F.t0 + 10)
+        let changed = try await store.user(id: "usr_1")
+        #expect(changed?.passwordHash == "new" && changed?.mustChangePassword == false && changed?.failedSignIns == 0
+                && changed?.lockedUntil == nil, "setPassword must store the hash and clear the one-time flag and counters")
+    }
+
+    @Test("a role the tenant cannot hold is refused", arguments: StoreBackend.all)
+    func userRoleMustFitTenant(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.addCustomer(store, "cus_1")
+        await expectStoreError(.invalidInput, "admin-agent is a partner role") {
+            try await store.addUser(
+                User(id: "usr_1", tenant: .customer("cus_1"), email: "a@b.example", role: .adminAgent,
+                     passwordHash: "x", mustChangePassword: true, createdAt: F.t0),
+                actor: F.actor
+            )
+        }
+    }
+
+    @Test("a credential is found by its secret hash until it is revoked", arguments: StoreBackend.all)
+    func credentialLookupAndRevocation(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        let hash = [UInt8](repeating: 0xAB, count: 32)
+        let credential = Credential(id: "crd_1", tenant: .partner(F.resellerA), role: .adminAgent, secretHash: hash, createdAt: F.t0)
+        try await store.addCredential(credential, actor: F.actor)
+        #expect(try await store.credential(secretHash: hash) == credential, "the credential read back differs from the one added")
+        #expect(try await store.credential(secretHash: [UInt8](repeating: 0xAC, count: 32)) == nil, "another hash matched")
+
+        try await store.revokeCredential(id: "crd_1", at: F.t0 + 5, actor: F.actor)
+        #expect(try await store.credential(secretHash: hash) == nil, "a revoked credential still authenticates")
+        try await store.revokeCredential(id: "crd_1", at: F.t0 + 6, actor: F.actor)
+        await expectStoreError(.notFound, "revoking an unknown credential") {
+            try await store.revokeCredential(id: "crd_missing", at: F.t0, actor: F.actor)
+        }
+    }
+
+    @Test("a second credential with the same secret hash is a conflict", arguments: StoreBackend.all)
+    func duplicateCredentialHash(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        let hash = [UInt8](repeating: 1, count: 32)
+        try await store.addCredential(Credential(id: "crd_1", tenant: .partner(F.resellerA), role: .globalAdmin, secretHash: hash, createdAt: F.t0), actor: F.actor)
+        await expectStoreError(.conflict, "same secret hash under a new id") {
+            try await store.addCredential(Credential(id: "crd_2", tenant: .partner(F.resellerB), role: .globalAdmin, secretHash: hash, createdAt: F.t0), actor: F.actor)
+        }
+    }
+
+    // MARK: Invitations
+
+    @Test("an invitation naming an unconnected provider is refused and not recorded", arguments: StoreBackend.all)
+    func invitationWithUnconnectedProvider(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        await expectStoreError(.providerNotConnected, "reseller A is not connected to provider Y") {
+            try await store.addInvitation(F.invitation("inv_1", provider: F.otherProvider))
+        }
+        #expect(try await store.invitation(id: "inv_1") == nil, "the refused invitation was recorded")
+    }
+
+    @Test("an invitation of a missing reseller is unknownPartner", arguments: StoreBackend.all)
+    func invitationOfMissingReseller(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        await expectStoreError(.unknownPartner, "no partners exist") {
+            try await store.addInvitation(F.invitation("inv_1", provider: nil))
+        }
+    }
+
+    // MARK: Acceptance
+
+    @Test("accepting creates the reseller and provider relationships and the DAP grant", arguments: StoreBackend.all)
+    func acceptCreatesEverything(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        try await store.addInvitation(F.invitation("inv_1", dap: true))
+
+        let acceptance = try await store.accept(F.request("inv_1", customer: "cus_1"))
+        #expect(acceptance.relationships == [
+            RelationshipOutcome(partnerID: F.resellerA, role: .reseller, created: true),
+            RelationshipOutcome(partnerID: F.provider, role: .provider, created: true),
+        ], "the answer must list both relationships as created")
+        #expect(acceptance.delegatedAdmin, "the answer must say DAP was granted")
+
+        let resellerCustomers = try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items
+        #expect(resellerCustomers.map(\.customer.id) == ["cus_1"] && resellerCustomers.first?.delegatedAdminSince == F.t0 + 60,
+                "the reseller must list the customer with DAP since the acceptance")
+        #expect(try await store.customers(ofPartner: F.provider, page: PageRequest()).items.map(\.role) == [.provider],
+                "the provider must list the customer in the provider role")
+        #expect(try await store.hasDelegatedAdmin(partnerID: F.resellerA, customerID: "cus_1"), "no DAP grant")
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 1, "use_count must be 1")
+
+        let actions = try await store.auditLog(limit: 10).map(\.action)
+        #expect(actions.filter { $0 == "relationship.created" }.count == 2 && actions.contains("dap.granted")
+                && actions.contains("invitation.accepted"), "audit entries missing: \(actions)")
+    }
+
+    @Test("a repeated acceptance answers identically and creates nothing twice", arguments: StoreBackend.all)
+    func repeatedAcceptance(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        try await store.addInvitation(F.invitation("inv_1", maxUses: 1))
+
+        let first = try await store.accept(F.request("inv_1", customer: "cus_1"))
+        // Later, after the link was revoked and with its one use spent, the customer retries.
+        _ = try await store.revokeInvitation(id: "inv_1", resellerID: F.resellerA, at: F.t0 + 100, actor: F.actor)
+        let again = try await store.accept(F.request("inv_1", customer: "cus_1", at: F.t0 + 200))
+
+        #expect(again == first, "the repeat must return the first answer unchanged")
+        #expect(try await subject.count(.relationships) == 2, "relationships were created twice")
+        #expect(try await subject.count(.dap_grants) == 1, "the DAP grant was created twice")
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 1, "the repeat counted as a use")
+    }
+
+    @Test("100 customers racing for a single-use invitation: exactly one wins", arguments: StoreBackend.all)
+    func singleUseRace(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        let customers = (0..<100).map { "cus_\($0)" }
+        for id in customers { try await F.addCustomer(store, id) }
+        try await store.addInvitation(F.invitation("inv_1", maxUses: 1))
+
+        let outcomes = await withTaskGroup(of: Result<Acceptance, any Error>.self) { group in
+            for id in customers {
+                group.addTask {
+                    do {
+                        return .success(try await store.accept(F.request("inv_1", customer: id)))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+
+        let winners = outcomes.compactMap { try? $0.get() }
+        let usedUp = outcomes.filter { if case .failure(let e as StoreError) = $0 { e.code == .usedUp } else { false } }
+        #expect(winners.count == 1, "exactly one acceptance must succeed, not \(winners.count)")
+        #expect(usedUp.count == 99, "every other one must be used_up, got \(usedUp.count)")
+        #expect(try await subject.count(.relationships) == 2, "one reseller and one provider relationship, no more")
+        #expect(try await subject.count(.acceptances) == 1, "one acceptance row")
+        #expect(try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items.map(\.customer.id)
+                == winners.map(\.customerID), "the reseller must list the winner and nobody else")
+    }
+
+    @Test("one customer accepting 20 times at once gets 20 equal answers", arguments: StoreBackend.all)
+    func sameCustomerRace(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        try await store.addInvitation(F.invitation("inv_1"))
+
+        let answers = try await withThrowingTaskGroup(of: Acceptance.self) { group in
+            for second in 0..<20 {
+                group.addTask { try await store.accept(F.request("inv_1", customer: "cus_1", at: F.t0 + 60 + UnixTime(second))) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+
+        #expect(answers.count == 20 && Set(answers.map(\.acceptedAt)).count == 1 && answers.allSatisfy { $0 == answers[0] },
+                "all 20 answers must be the first one")
+        #expect(try await subject.count(.relationships) == 2, "relationships were created more than once")
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 1, "use_count must count the customer once")
+    }
+
+    @Test("a provider disconnected before acceptance: providerNotConnected and nothing created", arguments: StoreBackend.all)
+    func disconnectedBeforeAcceptance(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        try await store.addInvitation(F.invitation("inv_1", dap: true))
+        try await store.disconnect(resellerID: F.resellerA, providerID: F.provider, at: F.t0 + 30, actor: F.actor)
+
+        await expectStoreError(.providerNotConnected, "the reseller left the provider before the customer accepted") {
+            try await store.accept(F.request("inv_1", customer: "cus_1"))
+        }
+        #expect(try await subject.count(.relationships) == 0, "a relationship was created")
+        #expect(try await subject.count(.dap_grants) == 0, "a DAP grant was created")
+        #expect(try await subject.count(.acceptances) == 0, "an acceptance was recorded")
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 0, "a use was counted")
+    }
+
+    @Test("a revoked invitation cannot be accepted", arguments: StoreBackend.all)
+    func revokedInvitation(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        try await store.addInvitation(F.invitation("inv_1"))
+        let revoked = try await store.revokeInvitation(id: "inv_1", resellerID: F.resellerA, at: F.t0 + 10, actor: F.actor)
+        let again = try await store.revokeInvitation(id: "inv_1", resellerID: F.resellerA, at: F.t0 + 20, actor: F.actor)
+        #expect(revoked.revokedAt == F.t0 + 10 && again == revoked, "revoking twice must keep the first revocation")
+
+        await expectStoreError(.revoked, "accepting after revocation") {
+            try await store.accept(F.request("inv_1", customer: "cus_1"))
+        }
+    }
+
+    @Test("unknown invitation and unknown customer are refused by code", arguments: StoreBackend.all)
+    func unknownInvitationOrCustomer(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        try await store.addInvitation(F.invitation("inv_1"))
+        await expectStoreError(.unknownInvitation, "no invitation inv_missing") {
+            try await store.accept(F.request("inv_missing", customer: "cus_1"))
+        }
+        await expectStoreError(.unknownCustomer, "no customer cus_missing") {
+            try await store.accept(F.request("inv_1", customer: "cus_missing"))
+        }
+    }
+
+    // MARK: Removal
+
+    @Test("removing the reseller's relationship keeps DAP and the provider's relationship", arguments: StoreBackend.all)
+    func removalKeepsDAPAndProvider(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        try await store.addInvitation(F.invitation("inv_1", dap: true))
+        _ = try await store.accept(F.request("inv_1", customer: "cus_1"))
+
+        let removal = try await store.removeRelationship(partnerID: F.resellerA, customerID: "cus_1", at: F.t0 + 100, actor: F.actor)
+        #expect(removal == RelationshipRemoval(removed: true, delegatedAdminRetained: true), "the removal answer is wrong")
+        #expect(try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items.isEmpty, "the reseller still lists the customer")
+        #expect(try await store.customers(ofPartner: F.provider, page: PageRequest()).items.count == 1, "the provider's relationship went too")
+        #expect(try await store.hasDelegatedAdmin(partnerID: F.resellerA, customerID: "cus_1"), "the DAP grant was removed")
+        #expect(try await store.auditLog(limit: 1).first?.action == "relationship.removed", "no relationship.removed audit entry")
+        await expectStoreError(.notFound, "removing an already removed relationship") {
+            try await store.removeRelationship(partnerID: F.resellerA, customerID: "cus_1", at: F.t0 + 101, actor: F.actor)
+        }
+    }
+
+    // MARK: Isolation
+
+    @Test("reseller B cannot see, revoke or remove what belongs to reseller A", arguments: StoreBackend.all)
+    func tenantIsolation(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        try await store.addInvitation(F.invitation("inv_1"))
+        _ = try await store.accept(F.request("inv_1", customer: "cus_1"))
+
+        #expect(try await store.invitation(id: "inv_1", resellerID: F.resellerB) == nil, "B sees A's invitation by id")
+        #expect(try await store.invitations(resellerID: F.resellerB, page: PageRequest()).items.isEmpty, "B's list shows A's invitation")
+        #expect(try await store.customers(ofPartner: F.resellerB, page: PageRequest()).items.isEmpty, "B's customers show A's customer")
+        await expectStoreError(.notFound, "B revoking A's invitation") {
+            try await store.revokeInvitation(id: "inv_1", resellerID: F.resellerB, at: F.t0 + 10, actor: "cred_b")
+        }
+        await expectStoreError(.notFound, "B removing A's relationship") {
+            try await store.removeRelationship(partnerID: F.resellerB, customerID: "cus_1", at: F.t0 + 10, actor: "cred_b")
+        }
+        #expect(try await store.invitation(id: "inv_1")?.revokedAt == nil, "B's refused revocation revoked it anyway")
+        #expect(try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items.count == 1, "B's refused removal removed A's relationship")
+    }
+
+    // MARK: Pagination
+
+    @Test("customer pages walk every active relationship exactly once, oldest first", arguments: StoreBackend.all)
+    func customerPagination(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        try await store.addInvitation(F.invitation("inv_1", provider: nil, dap: false))
+        var expected: [String] = []
+        for index in 0..<7 {
+            let id = "cus_\(index)"
+            try await F.addCustomer(store, id)
+            // Pairs share a timestamp, so the tie-breaker is exercised.
+            _ = try await store.accept(F.request("inv_1", customer: id, at: F.t0 + UnixTime(index / 2)))
+            expected.append(id)
+        }
+
+        var seen: [String] = []
+        var pages = 0
+        var cursor: String?
+        repeat {
+            let page = try await store.customers(ofPartner: F.resellerA, page: PageRequest(limit: 3, cursor: cursor))
+            seen += page.items.map(\.customer.id)
+            cursor = page.nextCursor
+            pages += 1
+        } while cursor != nil && pages < 10
+        #expect(seen == expected, "pages must hold every customer once, oldest first")
+        #expect(pages == 3, "7 customers in pages of 3 take 3 pages, not \(pages)")
+    }
+
+    @Test("invitation pages walk every invitation exactly once, newest first", arguments: StoreBackend.all)
+    func invitationPagination(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        for index in 0..<5 {
+            try await store.addInvitation(F.invitation("inv_\(index)", issuedAt: F.t0 + UnixTime(index / 2)))
+        }
+        try await store.addInvitation(F.invitation("inv_b", reseller: F.resellerB, provider: nil))
+
+        var seen: [String] = []
+        var cursor: String?
+        var pages = 0
+        repeat {
+            let page = try await store.invitations(resellerID: F.resellerA, page: PageRequest(limit: 2, cursor: cursor))
+            seen += page.items.map(\.invitation.id)
+            cursor = page.nextCursor
+            pages += 1
+        } while cursor != nil && pages < 10
+        #expect(seen == ["inv_4", "inv_3", "inv_2", "inv_1", "inv_0"], "pages must hold A's invitations once, newest first")
+    }
+
+    @Test("a cursor the store did not hand out is invalidCursor", arguments: StoreBackend.all)
+    func garbageCursor(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        for index in 0..<3 { try await store.addInvitation(F.invitation("inv_\(index)")) }
+        let invitationCursor = try #require(
+            try await store.invitations(resellerID: F.resellerA, page: PageRequest(limit: 1)).nextCursor,
+            "three invitations in pages of one must give a next cursor"
+        )
+        await expectStoreError(.invalidCursor, "a cursor that is not base64url") {
+            try await store.customers(ofPartner: F.resellerA, page: PageRequest(cursor: "not a cursor!"))
+        }
+        await expectStoreError(.invalidCursor, "an invitation cursor used for customers") {
+            try await store.customers(ofPartner: F.resellerA, page: PageRequest(cursor: invitationCursor))
+        }
+        await expectStoreError(.invalidCursor, "an invitation cursor with a character cut off") {
+            try await store.invitations(resellerID: F.resellerA, page: PageRequest(cursor: String(invitationCursor.dropLast())))
+        }
+    }
+
+    // MARK: Audit
+
+    @Test("the audit log refuses UPDATE and DELETE", arguments: StoreBackend.all)
+    func auditLogIsAppendOnly(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let entry = AuditEntry(at: F.t0, actor: "cli", action: "key.rotated", subject: "k2", detail: "{}")
+        try await subject.store.appendAudit(entry)
+
+        await #expect(throws: (any Error).self, "UPDATE of audit_log succeeded") {
+            try await subject.execute("UPDATE audit_log SET actor = 'mallory'")
+        }
+        await #expect(throws: (any Error).self, "DELETE from audit_log succeeded") {
+            try await subject.execute("DELETE FROM audit_log")
+        }
+        var stored = try #require(try await subject.store.auditLog(limit: 10).first, "the appended entry is missing")
+        #expect(stored.id != nil, "a stored entry must carry its id")
+        stored.id = nil
+        #expect(stored == entry, "the entry changed")
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import InviteStore
+
+/// What only the SQLite backend can show: its durability settings, rollback of a half-done
+/// acceptance (forced with a trigger), and the database URLs the factory reads.
+@Suite("SQLiteStore")
+struct SQLiteStoreTests {
+    typealias F = Fixtures
+
+    @Test("WAL, synchronous=FULL, foreign keys and a busy timeout are in effect on the writer")
+    func durabilitySettings() async throws {
+        let store = try SQLiteStore.temporary()
+        try await store.migrate()
+        #expect(try await store.scalarForTesting("PRAGMA journal_mode") == "wal", "journal_mode is not WAL")
+        #expect(try await store.scalarForTesting("PRAGMA synchronous") == "2", "synchronous is not FULL (2)")
+        #expect(try await store.scalarForTesting("PRAGMA foreign_keys") == "1", "foreign keys are off")
+        #expect(try await store.scalarForTesting("PRAGMA busy_timeout") == "5000", "busy timeout is not 5 s")
+    }
+
+    @Test("an acceptance that fails at its last step leaves nothing behind")
+    func acceptanceRollsBackWhole() async throws {
+        let subject = try await StoreBackend.sqlite.make()
+        let store = subject.store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        try await store.addInvitation(F.invitation("inv_1", dap: true))
+        let auditBefore = try await subject.count(.audit_log)
+        // The acceptance row is written last; failing there means every earlier write must go.
+        try await subject.execute("""
+            CREATE TRIGGER fail_acceptance BEFORE INSERT ON acceptances
+            BEGIN SELECT RAISE(ABORT, 'injected failure'); END
+            """)
+
+        await #expect(throws: StoreError.self, "the injected failure did not surface") {
+            try await store.accept(F.request("inv_1", customer: "cus_1"))
+        }
+        #expect(try await subject.count(.relationships) == 0, "relationships survived the rollback")
+        #expect(try await subject.count(.dap_grants) == 0, "the DAP grant survived the rollback")
+        #expect(try await subject.count(.audit_log) == auditBefore, "audit entries survived the rollback")
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 0, "the use survived the rollback")
+    }
+
+    @Test("an acknowledged acceptance is there after the store is reopened")
+    func acceptanceSurvivesReopen() async throws {
+        let subject = try await StoreBackend.sqlite.make()
+        try await F.seed(subject.store)
+        try await F.addCustomer(subject.store, "cus_1")
+        try await subject.store.addInvitation(F.invitation("inv_1"))
+        let acceptance = try await subject.store.accept(F.request("inv_1", customer: "cus_1"))
+
+        let reopened = try await subject.reopen()
+        #expect(try await reopened.invitation(id: "inv_1", resellerID: F.resellerA)?.acceptances == [acceptance],
+                "the reopened file lacks the acknowledged acceptance")
+    }
+
+    // MARK: Database URLs
+
+    @Test("sqlite: with a relative path opens a file under the working directory")
+    func relativeSQLiteURL() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("invitestore-url-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
+        let relative = String(repeating: "../", count: depth) + directory.path.drop { $0 == "/" } + "/nested/db.sqlite"
+
+        let store = try openStore(url: "sqlite:\(relative)")
+        try await store.migrate()
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("nested/db.sqlite").path),
+                "the file was not created at the relative path, with its parent directories")
+    }
+
+    @Test("sqlite:///absolute and sqlite::memory: open working stores")
+    func absoluteAndMemoryURLs() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("invitestore-url-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let absolute = try openStore(url: "sqlite://\(directory.path)/db.sqlite")
+        try await absolute.migrate()
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("db.sqlite").path), "sqlite:/// did not use the absolute path")
+
+        let memory = try openStore(url: "sqlite::memory:")
+        try await memory.migrate()
+        try await memory.ping()
+    }
+
+    @Test("postgres:// is not built yet and other schemes are refused")
+    func unsupportedURLs() async throws {
+        await expectStoreError(.unavailable, "PostgreSQL is announced as not built") {
+            try openStore(url: "postgres://user:secret@localhost/invitelink")
+        }
+        await expectStoreError(.invalidInput, "mysql is no scheme of ours") {
+            try openStore(url: "mysql://localhost/x")
+        }
+        await expectStoreError(.invalidInput, "sqlite: without a path") {
+            try openStore(url: "sqlite:")
+        }
+    }
+}
