@@ -88,9 +88,18 @@ public final class HMACSHA256Key: Sendable {
     /// Whether `tag` is the full 32-byte MAC of `message`, compared in constant time.
     /// A truncated tag is never valid.
     public func isValidAuthenticationCode(_ tag: some ContiguousBytes, for message: some ContiguousBytes) throws -> Bool {
-        let tagCount = tag.withUnsafeBytes { $0.count }
-        guard tagCount == Self.tagLength else { return false }
-        let expected = try authenticationCode(for: message)
-        return constantTimeEquals(expected, tag)
+        try tag.withUnsafeBytes { tag in
+            try message.withUnsafeBytes { message in try isValidAuthenticationCode(tag, for: message) }
+        }
+    }
+
+    /// The non-generic form, so the token hot path needs no generic dispatch.
+    public func isValidAuthenticationCode(_ tag: UnsafeRawBufferPointer, for message: UnsafeRawBufferPointer) throws -> Bool {
+        guard tag.count == Self.tagLength else { return false }
+        var expected: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return try withUnsafeMutableBytes(of: &expected) { buffer in
+            try authenticate(message, into: buffer)
+            return CRYPTO_memcmp(buffer.baseAddress, tag.baseAddress, Self.tagLength) == 0
+        }
     }
 }

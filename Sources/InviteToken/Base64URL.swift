@@ -18,31 +18,38 @@ public enum Base64URL {
         (byteCount * 4 + 2) / 3
     }
 
-    /// Appends the encoding of `bytes` to `output`.
+    /// Appends the encoding of `bytes` to `output`, writing in place (the token hot path).
     public static func encode(_ bytes: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) {
+        let count = bytes.count
+        let start = output.count
+        let length = encodedLength(of: count)
+        output.append(contentsOf: repeatElement(0, count: length))
         alphabet.withUnsafeBufferPointer { table in
-            var index = 0
-            let count = bytes.count
-            while index + 3 <= count {
-                let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-                output.append(table[Int(chunk >> 18 & 63)])
-                output.append(table[Int(chunk >> 12 & 63)])
-                output.append(table[Int(chunk >> 6 & 63)])
-                output.append(table[Int(chunk & 63)])
-                index += 3
-            }
-            switch count - index {
-            case 1:
-                let chunk = UInt32(bytes[index]) << 16
-                output.append(table[Int(chunk >> 18 & 63)])
-                output.append(table[Int(chunk >> 12 & 63)])
-            case 2:
-                let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
-                output.append(table[Int(chunk >> 18 & 63)])
-                output.append(table[Int(chunk >> 12 & 63)])
-                output.append(table[Int(chunk >> 6 & 63)])
-            default:
-                break
+            output.withUnsafeMutableBufferPointer { buffer in
+                var out = start
+                var index = 0
+                while index + 3 <= count {
+                    let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                    buffer[out] = table[Int(chunk >> 18 & 63)]
+                    buffer[out + 1] = table[Int(chunk >> 12 & 63)]
+                    buffer[out + 2] = table[Int(chunk >> 6 & 63)]
+                    buffer[out + 3] = table[Int(chunk & 63)]
+                    index += 3
+                    out += 4
+                }
+                switch count - index {
+                case 1:
+                    let chunk = UInt32(bytes[index]) << 16
+                    buffer[out] = table[Int(chunk >> 18 & 63)]
+                    buffer[out + 1] = table[Int(chunk >> 12 & 63)]
+                case 2:
+                    let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
+                    buffer[out] = table[Int(chunk >> 18 & 63)]
+                    buffer[out + 1] = table[Int(chunk >> 12 & 63)]
+                    buffer[out + 2] = table[Int(chunk >> 6 & 63)]
+                default:
+                    break
+                }
             }
         }
     }
@@ -72,34 +79,39 @@ public enum Base64URL {
     public static func decode(_ encoded: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) -> Bool {
         let count = encoded.count
         guard count % 4 != 1 else { return false }
-        output.reserveCapacity(output.count + count * 3 / 4)
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: count * 3 / 4))
         return decodeTable.withUnsafeBufferPointer { table -> Bool in
-            var index = 0
-            while index + 4 <= count {
-                let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
-                let c = table[Int(encoded[index + 2])], d = table[Int(encoded[index + 3])]
-                guard a | b | c | d < 64 else { return false }
-                let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                output.append(UInt8(truncatingIfNeeded: chunk >> 16))
-                output.append(UInt8(truncatingIfNeeded: chunk >> 8))
-                output.append(UInt8(truncatingIfNeeded: chunk))
-                index += 4
+            output.withUnsafeMutableBufferPointer { buffer -> Bool in
+                var out = start
+                var index = 0
+                while index + 4 <= count {
+                    let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
+                    let c = table[Int(encoded[index + 2])], d = table[Int(encoded[index + 3])]
+                    guard a | b | c | d < 64 else { return false }
+                    let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    buffer[out] = UInt8(truncatingIfNeeded: chunk >> 16)
+                    buffer[out + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
+                    buffer[out + 2] = UInt8(truncatingIfNeeded: chunk)
+                    index += 4
+                    out += 3
+                }
+                switch count - index {
+                case 2:
+                    let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
+                    // Four of b's bits fall past the end: they must be zero.
+                    guard a | b < 64, b & 0x0f == 0 else { return false }
+                    buffer[out] = a << 2 | b >> 4
+                case 3:
+                    let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])], c = table[Int(encoded[index + 2])]
+                    guard a | b | c < 64, c & 0x03 == 0 else { return false }
+                    buffer[out] = a << 2 | b >> 4
+                    buffer[out + 1] = (b & 0x0f) << 4 | c >> 2
+                default:
+                    break
+                }
+                return true
             }
-            switch count - index {
-            case 2:
-                let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
-                // Four of b's bits fall past the end: they must be zero.
-                guard a | b < 64, b & 0x0f == 0 else { return false }
-                output.append(a << 2 | b >> 4)
-            case 3:
-                let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])], c = table[Int(encoded[index + 2])]
-                guard a | b | c < 64, c & 0x03 == 0 else { return false }
-                output.append(a << 2 | b >> 4)
-                output.append((b & 0x0f) << 4 | c >> 2)
-            default:
-                break
-            }
-            return true
         }
     }
 }

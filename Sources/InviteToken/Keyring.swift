@@ -138,12 +138,30 @@ public struct Keyring: Sendable {
 
     public static let empty = Keyring(manifest: KeyManifest(), material: [:])
 
+    /// The base64url header our own signer writes for each key, mapped to its (alg, kid):
+    /// a token whose header part is byte-for-byte one of these needs no JSON parsing, and
+    /// is exactly what the strict parser would have accepted.
+    let knownHeaders: [(encoded: [UInt8], alg: String, kid: String)]
+
     public init(manifest: KeyManifest, material: [String: KeyMaterial]) {
         self.manifest = manifest
         self.material = material
+        self.knownHeaders = material.compactMap { kid, key in
+            guard KeyEntry.isValidKid(kid) else { return nil }
+            return (TokenSigner.encodedHeader(algorithm: key.algorithm.jwsName, kid: kid), key.algorithm.jwsName, kid)
+        }
     }
 
     public var entries: [KeyEntry] { manifest.entries }
+
+    /// The (alg, kid) of a header part our signer would have written, found by comparing bytes.
+    func knownHeader(_ part: UnsafeRawBufferPointer) -> (alg: String, kid: String)? {
+        for header in knownHeaders where header.encoded.count == part.count {
+            let equal = header.encoded.withUnsafeBytes { $0.elementsEqual(part) }
+            if equal { return (header.alg, header.kid) }
+        }
+        return nil
+    }
 
     public func entry(_ kid: String) -> KeyEntry? { manifest.entry(kid) }
 

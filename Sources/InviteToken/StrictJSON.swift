@@ -173,9 +173,29 @@ public enum StrictJSON {
                 guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid exponent") }
                 while index < bytes.count, isDigit(bytes[index]) { index += 1 }
             }
-            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            if isInteger, let value = Int64(text) { return .integer(value) }
-            return .number(text)
+            if isInteger, let value = integerValue(start..<index) { return .integer(value) }
+            return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+        }
+
+        /// The value of an integer literal already checked by the grammar, or nil on overflow.
+        func integerValue(_ range: Range<Int>) -> Int64? {
+            var index = range.lowerBound
+            let negative = bytes[index] == UInt8(ascii: "-")
+            if negative { index += 1 }
+            var magnitude: UInt64 = 0
+            while index < range.upperBound {
+                let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times10.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+                guard !overflow1, !overflow2 else { return nil }
+                magnitude = sum
+                index += 1
+            }
+            if negative {
+                guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+                return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+            }
+            guard magnitude <= UInt64(Int64.max) else { return nil }
+            return Int64(magnitude)
         }
 
         func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
@@ -189,6 +209,9 @@ public enum StrictJSON {
                 if byte == UInt8(ascii: "\"") {
                     let run = UnsafeBufferPointer(rebasing: bytes[start..<index])
                     index += 1
+                    // ASCII needs no validation, and String(decoding:) is much cheaper than the
+                    // generic String(validating:as:) on this hot path.
+                    if run.allSatisfy({ $0 < 0x80 }) { return String(decoding: run, as: UTF8.self) }
                     guard let text = String(validating: run, as: UTF8.self) else { throw fail("invalid UTF-8") }
                     return text
                 }
@@ -271,6 +294,12 @@ public enum JSONWriter {
     /// Appends `value` as a JSON string literal, escaping what RFC 8259 requires.
     public static func appendString(_ value: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
+        // Ids and names rarely need escaping: copy them whole when they don't.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output.append(contentsOf: value.utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(0x5c); output.append(byte)

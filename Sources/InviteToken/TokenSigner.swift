@@ -14,15 +14,20 @@ public struct TokenSigner: Sendable {
         guard material.canSign else { throw KeyringError(.invalidTransition, "key \(kid) cannot sign") }
         self.kid = kid
         self.material = material
+        self.encodedHeader = Self.encodedHeader(algorithm: material.algorithm.jwsName, kid: kid)
+    }
+
+    /// `BASE64URL({"alg":…,"kid":…,"typ":"invitation+jwt"})`, members in that order.
+    static func encodedHeader(algorithm: String, kid: String) -> [UInt8] {
         var header: [UInt8] = []
         header.append(contentsOf: "{\"alg\":".utf8)
-        JSONWriter.appendString(material.algorithm.jwsName, to: &header)
+        JSONWriter.appendString(algorithm, to: &header)
         header.append(contentsOf: ",\"kid\":".utf8)
         JSONWriter.appendString(kid, to: &header)
         header.append(contentsOf: ",\"typ\":\"invitation+jwt\"}".utf8)
         var encoded: [UInt8] = []
         header.withUnsafeBytes { Base64URL.encode($0, appendingTo: &encoded) }
-        self.encodedHeader = encoded
+        return encoded
     }
 
     /// The signer for the keyring's primary key.

@@ -53,25 +53,34 @@ public struct TokenVerifier: Sendable {
         guard bytes.count <= Self.maximumTokenLength else {
             throw TokenError(.malformed, "the token is longer than \(Self.maximumTokenLength) bytes")
         }
-        guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
-              let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),
-              !bytes[(secondDot + 1)...].contains(UInt8(ascii: "."))
-        else {
-            throw TokenError(.malformed, "a token has three parts separated by dots")
+        var dots = (first: -1, second: -1, count: 0)
+        for index in 0..<bytes.count where bytes[index] == UInt8(ascii: ".") {
+            if dots.count == 0 { dots.first = index } else { dots.second = index }
+            dots.count += 1
         }
+        guard dots.count == 2 else { throw TokenError(.malformed, "a token has three parts separated by dots") }
+        let (firstDot, secondDot) = (dots.first, dots.second)
         let headerPart = UnsafeRawBufferPointer(rebasing: bytes[..<firstDot])
         let payloadPart = UnsafeRawBufferPointer(rebasing: bytes[(firstDot + 1)..<secondDot])
         let signaturePart = UnsafeRawBufferPointer(rebasing: bytes[(secondDot + 1)...])
-        var header: [UInt8] = [], payload: [UInt8] = [], signature: [UInt8] = []
+        var payload: [UInt8] = [], signature: [UInt8] = []
         guard !headerPart.isEmpty, !payloadPart.isEmpty, !signaturePart.isEmpty,
-              Base64URL.decode(headerPart, appendingTo: &header),
               Base64URL.decode(payloadPart, appendingTo: &payload),
               Base64URL.decode(signaturePart, appendingTo: &signature)
         else {
             throw TokenError(.malformed, "a part is empty or not canonical unpadded base64url")
         }
 
-        let (algorithmName, kid) = try readHeader(header)
+        let algorithmName: String, kid: String
+        if let known = keyring.knownHeader(headerPart) {
+            (algorithmName, kid) = known
+        } else {
+            var header: [UInt8] = []
+            guard Base64URL.decode(headerPart, appendingTo: &header) else {
+                throw TokenError(.malformed, "a part is empty or not canonical unpadded base64url")
+            }
+            (algorithmName, kid) = try readHeader(header)
+        }
 
         guard let entry = keyring.entry(kid) else { throw TokenError(.unknownKey, "no key with kid \(kid)") }
         switch entry.state {
@@ -88,7 +97,7 @@ public struct TokenVerifier: Sendable {
         let valid: Bool
         switch material {
         case .hmac(let key):
-            valid = (try? key.isValidAuthenticationCode(signature, for: signingInput)) ?? false
+            valid = signature.withUnsafeBytes { tag in (try? key.isValidAuthenticationCode(tag, for: signingInput)) ?? false }
         case .ed25519(let key):
             valid = key.publicKey.isValidSignature(signature, for: signingInput)
         case .ed25519Public(let key):
