@@ -12,6 +12,7 @@ deps:
 	  echo "installing libssl-dev and pkg-config"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config; \
 	fi
+	@pkg-config --exists sqlite3 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev; }
 	@command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; }
 	@python3 -c "import joserfc" 2>/dev/null || python3 -m pip install -q joserfc
 
@@ -36,3 +37,26 @@ bench: deps
 
 clean:
 	rm -rf .build
+
+# ---- Web pages in a real browser (Tests/browser) -------------------------------------------
+# Headless Debian Chromium driven by Selenium against a server the test starts on 127.0.0.1.
+# Every page it visits is saved under build/screenshots/ (ignored); `make screenshots` also
+# refreshes the few the README shows under docs/.
+.PHONY: browser-deps browser-test screenshots
+
+# Debian's chromium and chromium-driver, and selenium from PyPI, installed only when missing.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing chromium and chromium-driver"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+	@python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q selenium
+
+browser-test: browser-deps
+	swift build --product invitelink
+	INVITELINK=$(BIN) timeout 200 python3 Tests/browser/test_portal.py
+
+screenshots: browser-deps
+	swift build --product invitelink
+	INVITELINK=$(BIN) timeout 200 python3 Tests/browser/test_portal.py --docs
+# ---- end of web pages in a real browser ----------------------------------------------------

@@ -31,6 +31,8 @@ final class GroupCommitWriter: Sendable {
     private struct State {
         var pending: [Job] = []
         var scheduled = false
+        /// Transactions opened so far, to show (in tests) that concurrent jobs share them.
+        var batches = 0
     }
 
     /// Bounds one transaction, so that a burst does not become one huge commit.
@@ -45,6 +47,9 @@ final class GroupCommitWriter: Sendable {
         self.pool = pool
         self.mapError = mapError
     }
+
+    /// How many shared transactions have been run.
+    var batchCount: Int { state.withLock { $0.batches } }
 
     /// Runs `work` in its own savepoint inside the next shared transaction and returns its value
     /// once that transaction has committed. If `work` throws, nothing it did is kept and its
@@ -99,6 +104,7 @@ final class GroupCommitWriter: Sendable {
             let count = min(state.pending.count, Self.maximumBatchSize)
             let batch = Array(state.pending.prefix(count))
             state.pending.removeFirst(count)
+            state.batches += 1
             return batch
         }
 

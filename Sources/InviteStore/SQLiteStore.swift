@@ -14,24 +14,24 @@ internal import GRDB
 public final class SQLiteStore: RelationshipStore {
     private let pool: DatabasePool
     private let writer: GroupCommitWriter
-    /// A directory this store created for itself (``temporary()``) and removes when it goes away.
-    private let ownedDirectory: URL?
+    /// The temporary directory the file lives in, if any: removed once no store uses it.
+    private let temporaryDirectory: TemporaryDirectory?
 
     /// Opens (creating if needed) the database at `path`, relative to the working directory or
     /// absolute, creating missing parent directories. Call ``migrate()`` before use.
     public convenience init(path: String) throws {
-        try self.init(path: path, ownedDirectory: nil)
+        try self.init(path: path, temporaryDirectory: nil)
     }
 
     /// A store in a fresh temporary directory that is deleted with the store: for tests and for
     /// `sqlite::memory:`, where a pool needs a real file for its WAL.
     public static func temporary() throws -> SQLiteStore {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("invitelink-\(try Identifiers.random(prefix: "", bytes: 9))", isDirectory: true)
-        return try SQLiteStore(path: directory.appendingPathComponent("store.sqlite").path, ownedDirectory: directory)
+        let directory = try TemporaryDirectory()
+        return try SQLiteStore(path: directory.url.appendingPathComponent("store.sqlite").path, temporaryDirectory: directory)
     }
 
-    private init(path: String, ownedDirectory: URL?) throws {
+    /// Opens `path`, keeping `temporaryDirectory` alive as long as this store.
+    init(path: String, temporaryDirectory: TemporaryDirectory?) throws {
         let pool: DatabasePool
         do {
             let file = URL(fileURLWithPath: path)
@@ -54,14 +54,8 @@ public final class SQLiteStore: RelationshipStore {
             throw Self.storeError(error)
         }
         self.pool = pool
-        self.ownedDirectory = ownedDirectory
+        self.temporaryDirectory = temporaryDirectory
         self.writer = GroupCommitWriter(pool: pool, mapError: Self.storeError)
-    }
-
-    deinit {
-        if let ownedDirectory {
-            try? FileManager.default.removeItem(at: ownedDirectory)
-        }
     }
 
     public func migrate() async throws {
@@ -77,7 +71,7 @@ public final class SQLiteStore: RelationshipStore {
     }
 
     public func ping() async throws {
-        _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        _ = try await read { db in try db.int(sql: "SELECT 1") }
     }
 
     // MARK: Partners
@@ -87,8 +81,7 @@ public final class SQLiteStore: RelationshipStore {
             guard try Self.partner(db, id: partner.id) == nil else {
                 throw StoreError(.conflict, "partner \(partner.id) already exists")
             }
-            try db.execute(
-                sql: "INSERT INTO partners (id, name, kind, created_at) VALUES (?, ?, ?, ?)",
+            try db.run(sql: "INSERT INTO partners (id, name, kind, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [partner.id, partner.name, partner.kind.rawValue, partner.createdAt]
             )
             try Self.audit(db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
@@ -105,8 +98,7 @@ public final class SQLiteStore: RelationshipStore {
             try Self.requirePartner(db, id: resellerID, kind: .reseller)
             try Self.requirePartner(db, id: providerID, kind: .provider)
             guard try !Self.isConnected(db, resellerID: resellerID, providerID: providerID) else { return }
-            try db.execute(
-                sql: "INSERT INTO provider_connections (reseller_id, provider_id, connected_at) VALUES (?, ?, ?)",
+            try db.run(sql: "INSERT INTO provider_connections (reseller_id, provider_id, connected_at) VALUES (?, ?, ?)",
                 arguments: [resellerID, providerID, at]
             )
             try Self.audit(db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
@@ -116,8 +108,7 @@ public final class SQLiteStore: RelationshipStore {
 
     public func disconnect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws {
         try await write { db in
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     UPDATE provider_connections SET disconnected_at = ?
                     WHERE reseller_id = ? AND provider_id = ? AND disconnected_at IS NULL
                     """,
@@ -133,9 +124,7 @@ public final class SQLiteStore: RelationshipStore {
 
     public func providers(ofReseller resellerID: String) async throws -> [Partner] {
         try await read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
+            try db.rows(sql: """
                     SELECT p.* FROM partners p
                     JOIN provider_connections c ON c.provider_id = p.id
                     WHERE c.reseller_id = ? AND c.disconnected_at IS NULL
@@ -157,8 +146,7 @@ public final class SQLiteStore: RelationshipStore {
             guard try Self.customer(db, id: customer.id) == nil else {
                 throw StoreError(.conflict, "customer \(customer.id) already exists")
             }
-            try db.execute(
-                sql: "INSERT INTO customers (id, name, domain, created_at) VALUES (?, ?, ?, ?)",
+            try db.run(sql: "INSERT INTO customers (id, name, domain, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [customer.id, customer.name, customer.domain, customer.createdAt]
             )
             try Self.audit(db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
@@ -182,8 +170,7 @@ public final class SQLiteStore: RelationshipStore {
             guard try !Self.exists(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [email]) else {
                 throw StoreError(.conflict, "a user with this email already exists")
             }
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
                                        must_change_password, failed_sign_ins, locked_until, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -201,20 +188,19 @@ public final class SQLiteStore: RelationshipStore {
     public func user(email: String) async throws -> User? {
         let email = email.lowercased()
         return try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Self.user(row:))
+            try db.row(sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Self.user(row:))
         }
     }
 
     public func user(id: String) async throws -> User? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user(row:))
+            try db.row(sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user(row:))
         }
     }
 
     public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws {
         try await write { db in
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     UPDATE users SET password_hash = ?, must_change_password = 0, failed_sign_ins = 0,
                                      locked_until = NULL
                     WHERE id = ?
@@ -229,8 +215,7 @@ public final class SQLiteStore: RelationshipStore {
     /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
     public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
         try await write { db in
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
                                      locked_until = COALESCE(?, locked_until)
                     WHERE id = ?
@@ -244,8 +229,7 @@ public final class SQLiteStore: RelationshipStore {
     /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
     public func recordSuccessfulSignIn(userID: String) async throws {
         try await write { db in
-            try db.execute(
-                sql: "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?",
+            try db.run(sql: "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?",
                 arguments: [userID]
             )
             guard db.changesCount > 0 else { throw StoreError(.notFound, "no user \(userID)") }
@@ -264,8 +248,7 @@ public final class SQLiteStore: RelationshipStore {
             guard try !Self.exists(db, sql: "SELECT 1 FROM credentials WHERE secret_hash = ?", arguments: [hash]) else {
                 throw StoreError(.conflict, "a credential with this secret already exists")
             }
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     INSERT INTO credentials (id, partner_id, customer_id, role, secret_hash, created_at, revoked_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
@@ -282,9 +265,7 @@ public final class SQLiteStore: RelationshipStore {
     public func credential(secretHash: [UInt8]) async throws -> Credential? {
         let hash = Data(secretHash)
         return try await read { db in
-            try Row.fetchOne(
-                db,
-                sql: "SELECT * FROM credentials WHERE secret_hash = ? AND revoked_at IS NULL",
+            try db.row(sql: "SELECT * FROM credentials WHERE secret_hash = ? AND revoked_at IS NULL",
                 arguments: [hash]
             ).map(Self.credential(row:))
         }
@@ -292,11 +273,11 @@ public final class SQLiteStore: RelationshipStore {
 
     public func revokeCredential(id: String, at: UnixTime, actor: String) async throws {
         try await write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT revoked_at FROM credentials WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.row(sql: "SELECT revoked_at FROM credentials WHERE id = ?", arguments: [id]) else {
                 throw StoreError(.notFound, "no credential \(id)")
             }
             guard (row["revoked_at"] as UnixTime?) == nil else { return }
-            try db.execute(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ?", arguments: [at, id])
+            try db.run(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ?", arguments: [at, id])
             try Self.audit(db, at: at, actor: actor, action: "credential.revoked", subject: id)
         }
     }
@@ -319,8 +300,7 @@ public final class SQLiteStore: RelationshipStore {
             if let providerID = invitation.providerID {
                 try Self.requireConnection(db, resellerID: invitation.resellerID, providerID: providerID)
             }
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
                                              max_uses, use_count, issued_by, customer_email, revoked_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL)
@@ -353,6 +333,7 @@ public final class SQLiteStore: RelationshipStore {
 
     public func invitations(resellerID: String, page: PageRequest) async throws -> Page<InvitationRecord> {
         let after = try page.cursor.map { try PageCursor(decoding: $0, for: .invitations) }
+        let limit = page.clampedLimit
         return try await read { db in
             var sql = "SELECT * FROM invitations WHERE reseller_id = ?"
             var arguments: StatementArguments = [resellerID]
@@ -361,13 +342,13 @@ public final class SQLiteStore: RelationshipStore {
                 arguments += [after.time, after.time, after.key]
             }
             sql += " ORDER BY issued_at DESC, id DESC LIMIT ?"
-            arguments += [page.limit + 1]
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            let invitations = rows.prefix(page.limit).map(Self.invitation(row:))
+            arguments += [limit + 1]
+            let rows = try db.rows(sql: sql, arguments: arguments)
+            let invitations = rows.prefix(limit).map(Self.invitation(row:))
             let records = try invitations.map {
                 InvitationRecord(invitation: $0, acceptances: try Self.acceptances(db, invitationID: $0.id))
             }
-            let next = rows.count > page.limit ? invitations.last.map {
+            let next = rows.count > limit ? invitations.last.map {
                 PageCursor(list: .invitations, time: $0.issuedAt, key: $0.id).encoded
             } : nil
             return Page(items: records, nextCursor: next)
@@ -380,7 +361,7 @@ public final class SQLiteStore: RelationshipStore {
                 throw StoreError(.notFound, "no invitation \(id)")
             }
             guard invitation.revokedAt == nil else { return invitation }
-            try db.execute(sql: "UPDATE invitations SET revoked_at = ? WHERE id = ?", arguments: [at, id])
+            try db.run(sql: "UPDATE invitations SET revoked_at = ? WHERE id = ?", arguments: [at, id])
             try Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id)
             invitation.revokedAt = at
             return invitation
@@ -399,9 +380,7 @@ public final class SQLiteStore: RelationshipStore {
         guard let invitation = try invitation(db, id: request.invitationID) else {
             throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
         }
-        if let stored = try String.fetchOne(
-            db,
-            sql: "SELECT result FROM acceptances WHERE invitation_id = ? AND customer_id = ?",
+        if let stored = try db.string(sql: "SELECT result FROM acceptances WHERE invitation_id = ? AND customer_id = ?",
             arguments: [request.invitationID, request.customerID]
         ) {
             return try decodeAcceptance(stored)
@@ -429,8 +408,7 @@ public final class SQLiteStore: RelationshipStore {
             outcomes.append(try establishRelationship(db, partnerID: providerID, role: .provider, request: request))
         }
         if invitation.delegatedAdmin {
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     INSERT INTO dap_grants (partner_id, customer_id, granted_at, invitation_id) VALUES (?, ?, ?, ?)
                     ON CONFLICT (partner_id, customer_id) DO NOTHING
                     """,
@@ -443,14 +421,13 @@ public final class SQLiteStore: RelationshipStore {
         }
         // The CHECK (use_count <= max_uses) turns a bug in the test above into a failed
         // acceptance rather than an extra one.
-        try db.execute(sql: "UPDATE invitations SET use_count = use_count + 1 WHERE id = ?", arguments: [invitation.id])
+        try db.run(sql: "UPDATE invitations SET use_count = use_count + 1 WHERE id = ?", arguments: [invitation.id])
 
         let acceptance = Acceptance(
             invitationID: invitation.id, customerID: request.customerID, acceptedBy: request.acceptedBy,
             acceptedAt: request.at, relationships: outcomes, delegatedAdmin: invitation.delegatedAdmin
         )
-        try db.execute(
-            sql: """
+        try db.run(sql: """
                 INSERT INTO acceptances (invitation_id, customer_id, accepted_by, accepted_at, result)
                 VALUES (?, ?, ?, ?, ?)
                 """,
@@ -469,8 +446,7 @@ public final class SQLiteStore: RelationshipStore {
             arguments: [partnerID, request.customerID]
         )
         guard !active else { return RelationshipOutcome(partnerID: partnerID, role: role, created: false) }
-        try db.execute(
-            sql: """
+        try db.run(sql: """
                 INSERT INTO relationships (partner_id, customer_id, role, invitation_id, created_at)
                 VALUES (?, ?, ?, ?, ?)
                 """,
@@ -491,6 +467,7 @@ public final class SQLiteStore: RelationshipStore {
             }
             return (decoded.time, id)
         }
+        let limit = page.clampedLimit
         return try await read { db in
             var sql = """
                 SELECT r.id AS relationship_id, r.role, r.created_at AS since, d.granted_at,
@@ -506,16 +483,16 @@ public final class SQLiteStore: RelationshipStore {
                 arguments += [after.time, after.time, after.id]
             }
             sql += " ORDER BY r.created_at, r.id LIMIT ?"
-            arguments += [page.limit + 1]
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            let items = try rows.prefix(page.limit).map { row in
+            arguments += [limit + 1]
+            let rows = try db.rows(sql: sql, arguments: arguments)
+            let items = try rows.prefix(limit).map { row in
                 guard let role = RelationshipRole(rawValue: row["role"]) else { throw Self.corrupt("relationships.role") }
                 return PartnerCustomer(
                     customer: Self.customer(row: row), role: role, since: row["since"], delegatedAdminSince: row["granted_at"]
                 )
             }
             var next: String?
-            if rows.count > page.limit, let last = rows.prefix(page.limit).last {
+            if rows.count > limit, let last = rows.prefix(limit).last {
                 let id: Int64 = last["relationship_id"]
                 next = PageCursor(list: .customers, time: last["since"], key: String(id)).encoded
             }
@@ -525,8 +502,7 @@ public final class SQLiteStore: RelationshipStore {
 
     public func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval {
         try await write { db in
-            try db.execute(
-                sql: """
+            try db.run(sql: """
                     UPDATE relationships SET removed_at = ?
                     WHERE partner_id = ? AND customer_id = ? AND removed_at IS NULL
                     """,
@@ -556,7 +532,7 @@ public final class SQLiteStore: RelationshipStore {
 
     public func auditLog(limit: Int) async throws -> [AuditEntry] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(limit, 0)]).map { row in
+            try db.rows(sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(limit, 0)]).map { row in
                 AuditEntry(id: row["id"], at: row["at"], actor: row["actor"], action: row["action"],
                            subject: row["subject"], detail: row["detail"])
             }
@@ -564,6 +540,9 @@ public final class SQLiteStore: RelationshipStore {
     }
 
     // MARK: Test hooks
+
+    /// How many write transactions the group-commit writer has run.
+    var writeTransactionCountForTesting: Int { writer.batchCount }
 
     /// Runs `sql` on the writer connection outside the store's API, for contract tests that
     /// must reach under it (tamper with the audit log, count rows).
@@ -627,25 +606,23 @@ public final class SQLiteStore: RelationshipStore {
 
 extension SQLiteStore {
     private static func exists(_ db: Database, sql: String, arguments: StatementArguments) throws -> Bool {
-        try Int.fetchOne(db, sql: sql, arguments: arguments) != nil
+        try db.int(sql: sql, arguments: arguments) != nil
     }
 
     private static func partner(_ db: Database, id: String) throws -> Partner? {
-        try Row.fetchOne(db, sql: "SELECT * FROM partners WHERE id = ?", arguments: [id]).map(partner(row:))
+        try db.row(sql: "SELECT * FROM partners WHERE id = ?", arguments: [id]).map(partner(row:))
     }
 
     private static func customer(_ db: Database, id: String) throws -> Customer? {
-        try Row.fetchOne(db, sql: "SELECT * FROM customers WHERE id = ?", arguments: [id]).map(customer(row:))
+        try db.row(sql: "SELECT * FROM customers WHERE id = ?", arguments: [id]).map(customer(row:))
     }
 
     private static func invitation(_ db: Database, id: String) throws -> Invitation? {
-        try Row.fetchOne(db, sql: "SELECT * FROM invitations WHERE id = ?", arguments: [id]).map(invitation(row:))
+        try db.row(sql: "SELECT * FROM invitations WHERE id = ?", arguments: [id]).map(invitation(row:))
     }
 
     private static func acceptances(_ db: Database, invitationID: String) throws -> [Acceptance] {
-        try String.fetchAll(
-            db,
-            sql: "SELECT result FROM acceptances WHERE invitation_id = ? ORDER BY accepted_at, rowid",
+        try db.strings(sql: "SELECT result FROM acceptances WHERE invitation_id = ? ORDER BY accepted_at, rowid",
             arguments: [invitationID]
         ).map(decodeAcceptance)
     }
@@ -702,8 +679,7 @@ extension SQLiteStore {
     }
 
     private static func audit(_ db: Database, at: UnixTime, actor: String, action: String, subject: String, detail: String) throws {
-        try db.execute(
-            sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+        try db.run(sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
             arguments: [at, actor, action, subject, detail]
         )
     }
@@ -795,4 +771,40 @@ extension Tenant {
         case .customer(let id): "customer:\(id)"
         }
     }
+}
+
+extension Database {
+    // Every statement goes through the connection's statement cache: SQLite's prepare and
+    // GRDB's authorizer pass then happen once per SQL text and connection, not on every call,
+    // which was most of the writer's time per acceptance.
+
+    fileprivate func run(sql: String, arguments: StatementArguments = []) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
+    fileprivate func row(sql: String, arguments: StatementArguments = []) throws -> Row? {
+        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    fileprivate func rows(sql: String, arguments: StatementArguments = []) throws -> [Row] {
+        try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    fileprivate func string(sql: String, arguments: StatementArguments = []) throws -> String? {
+        try String.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    fileprivate func strings(sql: String, arguments: StatementArguments = []) throws -> [String] {
+        try String.fetchAll(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    fileprivate func int(sql: String, arguments: StatementArguments = []) throws -> Int? {
+        try Int.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+}
+
+extension PageRequest {
+    /// `limit` is a public `var`, so a caller can set it past the initializer's clamp; an
+    /// out-of-range limit would otherwise end a list early (0) or fetch unbounded rows.
+    fileprivate var clampedLimit: Int { Swift.min(Swift.max(limit, 1), Self.maximumLimit) }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import InviteStore
+import InviteToken
 
 @Suite("PasswordHash")
 struct PasswordHashTests {

@@ -436,6 +436,17 @@ struct RelationshipStoreContractTests {
         #expect(seen == ["inv_4", "inv_3", "inv_2", "inv_1", "inv_0"], "pages must hold A's invitations once, newest first")
     }
 
+    @Test("a page limit set out of range after init is clamped, never an empty last page", arguments: StoreBackend.all)
+    func outOfRangeLimit(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        for index in 0..<2 { try await store.addInvitation(F.invitation("inv_\(index)")) }
+        var request = PageRequest()
+        request.limit = 0
+        let page = try await store.invitations(resellerID: F.resellerA, page: request)
+        #expect(page.items.count == 1 && page.nextCursor != nil, "limit 0 must act as 1 and still point to the next page")
+    }
+
     @Test("a cursor the store did not hand out is invalidCursor", arguments: StoreBackend.all)
     func garbageCursor(backend: StoreBackend) async throws {
         let store = try await backend.make().store

@@ -95,3 +95,44 @@ struct SQLiteStoreTests {
         }
     }
 }
+
+/// The group-commit writer under concurrent load.
+@Suite("SQLiteStore group commit")
+struct GroupCommitTests {
+    typealias F = Fixtures
+
+    @Test("concurrent acceptances share write transactions, and each gets its own answer")
+    func concurrentAcceptancesShareCommits() async throws {
+        let store = try SQLiteStore.temporary()
+        try await store.migrate()
+        try await F.seed(store)
+        let customers = (0..<100).map { "cus_\($0)" }
+        for id in customers { try await F.addCustomer(store, id) }
+        try await store.addInvitation(F.invitation("inv_open"))
+        try await store.addInvitation(F.invitation("inv_single", maxUses: 1))
+        let before = store.writeTransactionCountForTesting
+
+        // Half accept an unlimited invitation, half race for a single-use one: failures and
+        // successes end up in the same shared transactions.
+        let accepted: [String] = await withTaskGroup(of: String?.self) { group in
+            for (index, id) in customers.enumerated() {
+                let invitation = index.isMultiple(of: 2) ? "inv_open" : "inv_single"
+                group.addTask {
+                    (try? await store.accept(F.request(invitation, customer: id)))?.invitationID
+                }
+            }
+            var accepted: [String] = []
+            for await invitationID in group {
+                if let invitationID { accepted.append(invitationID) }
+            }
+            return accepted
+        }
+        let transactions = store.writeTransactionCountForTesting - before
+        let outcomes = Dictionary(grouping: accepted, by: { $0 }).mapValues(\.count)
+
+        #expect(outcomes == ["inv_open": 50, "inv_single": 1], "each job must get its own answer in a shared transaction")
+        #expect(transactions < 100, "100 concurrent acceptances took \(transactions) transactions: nothing was grouped")
+        #expect(try await store.customers(ofPartner: F.resellerA, page: PageRequest(limit: 200)).items.count == 51,
+                "the reseller must list exactly the 51 accepting customers")
+    }
+}

@@ -1,4 +1,3 @@
-import Foundation
 @testable import InviteStore
 
 /// One database behind the contract suite: how to make a fresh, migrated store and how to
@@ -11,13 +10,13 @@ struct StoreBackend: Sendable, CustomStringConvertible {
 
     static let all: [StoreBackend] = [.sqlite]
 
-    /// A new SQLite file in its own temporary directory.
+    /// A new SQLite file in its own temporary directory, removed when the last store on it
+    /// goes away.
     static let sqlite = StoreBackend(description: "SQLite") {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("invitestore-test-\(UUID().uuidString)", isDirectory: true)
-        let path = directory.appendingPathComponent("store.sqlite").path
+        let directory = try TemporaryDirectory()
+        let path = directory.url.appendingPathComponent("store.sqlite").path
         let open: @Sendable () async throws -> SQLiteStore = {
-            let store = try SQLiteStore(path: path)
+            let store = try SQLiteStore(path: path, temporaryDirectory: directory)
             try await store.migrate()
             return store
         }
@@ -26,15 +25,13 @@ struct StoreBackend: Sendable, CustomStringConvertible {
             store: store,
             reopen: { try await open() },
             execute: { sql in try await store.executeForTesting(sql) },
-            scalar: { sql in try await store.scalarForTesting(sql) },
-            cleanUp: { try? FileManager.default.removeItem(at: directory) }
+            scalar: { sql in try await store.scalarForTesting(sql) }
         )
     }
 }
 
-/// A store made for one test, with raw access for checks below the API. Removes its files
-/// when the test lets go of it.
-final class StoreUnderTest: Sendable {
+/// A store made for one test, with raw access for checks below the API.
+struct StoreUnderTest: Sendable {
     let store: any RelationshipStore
     /// Opens the same database again, as a restarted server would, and migrates it.
     let reopen: @Sendable () async throws -> any RelationshipStore
@@ -42,23 +39,6 @@ final class StoreUnderTest: Sendable {
     let execute: @Sendable (String) async throws -> Void
     /// The first column of the first row, as text.
     let scalar: @Sendable (String) async throws -> String?
-    private let cleanUp: @Sendable () -> Void
-
-    init(
-        store: any RelationshipStore,
-        reopen: @escaping @Sendable () async throws -> any RelationshipStore,
-        execute: @escaping @Sendable (String) async throws -> Void,
-        scalar: @escaping @Sendable (String) async throws -> String?,
-        cleanUp: @escaping @Sendable () -> Void
-    ) {
-        self.store = store
-        self.reopen = reopen
-        self.execute = execute
-        self.scalar = scalar
-        self.cleanUp = cleanUp
-    }
-
-    deinit { cleanUp() }
 
     /// Tables whose rows the contract counts.
     enum Table: String {
