@@ -12,9 +12,13 @@ struct Keys: AsyncParsableCommand {
         subcommands: [List.self, Add.self, Import.self, Promote.self, Rotate.self, Retire.self, Revoke.self, ExportJWKS.self, ExportPublic.self]
     )
 
-    /// A new random kid: 96 bits, base64url.
+    /// A new random kid: 96 bits, base64url, never starting with `-` (a kid like `-x` would be
+    /// read as an option by `keys revoke`, which an operator must be able to type plainly).
     static func newKid() throws -> String {
-        Base64URL.encode(try SystemRandom.bytes(12))
+        while true {
+            let kid = Base64URL.encode(try SystemRandom.bytes(12))
+            if kid.first != "-" { return kid }
+        }
     }
 
     /// Generates key material of `algorithm` and the secret file that stores it.

@@ -39,7 +39,9 @@ public final class Ed25519PrivateKey: Sendable {
             throw CryptoError.openSSL("BIO_new_mem_buf")
         }
         defer { BIO_free(bio) }
-        guard let pkey = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
+        // With no callback OpenSSL asks for a passphrase on the terminal, which would block an
+        // import or a server's keyring reload; a callback that supplies none refuses at once.
+        guard let pkey = PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil) else {
             throw CryptoError(code: .invalidPEM, reason: "not a PKCS#8 PEM private key", openSSLErrors: CryptoError.drainErrorQueue())
         }
         guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else {

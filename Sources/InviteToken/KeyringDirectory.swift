@@ -150,6 +150,13 @@ public struct KeyringDirectory: Sendable {
         var secrets: [NewSecret] = []
         let result = try change(&manifest, &secrets)
         for secret in secrets {
+            // A secret is only written for a key the new manifest names, so a kid can never
+            // point a file outside this directory.
+            guard KeyEntry.isValidKid(secret.kid), manifest.entry(secret.kid)?.algorithm == secret.algorithm else {
+                throw KeyringError(.invalidKid, "refusing to write a secret for \(secret.kid), which the keyring does not name")
+            }
+        }
+        for secret in secrets {
             try writeAtomically(secretPath(kid: secret.kid, algorithm: secret.algorithm), mode: 0o600, contents: secret.contents)
         }
         if manifest != before {

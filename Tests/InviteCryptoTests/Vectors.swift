@@ -2,11 +2,12 @@ import Foundation
 import Testing
 
 /// Reads the published test vectors from `../shared/vectors` (relative to the package root), or
-/// from `$INVITELINK_VECTORS` when the package was cloned somewhere else.
+/// from `$INVITELINK_VECTORS`.
 ///
 /// The vectors are never copied into the repository: their folders carry the upstream licences
-/// and sources. A missing folder fails the test that needed it, with the path it looked at,
-/// rather than skipping it silently.
+/// and sources. A clean clone made elsewhere (`git clone -q . "$(mktemp -d)"`) finds them next
+/// to the repository it was cloned from, through its `origin`. A missing folder fails the test
+/// that needed it, naming the paths it tried, rather than skipping it silently.
 enum Vectors {
     struct Missing: Error, CustomStringConvertible {
         let description: String
@@ -16,18 +17,40 @@ enum Vectors {
         if let override = ProcessInfo.processInfo.environment["INVITELINK_VECTORS"], !override.isEmpty {
             return URL(fileURLWithPath: override, isDirectory: true)
         }
+        guard let root = packageRoot(from: filePath) else {
+            throw Missing(description: "no Package.swift above \(filePath); set INVITELINK_VECTORS")
+        }
+        var candidates = [root]
+        if let origin = localOrigin(of: root) { candidates.append(origin) }
+        let tried = candidates.map { $0.deletingLastPathComponent().appendingPathComponent("shared/vectors", isDirectory: true) }
+        guard let found = tried.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw Missing(description: "test vectors not found at \(tried.map(\.path).joined(separator: " or ")); set INVITELINK_VECTORS")
+        }
+        return found
+    }
+
+    static func packageRoot(from filePath: String) -> URL? {
         var directory = URL(fileURLWithPath: filePath).deletingLastPathComponent()
         while directory.path != "/" {
-            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-                let vectors = directory.deletingLastPathComponent().appendingPathComponent("shared/vectors", isDirectory: true)
-                guard FileManager.default.fileExists(atPath: vectors.path) else {
-                    throw Missing(description: "test vectors not found at \(vectors.path); set INVITELINK_VECTORS")
-                }
-                return vectors
-            }
+            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) { return directory }
             directory = directory.deletingLastPathComponent()
         }
-        throw Missing(description: "no Package.swift above \(filePath); set INVITELINK_VECTORS")
+        return nil
+    }
+
+    /// The directory `origin` points at, when the package is a clone of a local repository.
+    static func localOrigin(of root: URL) -> URL? {
+        guard let config = try? String(contentsOf: root.appendingPathComponent(".git/config"), encoding: .utf8) else { return nil }
+        var inOrigin = false
+        for line in config.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if line.hasPrefix("[") { inOrigin = line == "[remote \"origin\"]" }
+            guard inOrigin, line.hasPrefix("url") else { continue }
+            var url = line.drop(while: { $0 != "=" }).dropFirst().trimmingCharacters(in: .whitespaces)
+            if url.hasPrefix("file://") { url.removeFirst("file://".count) }
+            guard url.hasPrefix("/") else { return nil }
+            return URL(fileURLWithPath: url, isDirectory: true).standardizedFileURL
+        }
+        return nil
     }
 
     /// The JSON document at `relativePath` inside the vectors folder.
