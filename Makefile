@@ -30,10 +30,15 @@ run: deps
 test: build
 	swift test --skip-build
 	INVITELINK=$(BIN) Tests/scripts/run_all.sh
+	$(MAKE) --no-print-directory browser-test
 
+# The signing core beside `openssl speed`, then the HTTP routes beside a bare route (wrk).
 bench: deps
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	swift build -c release --product invitelink-bench
 	scripts/bench.sh 3
+	swift build -c release --product invitelink
+	scripts/bench_http.py --binary .build/release/invitelink
 
 clean:
 	rm -rf .build

@@ -194,7 +194,7 @@ struct AcceptanceFlow: Sendable {
             let acceptance = try await store.accept(AcceptanceRequest(
                 invitationID: verified.claims.invitationID, customerID: customerID, acceptedBy: acceptedBy, at: now
             ))
-            metrics.recordAcceptance()
+            if !acceptance.isRepeat { metrics.recordAcceptance() }
             return acceptance
         } catch let error as StoreError {
             if let reason = TokenError.Code(rawValue: error.code.rawValue) { metrics.recordVerificationFailure(reason) }

@@ -54,6 +54,7 @@ public func buildApplication(
         sessions: try WebSession(secureCookies: configuration.secureCookies),
         templates: try Assets.templates(), clock: clock
     ).register(on: router)
+    try PortalRoutes(store: store, invitations: invitations, secureCookies: configuration.secureCookies, templates: Assets.templates(), clock: clock).register(on: router)
 
     var services: [any Service] = []
     if reloadKeyring {

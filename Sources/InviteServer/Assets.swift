@@ -16,7 +16,10 @@ enum Assets {
 
     static func templates() throws -> MustacheLibrary {
         var templates: [String: MustacheTemplate] = [:]
-        for name in ["layout_head", "layout_foot", "accept", "link_problem", "accepted"] {
+        for name in ["layout_head", "layout_foot", "accept", "link_problem", "accepted",
+                     "portal_head", "portal_foot", "portal_sign_in", "portal_password", "portal_customers", "portal_customer",
+                     "portal_remove", "portal_removed", "portal_providers", "portal_request", "portal_draft", "portal_invitations",
+                     "portal_message"] {
             templates[name] = try MustacheTemplate(string: text(name, "mustache", subdirectory: "Resources/templates"))
         }
         return MustacheLibrary(templates: templates)

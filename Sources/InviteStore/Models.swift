@@ -183,6 +183,20 @@ public struct Acceptance: Sendable, Equatable, Codable {
     /// Whether the reseller holds delegated admin privileges for the customer afterwards
     /// because this invitation asked for them.
     public var delegatedAdmin: Bool
+    /// True when this is the stored answer to an earlier acceptance, returned again. Not part
+    /// of the stored answer itself, so repeated answers stay byte-identical.
+    public var isRepeat = false
+
+    private enum CodingKeys: String, CodingKey {
+        case invitationID, customerID, acceptedBy, acceptedAt, relationships, delegatedAdmin
+    }
+
+    /// Two acceptances are equal when they give the same answer, first time or repeated.
+    public static func == (lhs: Acceptance, rhs: Acceptance) -> Bool {
+        lhs.invitationID == rhs.invitationID && lhs.customerID == rhs.customerID
+            && lhs.acceptedBy == rhs.acceptedBy && lhs.acceptedAt == rhs.acceptedAt
+            && lhs.relationships == rhs.relationships && lhs.delegatedAdmin == rhs.delegatedAdmin
+    }
 
     public init(
         invitationID: String, customerID: String, acceptedBy: String, acceptedAt: UnixTime,

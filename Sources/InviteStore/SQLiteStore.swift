@@ -383,7 +383,9 @@ public final class SQLiteStore: RelationshipStore {
         if let stored = try db.string(sql: "SELECT result FROM acceptances WHERE invitation_id = ? AND customer_id = ?",
             arguments: [request.invitationID, request.customerID]
         ) {
-            return try decodeAcceptance(stored)
+            var first = try decodeAcceptance(stored)
+            first.isRepeat = true
+            return first
         }
         guard invitation.revokedAt == nil else {
             throw StoreError(.revoked, "invitation \(invitation.id) was revoked")

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""HTTP benchmark: wrk against issuance, the acceptance page and acceptance (unique customers),
+beside a bare route of the same server as the ceiling, all in one invocation.
+
+Usage: scripts/bench_http.py [--binary .build/release/invitelink] [--seconds 8] [--alg ed25519]
+
+Prints req/s, p50 and p99 for each, the ratio to the ceiling, and the server's peak memory
+(VmHWM). Everything runs on 127.0.0.1 in a temporary directory and is stopped at the end.
+Customers for the acceptance run are inserted straight into the SQLite file (thousands of CLI
+calls would take minutes); their credentials are hashed exactly as `credentials create` does.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(binary, *args, env):
+    return subprocess.run([binary, *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+def wait_healthy(base, deadline=20):
+    end = time.time() + deadline
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not become healthy")
+
+
+def wrk(url, seconds, script=None, env=None, connections=32):
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", script]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+    def percentile(p):
+        match = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rate, percentile(50), percentile(99), int(non2xx.group(1)) if non2xx else 0
+
+
+def lua(path, body_lines):
+    with open(path, "w") as f:
+        f.write(body_lines)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=".build/release/invitelink")
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--alg", default="ed25519", choices=["ed25519", "hs256"])
+    parser.add_argument("--customers", type=int, default=60000)
+    options = parser.parse_args()
+    binary = os.path.abspath(options.binary)
+
+    work = tempfile.mkdtemp(prefix="invitelink-bench-")
+    database = os.path.join(work, "db.sqlite")
+    env = dict(os.environ, INVITELINK_KEYS_DIR=os.path.join(work, "Keys"), INVITELINK_DATABASE="sqlite:" + database)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env["INVITELINK_PUBLIC_URL"] = base
+
+    run(binary, "keys", "rotate", "--alg", options.alg, env=env)
+    run(binary, "partners", "add", "--id", "r1", "--name", "Bench Reseller", "--kind", "reseller", env=env)
+    run(binary, "partners", "add", "--id", "p1", "--name", "Bench Provider", "--kind", "provider", env=env)
+    run(binary, "partners", "connect", "--reseller", "r1", "--provider", "p1", env=env)
+    reseller = json.loads(run(binary, "credentials", "create", "--partner", "r1", "--role", "admin-agent", "--json", env=env))["secret"]
+
+    now = int(time.time())
+    customer_secrets = []
+    db = sqlite3.connect(database)
+    with db:
+        for n in range(options.customers):
+            cid = f"bench-{n}"
+            secret = f"cred_b{n}." + secrets.token_urlsafe(32)
+            customer_secrets.append(secret)
+            db.execute("INSERT INTO customers (id, name, domain, created_at) VALUES (?, ?, ?, ?)",
+                       (cid, f"Customer {n}", f"c{n}.example", now))
+            db.execute("INSERT INTO credentials (id, customer_id, role, secret_hash, created_at) VALUES (?, ?, 'global-admin', ?, ?)",
+                       (f"cred_b{n}", cid, hashlib.sha256(secret.encode()).digest(), now))
+    db.close()
+    creds_file = os.path.join(work, "customers.txt")
+    with open(creds_file, "w") as f:
+        f.write("\n".join(customer_secrets) + "\n")
+
+    server = subprocess.Popen([binary, "serve", "--port", str(port), "--log-level", "warning"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(base)
+        request = urllib.request.Request(base + "/v1/invitations", data=b'{"provider_id":"p1","dap":true,"expires_in":86400}',
+                                         headers={"Authorization": "Bearer " + reseller, "Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as response:
+            token = json.load(response)["token"]
+
+        issue_lua = lua(os.path.join(work, "issue.lua"),
+                        'wrk.method = "POST"\nwrk.body = \'{"dap":true}\'\n'
+                        f'wrk.headers["Authorization"] = "Bearer {reseller}"\nwrk.headers["Content-Type"] = "application/json"\n')
+        accept_lua = lua(os.path.join(work, "accept.lua"),
+                         'local creds = {}\n'
+                         f'for line in io.lines("{creds_file}") do creds[#creds + 1] = line end\n'
+                         'local i = 0\n'
+                         f'local body = \'{{"token":"{token}"}}\'\n'
+                         'request = function()\n'
+                         '  i = i + 1\n'
+                         '  local headers = {["Authorization"] = "Bearer " .. creds[(i - 1) % #creds + 1], ["Content-Type"] = "application/json"}\n'
+                         '  return wrk.format("POST", "/v1/acceptances", headers, body)\n'
+                         'end\n')
+
+        results = [("bare route GET /healthz", wrk(base + "/healthz", options.seconds))]
+        results.append(("POST /v1/invitations", wrk(base + "/v1/invitations", options.seconds, issue_lua)))
+        results.append(("GET /invitations/accept", wrk(f"{base}/invitations/accept?token={token}", options.seconds)))
+        results.append(("POST /v1/acceptances", wrk(base + "/v1/acceptances", options.seconds, accept_lua)))
+
+        with open(f"/proc/{server.pid}/status") as f:
+            peak = next(line.split()[1] for line in f if line.startswith("VmHWM"))
+        db = sqlite3.connect(database)
+        accepted = db.execute("SELECT COUNT(*) FROM acceptances").fetchone()[0]
+        db.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    ceiling = results[0][1][0]
+    print(f"HTTP benchmark ({options.alg} keys, SQLite WAL synchronous=FULL, wrk -t1 -c32 -d{options.seconds}s, 2 cores shared with wrk)")
+    print(f"{'route':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}")
+    for name, (rate, p50, p99, non2xx) in results:
+        print(f"{name:<28}{rate:>10,.0f}{p50:>9.2f}{p99:>9.2f}{rate / ceiling:>8.2f}{non2xx:>9}")
+    print(f"durable acceptances in the database: {accepted}; peak server memory (VmHWM): {int(peak) / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
