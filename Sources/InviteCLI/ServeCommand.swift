@@ -28,7 +28,15 @@ struct Serve: AsyncParsableCommand {
                 issuer: options.issuer, keysDirectory: options.keysDir
             )
             let app = try buildApplication(configuration: configuration, store: store, keyring: keyring, logger: logger)
-            try await app.runService()
+            // After a graceful shutdown (or a failed start), close the store's connections
+            // (PostgreSQL's pool) instead of leaving them to be cut by the exit.
+            do {
+                try await app.runService()
+            } catch {
+                await store.shutdown()
+                throw error
+            }
+            await store.shutdown()
         }
     }
 }

@@ -72,10 +72,9 @@ public struct APIError: HTTPResponseError, Sendable {
         out.add("status", Int(status.code))
         out.add("detail", detail)
         out.add("code", code)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/problem+json", .cacheControl: "no-store"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: out.finish()))
-        )
+        var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if status == .serviceUnavailable { headers[.retryAfter] = "5" }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: out.finish())))
     }
 }

@@ -62,7 +62,9 @@ struct APIRoutes: Sendable {
         mail.add("subject", draft.subject)
         mail.add("body", draft.body)
         out.addRaw("email", mail.finish())
-        return jsonResponse(.created, out.finish())
+        var response = jsonResponse(.created, out.finish())
+        response.headers[.location] = "/v1/invitations/\(issued.invitation.id)"
+        return response
     }
 
     @Sendable func listInvitations(_ request: Request, context: AppRequestContext) async throws -> Response {

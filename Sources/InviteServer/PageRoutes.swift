@@ -54,9 +54,11 @@ struct PageRoutes: Sendable {
             return try await invitationPage(token: token, request: request, error: "The email or password is not right.")
         }
         if let lockedUntil = user.lockedUntil, lockedUntil > now {
-            return try await invitationPage(
+            var response = try await invitationPage(
                 token: token, request: request, status: .tooManyRequests,
                 error: "Too many failed sign-ins. Try again in \(KeyRetryText.minutes(lockedUntil - now)).")
+            response.headers[.retryAfter] = String(lockedUntil - now)
+            return response
         }
         guard try PasswordHash.verify(password, against: user.passwordHash) else {
             let failures = user.failedSignIns + 1

@@ -10,6 +10,9 @@ public protocol RelationshipStore: Sendable {
     func migrate() async throws
     /// Succeeds when the database answers a trivial query.
     func ping() async throws
+    /// Releases what the store holds open (a connection pool); calls after it fail. Stores
+    /// with nothing to release use the default, which does nothing.
+    func shutdown() async
 
     // MARK: Partners
 

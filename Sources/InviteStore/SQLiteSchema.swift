@@ -70,7 +70,7 @@ enum SQLiteSchema {
 
         CREATE TABLE invitations (
             id              TEXT PRIMARY KEY NOT NULL,
-            reseller_id     TEXT NOT NULL REFERENCES partners(id),
+            reseller_id     TEXT NOT NULL, -- no foreign key: acceptance checks the reseller exists
             provider_id     TEXT REFERENCES partners(id),
             dap             INTEGER NOT NULL CHECK (dap IN (0, 1)),
             kid             TEXT NOT NULL,

@@ -6,12 +6,14 @@
 ///   `sqlite:///abs/path` is read as `/abs/path`.
 /// - `sqlite::memory:` — a throwaway database. A WAL pool cannot live in memory, so it is a file
 ///   in a temporary directory that is deleted with the store.
-/// - `postgres://…`, `postgresql://…` — not built yet: throws `.unavailable`.
+/// - `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?pool=N&sslmode=…]`, or `postgresql://…` —
+///   a PostgreSQL connection pool of N connections (default: env `INVITELINK_DB_POOL`, else 8);
+///   ``PostgresConfiguration`` lists every query item.
 ///
 /// The store is returned unmigrated; call ``RelationshipStore/migrate()`` before use.
 public func openStore(url: String) throws -> any RelationshipStore {
     if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-        throw StoreError(.unavailable, "PostgreSQL support is not built yet")
+        return try PostgresStore(url: url)
     }
     guard url.hasPrefix("sqlite:") else {
         throw StoreError(.invalidInput, "unsupported database URL scheme (expected sqlite: or postgres://)")

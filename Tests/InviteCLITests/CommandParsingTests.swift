@@ -60,8 +60,8 @@ import Testing
     }
 
     @Test func durationsParse() {
-        #expect(parseDuration("14d") == 14 * 86_400)
-        #expect(parseDuration("12h") == 12 * 3600)
+        #expect(parseDuration("14d") == Int64(14 * 86_400))
+        #expect(parseDuration("12h") == Int64(12 * 3600))
         #expect(parseDuration("30m") == 1800)
         #expect(parseDuration("90") == 90)
         #expect(parseDuration("-1d") == nil)

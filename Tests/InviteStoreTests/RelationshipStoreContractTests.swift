@@ -187,12 +187,18 @@ struct RelationshipStoreContractTests {
         #expect(try await store.invitation(id: "inv_1") == nil, "the refused invitation was recorded")
     }
 
-    @Test("an invitation of a missing reseller is unknownPartner", arguments: StoreBackend.all)
+    @Test("an invitation of a reseller not in the database is recorded; accepting it is unknownPartner", arguments: StoreBackend.all)
     func invitationOfMissingReseller(backend: StoreBackend) async throws {
         let store = try await backend.make().store
+        // The CLI may mint links ahead of the reseller's record (DESIGN.md §5: "the reseller
+        // and provider exist" is checked at acceptance time).
+        try await store.addInvitation(F.invitation("inv_1", provider: nil))
+        #expect(try await store.invitation(id: "inv_1") != nil, "the invitation was not recorded")
+        _ = try await F.addCustomer(store, "cust_1")
         await expectStoreError(.unknownPartner, "no partners exist") {
-            try await store.addInvitation(F.invitation("inv_1", provider: nil))
+            _ = try await store.accept(F.request("inv_1", customer: "cust_1"))
         }
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 0, "a failed acceptance used the invitation")
     }
 
     // MARK: Acceptance

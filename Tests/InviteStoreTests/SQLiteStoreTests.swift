@@ -82,10 +82,10 @@ struct SQLiteStoreTests {
         try await memory.ping()
     }
 
-    @Test("postgres:// is not built yet and other schemes are refused")
+    @Test("unknown schemes and malformed URLs are refused")
     func unsupportedURLs() async throws {
-        await expectStoreError(.unavailable, "PostgreSQL is announced as not built") {
-            try openStore(url: "postgres://user:secret@localhost/invitelink")
+        await expectStoreError(.invalidInput, "a postgres:// URL with a misspelt query item") {
+            try openStore(url: "postgres://user:secret@localhost/invitelink?pol=4")
         }
         await expectStoreError(.invalidInput, "mysql is no scheme of ours") {
             try openStore(url: "mysql://localhost/x")

@@ -1,0 +1,177 @@
+/// The PostgreSQL schema as versioned migrations, recorded in `schema_migrations`. A migration,
+/// once released, is never edited: changes come as a new version so every database upgrades
+/// along the same path.
+///
+/// The tables mirror ``SQLiteSchema`` column for column, with the same invariants in the schema
+/// as the backstop against a bug or a race: at most one active connection per reseller and
+/// provider, at most one active relationship per partner and customer, one acceptance per
+/// invitation and customer, one DAP grant per partner and customer, `use_count` never above
+/// `max_uses`, and an audit log whose trigger refuses UPDATE, DELETE and TRUNCATE.
+///
+/// Every text column is `COLLATE "C"`: byte order, as SQLite's BINARY collation, so lists and
+/// keyset cursors sort the same on both backends whatever locale the cluster was created with.
+enum PostgresSchema {
+    struct Migration {
+        let version: Int64
+        let name: String
+        /// Run in order, each as its own statement (the extended protocol takes one at a time).
+        let statements: [String]
+    }
+
+    /// Key of the transaction-scoped advisory lock held while migrating, so that instances
+    /// starting at once migrate one after the other: the first applies, the others find the
+    /// versions recorded. ("invitelk" in ASCII.)
+    static let migrationLockKey: Int64 = 0x696E_7669_7465_6C6B
+
+    static let createMigrationsTable = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version     BIGINT PRIMARY KEY,
+            name        TEXT NOT NULL,
+            applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+        )
+        """
+
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "initial schema", statements: v1),
+    ]
+
+    private static let v1 = [
+        """
+        CREATE TABLE partners (
+            id          TEXT COLLATE "C" PRIMARY KEY,
+            name        TEXT COLLATE "C" NOT NULL,
+            kind        TEXT COLLATE "C" NOT NULL CHECK (kind IN ('reseller', 'provider')),
+            created_at  BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE provider_connections (
+            id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            reseller_id      TEXT COLLATE "C" NOT NULL REFERENCES partners(id),
+            provider_id      TEXT COLLATE "C" NOT NULL REFERENCES partners(id),
+            connected_at     BIGINT NOT NULL,
+            disconnected_at  BIGINT,
+            CHECK (reseller_id <> provider_id)
+        )
+        """,
+        """
+        CREATE UNIQUE INDEX provider_connections_active
+            ON provider_connections (reseller_id, provider_id) WHERE disconnected_at IS NULL
+        """,
+        """
+        CREATE TABLE customers (
+            id          TEXT COLLATE "C" PRIMARY KEY,
+            name        TEXT COLLATE "C" NOT NULL,
+            domain      TEXT COLLATE "C" NOT NULL,
+            created_at  BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE users (
+            id                    TEXT COLLATE "C" PRIMARY KEY,
+            partner_id            TEXT COLLATE "C" REFERENCES partners(id),
+            customer_id           TEXT COLLATE "C" REFERENCES customers(id),
+            email                 TEXT COLLATE "C" NOT NULL UNIQUE,
+            role                  TEXT COLLATE "C" NOT NULL,
+            password_hash         TEXT COLLATE "C" NOT NULL,
+            must_change_password  BOOLEAN NOT NULL,
+            failed_sign_ins       BIGINT NOT NULL DEFAULT 0,
+            locked_until          BIGINT,
+            created_at            BIGINT NOT NULL,
+            CHECK ((partner_id IS NULL) <> (customer_id IS NULL))
+        )
+        """,
+        """
+        CREATE TABLE credentials (
+            id           TEXT COLLATE "C" PRIMARY KEY,
+            partner_id   TEXT COLLATE "C" REFERENCES partners(id),
+            customer_id  TEXT COLLATE "C" REFERENCES customers(id),
+            role         TEXT COLLATE "C" NOT NULL,
+            secret_hash  BYTEA NOT NULL UNIQUE,
+            created_at   BIGINT NOT NULL,
+            revoked_at   BIGINT,
+            CHECK ((partner_id IS NULL) <> (customer_id IS NULL))
+        )
+        """,
+        """
+        CREATE TABLE invitations (
+            id              TEXT COLLATE "C" PRIMARY KEY,
+            reseller_id     TEXT COLLATE "C" NOT NULL REFERENCES partners(id),
+            provider_id     TEXT COLLATE "C" REFERENCES partners(id),
+            dap             BOOLEAN NOT NULL,
+            kid             TEXT COLLATE "C" NOT NULL,
+            issued_at       BIGINT NOT NULL,
+            expires_at      BIGINT NOT NULL,
+            max_uses        BIGINT CHECK (max_uses IS NULL OR max_uses > 0),
+            use_count       BIGINT NOT NULL DEFAULT 0,
+            issued_by       TEXT COLLATE "C" NOT NULL,
+            customer_email  TEXT COLLATE "C",
+            revoked_at      BIGINT,
+            CHECK (use_count >= 0 AND (max_uses IS NULL OR use_count <= max_uses))
+        )
+        """,
+        "CREATE INDEX invitations_by_reseller ON invitations (reseller_id, issued_at, id)",
+        // `seq` orders an invitation's acceptances as SQLite's rowid does.
+        """
+        CREATE TABLE acceptances (
+            invitation_id  TEXT COLLATE "C" NOT NULL REFERENCES invitations(id),
+            customer_id    TEXT COLLATE "C" NOT NULL REFERENCES customers(id),
+            accepted_by    TEXT COLLATE "C" NOT NULL,
+            accepted_at    BIGINT NOT NULL,
+            result         TEXT COLLATE "C" NOT NULL,
+            seq            BIGINT GENERATED ALWAYS AS IDENTITY,
+            PRIMARY KEY (invitation_id, customer_id)
+        )
+        """,
+        """
+        CREATE TABLE relationships (
+            id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            partner_id     TEXT COLLATE "C" NOT NULL REFERENCES partners(id),
+            customer_id    TEXT COLLATE "C" NOT NULL REFERENCES customers(id),
+            role           TEXT COLLATE "C" NOT NULL CHECK (role IN ('reseller', 'provider')),
+            invitation_id  TEXT COLLATE "C" REFERENCES invitations(id),
+            created_at     BIGINT NOT NULL,
+            removed_at     BIGINT
+        )
+        """,
+        """
+        CREATE UNIQUE INDEX relationships_active
+            ON relationships (partner_id, customer_id) WHERE removed_at IS NULL
+        """,
+        """
+        CREATE INDEX relationships_by_partner
+            ON relationships (partner_id, created_at, id) WHERE removed_at IS NULL
+        """,
+        """
+        CREATE TABLE dap_grants (
+            partner_id     TEXT COLLATE "C" NOT NULL REFERENCES partners(id),
+            customer_id    TEXT COLLATE "C" NOT NULL REFERENCES customers(id),
+            granted_at     BIGINT NOT NULL,
+            invitation_id  TEXT COLLATE "C" REFERENCES invitations(id),
+            PRIMARY KEY (partner_id, customer_id)
+        )
+        """,
+        """
+        CREATE TABLE audit_log (
+            id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at       BIGINT NOT NULL,
+            actor    TEXT COLLATE "C" NOT NULL,
+            action   TEXT COLLATE "C" NOT NULL,
+            subject  TEXT COLLATE "C" NOT NULL,
+            detail   TEXT COLLATE "C" NOT NULL DEFAULT ''
+        )
+        """,
+        """
+        CREATE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'restrict_violation';
+        END
+        $$
+        """,
+        // Statement-level, so that even a DELETE or UPDATE that matches no row is refused.
+        """
+        CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change()
+        """,
+    ]
+}

@@ -1,0 +1,894 @@
+internal import InviteToken
+internal import Foundation
+internal import Logging
+internal import PostgresNIO
+internal import Synchronization
+
+/// The shared store: PostgreSQL through a postgres-nio `PostgresClient` connection pool, for
+/// several service instances behind a load balancer (DESIGN.md §6).
+///
+/// Same answers as ``SQLiteStore`` for every call, proven by the same contract suite. What
+/// differs is how races are ruled out: SQLite has one writer, PostgreSQL has many. Each write
+/// is one transaction (READ COMMITTED); an acceptance first takes its invitation row with
+/// `SELECT … FOR UPDATE`, so every acceptance of one invitation, on any instance, runs after the
+/// previous one committed and sees its use and its stored answer. Inserts that two transactions
+/// may race for (an idempotent connect, a relationship or DAP grant two invitations both give)
+/// use `ON CONFLICT DO NOTHING` on the unique index that states the invariant, and any unique
+/// violation left (SQLSTATE 23505) is a ``StoreError/Code/conflict``, never a generic failure.
+/// Serialization failures and deadlocks (40001, 40P01) rerun the whole transaction, at most
+/// ``maximumAttempts`` times. Values are always bound parameters (`PostgresQuery`
+/// interpolation binds); only constant SQL is ever spliced.
+///
+/// The pool reconnects by itself: while the server is down, calls fail with
+/// ``StoreError/Code/unavailable`` after at most ``leaseTimeout`` instead of hanging, and work
+/// again once it is back, without a restart.
+public final class PostgresStore: RelationshipStore {
+    /// Attempts of one transaction that hits serialization failures or deadlocks.
+    static let maximumAttempts = 5
+
+    private let client: PostgresClient
+    /// Runs the client's pool; cancelled by ``shutdown()`` or when the store goes away.
+    private let runner: Task<Void, Never>
+    /// How long a call waits for a pooled connection before answering `unavailable`.
+    private let leaseTimeout: Duration
+    /// How long ``ping()`` waits: a readiness probe must answer before the prober gives up.
+    private let pingTimeout: Duration
+
+    /// Queries are not logged (they carry ids and emails); the pool's own warnings are.
+    fileprivate static let quiet = Logger(label: "invitelink.postgres.query", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Opens a pool for `url` (see ``PostgresConfiguration`` for what the URL may say). No
+    /// connection is made until the first call; call ``migrate()`` before use.
+    public convenience init(url: String) throws {
+        var logger = Logger(label: "invitelink.postgres")
+        logger.logLevel = .warning
+        try self.init(configuration: PostgresConfiguration(url: url), logger: logger)
+    }
+
+    init(
+        configuration: PostgresConfiguration, logger: Logger,
+        leaseTimeout: Duration = .seconds(10), pingTimeout: Duration = .seconds(2)
+    ) {
+        let client = PostgresClient(configuration: configuration.client, backgroundLogger: logger)
+        self.client = client
+        self.leaseTimeout = leaseTimeout
+        self.pingTimeout = pingTimeout
+        // The pool only hands out connections while run() runs. The store owns this task and
+        // cancels it (closing every connection) in shutdown() or deinit, so it never outlives
+        // its store; the task holds the client, not the store. An immediate task enters run()
+        // before init returns, so no first call can find the pool not yet running.
+        if #available(macOS 26.0, *) {
+            runner = Task.immediate { await client.run() }
+        } else {
+            runner = Task { await client.run() }
+        }
+    }
+
+    deinit {
+        runner.cancel()
+    }
+
+    /// Closes the pool's connections and waits until they are closed. Calls after it fail with
+    /// ``StoreError/Code/unavailable``.
+    public func shutdown() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    // MARK: Schema
+
+    /// Applies the migrations not yet recorded in `schema_migrations`, all in one transaction
+    /// that first takes a transaction-scoped advisory lock: instances starting at once migrate
+    /// one after the other, and a migration that fails leaves nothing half-applied.
+    public func migrate() async throws {
+        try await write { db in
+            try await db.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLockKey))")
+            try await db.run(PostgresQuery(unsafeSQL: PostgresSchema.createMigrationsTable))
+            let applied = Set(try await db.rows("SELECT version FROM schema_migrations").map { try $0.decode(Int64.self) })
+            for migration in PostgresSchema.migrations where !applied.contains(migration.version) {
+                for statement in migration.statements {
+                    try await db.run(PostgresQuery(unsafeSQL: statement))
+                }
+                try await db.run("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))")
+            }
+        }
+    }
+
+    public func ping() async throws {
+        try await perform(transaction: false, retryingUniqueViolations: false, within: pingTimeout) { db in
+            try await db.run("SELECT 1")
+        }
+    }
+
+    // MARK: Partners
+
+    public func addPartner(_ partner: Partner, actor: String) async throws {
+        try await write { db in
+            let inserted = try await db.rows("""
+                INSERT INTO partners (id, name, kind, created_at)
+                VALUES (\(partner.id), \(partner.name), \(partner.kind.rawValue), \(partner.createdAt))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """)
+            guard !inserted.isEmpty else { throw StoreError(.conflict, "partner \(partner.id) already exists") }
+            try await Self.audit(db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
+                                 detail: ["kind": partner.kind.rawValue, "name": partner.name])
+        }
+    }
+
+    public func partner(id: String) async throws -> Partner? {
+        try await read { db in try await Self.partner(db, id: id) }
+    }
+
+    public func connect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            try await Self.requirePartner(db, id: resellerID, kind: .reseller)
+            try await Self.requirePartner(db, id: providerID, kind: .provider)
+            // Two instances connecting the same pair at once: the second waits on the index
+            // entry of the first, then inserts nothing and stays silent, as if it came later.
+            let inserted = try await db.rows("""
+                INSERT INTO provider_connections (reseller_id, provider_id, connected_at)
+                VALUES (\(resellerID), \(providerID), \(at))
+                ON CONFLICT (reseller_id, provider_id) WHERE disconnected_at IS NULL DO NOTHING
+                RETURNING id
+                """)
+            guard !inserted.isEmpty else { return }
+            try await Self.audit(db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
+                                 detail: ["provider_id": providerID])
+        }
+    }
+
+    public func disconnect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            let ended = try await db.rows("""
+                UPDATE provider_connections SET disconnected_at = \(at)
+                WHERE reseller_id = \(resellerID) AND provider_id = \(providerID) AND disconnected_at IS NULL
+                RETURNING id
+                """)
+            guard !ended.isEmpty else {
+                throw StoreError(.notFound, "reseller \(resellerID) is not connected to provider \(providerID)")
+            }
+            try await Self.audit(db, at: at, actor: actor, action: "partner.disconnected", subject: resellerID,
+                                 detail: ["provider_id": providerID])
+        }
+    }
+
+    public func providers(ofReseller resellerID: String) async throws -> [Partner] {
+        try await read { db in
+            try await db.rows("""
+                SELECT p.id, p.name, p.kind, p.created_at FROM partners p
+                JOIN provider_connections c ON c.provider_id = p.id
+                WHERE c.reseller_id = \(resellerID) AND c.disconnected_at IS NULL
+                ORDER BY p.name, p.id
+                """).map(Self.partner(row:))
+        }
+    }
+
+    public func isConnected(resellerID: String, providerID: String) async throws -> Bool {
+        try await read { db in try await Self.isConnected(db, resellerID: resellerID, providerID: providerID) }
+    }
+
+    // MARK: Customers and people
+
+    public func addCustomer(_ customer: Customer, actor: String) async throws {
+        try await write { db in
+            let inserted = try await db.rows("""
+                INSERT INTO customers (id, name, domain, created_at)
+                VALUES (\(customer.id), \(customer.name), \(customer.domain), \(customer.createdAt))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """)
+            guard !inserted.isEmpty else { throw StoreError(.conflict, "customer \(customer.id) already exists") }
+            try await Self.audit(db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
+                                 detail: ["domain": customer.domain, "name": customer.name])
+        }
+    }
+
+    public func customer(id: String) async throws -> Customer? {
+        try await read { db in try await Self.customer(db, id: id) }
+    }
+
+    /// Stores the email lowercased (Swift's `lowercased()`, as ``SQLiteStore`` does), so
+    /// uniqueness and look-up ignore case the same way on both backends.
+    public func addUser(_ user: User, actor: String) async throws {
+        let email = user.email.lowercased()
+        try await write { db in
+            try await Self.requireTenant(db, user.tenant, role: user.role)
+            let taken = try await db.rows("""
+                SELECT EXISTS (SELECT 1 FROM users WHERE id = \(user.id)),
+                       EXISTS (SELECT 1 FROM users WHERE email = \(email))
+                """)[0].decode((Bool, Bool).self)
+            guard !taken.0 else { throw StoreError(.conflict, "user \(user.id) already exists") }
+            guard !taken.1 else { throw StoreError(.conflict, "a user with this email already exists") }
+            // A racing insert of the same id or email ends in 23505, which is a conflict too.
+            try await db.run("""
+                INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
+                                   must_change_password, failed_sign_ins, locked_until, created_at)
+                VALUES (\(user.id), \(user.tenant.partnerID), \(user.tenant.customerID), \(email), \(user.role.rawValue),
+                        \(user.passwordHash), \(user.mustChangePassword), \(Int64(user.failedSignIns)), \(user.lockedUntil),
+                        \(user.createdAt))
+                """)
+            try await Self.audit(db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
+                                 detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
+        }
+    }
+
+    public func user(email: String) async throws -> User? {
+        let email = email.lowercased()
+        return try await read { db in
+            try await db.rows("SELECT \(unescaped: Self.userColumns) FROM users WHERE email = \(email)").first.map(Self.user(row:))
+        }
+    }
+
+    public func user(id: String) async throws -> User? {
+        try await read { db in
+            try await db.rows("SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(id)").first.map(Self.user(row:))
+        }
+    }
+
+    public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws {
+        try await write { db in
+            let updated = try await db.rows("""
+                UPDATE users SET password_hash = \(passwordHash), must_change_password = FALSE, failed_sign_ins = 0,
+                                 locked_until = NULL
+                WHERE id = \(userID) RETURNING id
+                """)
+            guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
+            try await Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID)
+        }
+    }
+
+    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
+        try await write { db in
+            let updated = try await db.rows("""
+                UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
+                                 locked_until = COALESCE(\(lockedUntil)::BIGINT, locked_until)
+                WHERE id = \(userID) RETURNING id
+                """)
+            guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
+        }
+    }
+
+    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    public func recordSuccessfulSignIn(userID: String) async throws {
+        try await write { db in
+            let updated = try await db.rows("""
+                UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = \(userID) RETURNING id
+                """)
+            guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
+        }
+    }
+
+    // MARK: Credentials
+
+    public func addCredential(_ credential: Credential, actor: String) async throws {
+        let hash = Data(credential.secretHash)
+        try await write { db in
+            try await Self.requireTenant(db, credential.tenant, role: credential.role)
+            let taken = try await db.rows("""
+                SELECT EXISTS (SELECT 1 FROM credentials WHERE id = \(credential.id)),
+                       EXISTS (SELECT 1 FROM credentials WHERE secret_hash = \(hash))
+                """)[0].decode((Bool, Bool).self)
+            guard !taken.0 else { throw StoreError(.conflict, "credential \(credential.id) already exists") }
+            guard !taken.1 else { throw StoreError(.conflict, "a credential with this secret already exists") }
+            try await db.run("""
+                INSERT INTO credentials (id, partner_id, customer_id, role, secret_hash, created_at, revoked_at)
+                VALUES (\(credential.id), \(credential.tenant.partnerID), \(credential.tenant.customerID),
+                        \(credential.role.rawValue), \(hash), \(credential.createdAt), \(credential.revokedAt))
+                """)
+            try await Self.audit(db, at: credential.createdAt, actor: actor, action: "credential.added", subject: credential.id,
+                                 detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName])
+        }
+    }
+
+    public func credential(secretHash: [UInt8]) async throws -> Credential? {
+        let hash = Data(secretHash)
+        return try await read { db in
+            try await db.rows("""
+                SELECT id, partner_id, customer_id, role, secret_hash, created_at, revoked_at
+                FROM credentials WHERE secret_hash = \(hash) AND revoked_at IS NULL
+                """).first.map(Self.credential(row:))
+        }
+    }
+
+    public func revokeCredential(id: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            guard let row = try await db.rows("SELECT revoked_at FROM credentials WHERE id = \(id) FOR UPDATE").first else {
+                throw StoreError(.notFound, "no credential \(id)")
+            }
+            guard try row.decode(UnixTime?.self) == nil else { return }
+            try await db.run("UPDATE credentials SET revoked_at = \(at) WHERE id = \(id)")
+            try await Self.audit(db, at: at, actor: actor, action: "credential.revoked", subject: id)
+        }
+    }
+
+    // MARK: Invitations
+
+    /// Records the invitation as issued: unused and unrevoked, whatever `useCount` and
+    /// `revokedAt` say. Throws `.invalidInput` for `maxUses` below 1, `.conflict` for an id
+    /// already recorded, `.unknownPartner` for a missing reseller or provider and
+    /// `.providerNotConnected` for a provider the reseller is not connected to.
+    public func addInvitation(_ invitation: Invitation) async throws {
+        if let maxUses = invitation.maxUses, maxUses < 1 {
+            throw StoreError(.invalidInput, "max_uses must be at least 1, or absent for unlimited")
+        }
+        try await write { db in
+            let exists = try await db.rows("SELECT EXISTS (SELECT 1 FROM invitations WHERE id = \(invitation.id))")[0].decode(Bool.self)
+            guard !exists else { throw StoreError(.conflict, "invitation \(invitation.id) already exists") }
+            if let providerID = invitation.providerID {
+                try await Self.requireConnection(db, resellerID: invitation.resellerID, providerID: providerID)
+            }
+            // The foreign key would refuse a missing reseller too, but as an opaque 23503.
+            guard try await Self.partner(db, id: invitation.resellerID) != nil else {
+                throw StoreError(.unknownPartner, "no reseller \(invitation.resellerID)")
+            }
+            try await db.run("""
+                INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
+                                         max_uses, use_count, issued_by, customer_email, revoked_at)
+                VALUES (\(invitation.id), \(invitation.resellerID), \(invitation.providerID), \(invitation.delegatedAdmin),
+                        \(invitation.kid), \(invitation.issuedAt), \(invitation.expiresAt), \(invitation.maxUses.map(Int64.init)),
+                        0, \(invitation.issuedBy), \(invitation.customerEmail), NULL)
+                """)
+            var detail = ["reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
+                          "kid": invitation.kid, "expires_at": String(invitation.expiresAt)]
+            detail["provider_id"] = invitation.providerID
+            detail["max_uses"] = invitation.maxUses.map(String.init)
+            try await Self.audit(db, at: invitation.issuedAt, actor: invitation.issuedBy, action: "invitation.issued",
+                                 subject: invitation.id, detail: detail)
+        }
+    }
+
+    public func invitation(id: String) async throws -> Invitation? {
+        try await read { db in try await Self.invitation(db, id: id) }
+    }
+
+    /// One statement, so the invitation and its acceptances come from one snapshot.
+    public func invitation(id: String, resellerID: String) async throws -> InvitationRecord? {
+        try await read { db in
+            try await db.rows("""
+                SELECT \(unescaped: Self.invitationColumns), \(unescaped: Self.acceptanceResults)
+                FROM invitations i WHERE i.id = \(id) AND i.reseller_id = \(resellerID)
+                """).first.map(Self.invitationRecord(row:))
+        }
+    }
+
+    public func invitations(resellerID: String, page: PageRequest) async throws -> Page<InvitationRecord> {
+        let after = try page.cursor.map { try PageCursor(decoding: $0, for: .invitations) }
+        let limit = page.clampedLimit
+        return try await read { db in
+            let rows = try await db.rows("""
+                SELECT \(unescaped: Self.invitationColumns), \(unescaped: Self.acceptanceResults)
+                FROM invitations i
+                WHERE i.reseller_id = \(resellerID)
+                  AND (\(after == nil) OR (i.issued_at, i.id) < (\(after?.time ?? 0), \(after?.key ?? "")))
+                ORDER BY i.issued_at DESC, i.id DESC LIMIT \(Int64(limit + 1))
+                """)
+            let records = try rows.prefix(limit).map(Self.invitationRecord(row:))
+            let next = rows.count > limit ? records.last.map {
+                PageCursor(list: .invitations, time: $0.invitation.issuedAt, key: $0.invitation.id).encoded
+            } : nil
+            return Page(items: records, nextCursor: next)
+        }
+    }
+
+    public func revokeInvitation(id: String, resellerID: String, at: UnixTime, actor: String) async throws -> Invitation {
+        try await write { db in
+            guard var invitation = try await Self.invitation(db, id: id, forUpdate: true), invitation.resellerID == resellerID else {
+                throw StoreError(.notFound, "no invitation \(id)")
+            }
+            guard invitation.revokedAt == nil else { return invitation }
+            try await db.run("UPDATE invitations SET revoked_at = \(at) WHERE id = \(id)")
+            try await Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id)
+            invitation.revokedAt = at
+            return invitation
+        }
+    }
+
+    // MARK: Acceptance
+
+    /// A unique violation here means another transaction got in first (the same customer on
+    /// another instance, say): the transaction is run again and then answers like a repeat.
+    public func accept(_ request: AcceptanceRequest) async throws -> Acceptance {
+        try await write(retryingUniqueViolations: true) { db in try await Self.accept(db, request) }
+    }
+
+    /// The acceptance rules of DESIGN.md §5, in the order ``SQLiteStore`` checks them, inside
+    /// one transaction: a throw anywhere rolls everything back.
+    private static func accept(_ db: PostgresConnection, _ request: AcceptanceRequest) async throws -> Acceptance {
+        // The row lock orders every acceptance of this invitation, on every instance: the next
+        // one reads the use count and the stored answers (in statements after this one, with a
+        // fresh READ COMMITTED snapshot) only once the previous one has committed.
+        guard let invitation = try await invitation(db, id: request.invitationID, forUpdate: true) else {
+            throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
+        }
+        let facts = try await db.rows("""
+            SELECT (SELECT result FROM acceptances WHERE invitation_id = \(invitation.id) AND customer_id = \(request.customerID)),
+                   EXISTS (SELECT 1 FROM customers WHERE id = \(request.customerID)),
+                   (SELECT kind FROM partners WHERE id = \(invitation.resellerID)),
+                   (SELECT kind FROM partners WHERE id = \(invitation.providerID)),
+                   EXISTS (SELECT 1 FROM provider_connections
+                           WHERE reseller_id = \(invitation.resellerID) AND provider_id = \(invitation.providerID)
+                             AND disconnected_at IS NULL)
+            """)[0].decode((String?, Bool, String?, String?, Bool).self)
+        if let stored = facts.0 {
+            return try decodeAcceptance(stored)
+        }
+        guard invitation.revokedAt == nil else {
+            throw StoreError(.revoked, "invitation \(invitation.id) was revoked")
+        }
+        if let maxUses = invitation.maxUses, invitation.useCount >= maxUses {
+            throw StoreError(.usedUp, "invitation \(invitation.id) has no uses left")
+        }
+        guard facts.1 else {
+            throw StoreError(.unknownCustomer, "no customer \(request.customerID)")
+        }
+        guard facts.2 == PartnerKind.reseller.rawValue else {
+            throw StoreError(.unknownPartner, "no reseller \(invitation.resellerID)")
+        }
+        if let providerID = invitation.providerID {
+            guard facts.3 == PartnerKind.provider.rawValue else {
+                throw StoreError(.unknownPartner, "no provider \(providerID)")
+            }
+            guard facts.4 else {
+                throw StoreError(.providerNotConnected, "reseller \(invitation.resellerID) is not connected to provider \(providerID)")
+            }
+        }
+
+        try await audit(db, at: request.at, actor: request.acceptedBy, action: "invitation.accepted", subject: invitation.id,
+                        detail: ["customer_id": request.customerID])
+        var outcomes = [
+            try await establishRelationship(db, partnerID: invitation.resellerID, role: .reseller, request: request),
+        ]
+        if let providerID = invitation.providerID {
+            outcomes.append(try await establishRelationship(db, partnerID: providerID, role: .provider, request: request))
+        }
+        if invitation.delegatedAdmin {
+            let detail = try compactJSON(["partner_id": invitation.resellerID, "invitation_id": invitation.id])
+            try await db.run("""
+                WITH granted AS (
+                    INSERT INTO dap_grants (partner_id, customer_id, granted_at, invitation_id)
+                    VALUES (\(invitation.resellerID), \(request.customerID), \(request.at), \(invitation.id))
+                    ON CONFLICT (partner_id, customer_id) DO NOTHING
+                    RETURNING customer_id
+                )
+                INSERT INTO audit_log (at, actor, action, subject, detail)
+                SELECT \(request.at), \(request.acceptedBy), 'dap.granted', customer_id, \(detail) FROM granted
+                """)
+        }
+
+        let acceptance = Acceptance(
+            invitationID: invitation.id, customerID: request.customerID, acceptedBy: request.acceptedBy,
+            acceptedAt: request.at, relationships: outcomes, delegatedAdmin: invitation.delegatedAdmin
+        )
+        // The CHECK (use_count <= max_uses) turns a bug in the test above into a failed
+        // acceptance rather than an extra one.
+        try await db.run("""
+            WITH used AS (UPDATE invitations SET use_count = use_count + 1 WHERE id = \(invitation.id))
+            INSERT INTO acceptances (invitation_id, customer_id, accepted_by, accepted_at, result)
+            VALUES (\(invitation.id), \(request.customerID), \(request.acceptedBy), \(request.at), \(try encodeAcceptance(acceptance)))
+            """)
+        return acceptance
+    }
+
+    /// Creates the partner's relationship with the customer unless an active one exists, and
+    /// audits it in the same statement. A concurrent transaction creating the same one (another
+    /// invitation of this partner, accepted at the same moment) makes this one wait for it and
+    /// then create nothing, exactly as if it had come second.
+    private static func establishRelationship(
+        _ db: PostgresConnection, partnerID: String, role: RelationshipRole, request: AcceptanceRequest
+    ) async throws -> RelationshipOutcome {
+        let detail = try compactJSON(["partner_id": partnerID, "role": role.rawValue, "invitation_id": request.invitationID])
+        let created = try await db.rows("""
+            WITH created AS (
+                INSERT INTO relationships (partner_id, customer_id, role, invitation_id, created_at)
+                VALUES (\(partnerID), \(request.customerID), \(role.rawValue), \(request.invitationID), \(request.at))
+                ON CONFLICT (partner_id, customer_id) WHERE removed_at IS NULL DO NOTHING
+                RETURNING customer_id
+            ), logged AS (
+                INSERT INTO audit_log (at, actor, action, subject, detail)
+                SELECT \(request.at), \(request.acceptedBy), 'relationship.created', customer_id, \(detail) FROM created
+            )
+            SELECT count(*) FROM created
+            """)[0].decode(Int64.self)
+        return RelationshipOutcome(partnerID: partnerID, role: role, created: created > 0)
+    }
+
+    // MARK: Customers of a partner
+
+    public func customers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer> {
+        let after = try page.cursor.map { cursor -> (time: UnixTime, id: Int64) in
+            let decoded = try PageCursor(decoding: cursor, for: .customers)
+            guard let id = Int64(decoded.key), String(id) == decoded.key else {
+                throw StoreError(.invalidCursor, "the page cursor is not one this list handed out")
+            }
+            return (decoded.time, id)
+        }
+        let limit = page.clampedLimit
+        return try await read { db in
+            let rows = try await db.rows("""
+                SELECT r.id, r.role, r.created_at, d.granted_at, c.id, c.name, c.domain, c.created_at
+                FROM relationships r
+                JOIN customers c ON c.id = r.customer_id
+                LEFT JOIN dap_grants d ON d.partner_id = r.partner_id AND d.customer_id = r.customer_id
+                WHERE r.partner_id = \(partnerID) AND r.removed_at IS NULL
+                  AND (\(after == nil) OR (r.created_at, r.id) > (\(after?.time ?? 0), \(after?.id ?? 0)))
+                ORDER BY r.created_at, r.id LIMIT \(Int64(limit + 1))
+                """)
+            var last: (time: UnixTime, id: Int64)?
+            let items = try rows.prefix(limit).map { row in
+                let (relationshipID, roleText, since, grantedAt, id, name, domain, createdAt) =
+                    try row.decode((Int64, String, UnixTime, UnixTime?, String, String, String, UnixTime).self)
+                guard let role = RelationshipRole(rawValue: roleText) else { throw Self.corrupt("relationships.role") }
+                last = (since, relationshipID)
+                return PartnerCustomer(
+                    customer: Customer(id: id, name: name, domain: domain, createdAt: createdAt),
+                    role: role, since: since, delegatedAdminSince: grantedAt
+                )
+            }
+            var next: String?
+            if rows.count > limit, let last {
+                next = PageCursor(list: .customers, time: last.time, key: String(last.id)).encoded
+            }
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    public func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval {
+        try await write { db in
+            let removed = try await db.rows("""
+                UPDATE relationships SET removed_at = \(at)
+                WHERE partner_id = \(partnerID) AND customer_id = \(customerID) AND removed_at IS NULL
+                RETURNING id
+                """)
+            guard !removed.isEmpty else {
+                throw StoreError(.notFound, "no active relationship between \(partnerID) and customer \(customerID)")
+            }
+            let retained = try await Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID)
+            try await Self.audit(db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
+                                 detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained)])
+            return RelationshipRemoval(removed: true, delegatedAdminRetained: retained)
+        }
+    }
+
+    public func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool {
+        try await read { db in try await Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID) }
+    }
+
+    // MARK: Audit
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await write { db in
+            try await Self.audit(db, at: entry.at, actor: entry.actor, action: entry.action, subject: entry.subject, detail: entry.detail)
+        }
+    }
+
+    public func auditLog(limit: Int) async throws -> [AuditEntry] {
+        try await read { db in
+            try await db.rows("""
+                SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))
+                """).map { row in
+                let (id, at, actor, action, subject, detail) = try row.decode((Int64, UnixTime, String, String, String, String).self)
+                return AuditEntry(id: id, at: at, actor: actor, action: action, subject: subject, detail: detail)
+            }
+        }
+    }
+
+    // MARK: Test hooks
+
+    /// Runs `sql` outside the store's API, for contract tests that must reach under it (tamper
+    /// with the audit log, count rows). Test code only: the SQL is spliced as given.
+    func executeForTesting(_ sql: String) async throws {
+        try await write { db in try await db.run(PostgresQuery(unsafeSQL: sql)) }
+    }
+
+    /// The first column of the first row of `sql`, as text (integers in decimal, bytes in
+    /// base64url), or nil for no row or NULL.
+    func scalarForTesting(_ sql: String) async throws -> String? {
+        try await read { db in
+            guard let cell = try await db.rows(PostgresQuery(unsafeSQL: sql)).first?.first, cell.bytes != nil else { return nil }
+            switch cell.dataType {
+            case .int2, .int4, .int8: return String(try cell.decode(Int64.self))
+            case .bool: return String(try cell.decode(Bool.self))
+            case .bytea: return Base64URL.encode(Array(try cell.decode(Data.self)))
+            default: return try cell.decode(String.self)
+            }
+        }
+    }
+
+    // MARK: Access
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await perform(transaction: false, retryingUniqueViolations: false, within: leaseTimeout, body)
+    }
+
+    private func write<T: Sendable>(
+        retryingUniqueViolations: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await perform(transaction: true, retryingUniqueViolations: retryingUniqueViolations, within: leaseTimeout, body)
+    }
+
+    /// Runs `body` on a pooled connection, in a transaction when `transaction` is set (reads are
+    /// single statements, each its own snapshot), rerunning it after a serialization failure or
+    /// deadlock, and after a unique violation when `retryingUniqueViolations`.
+    private func perform<T: Sendable>(
+        transaction: Bool, retryingUniqueViolations: Bool, within timeout: Duration,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await leased(within: timeout) { connection in
+                    if transaction {
+                        try await connection.withTransaction(logger: Self.quiet) { try await body($0) }
+                    } else {
+                        try await body(connection)
+                    }
+                }
+            } catch {
+                let failure = PostgresFailure(error)
+                let retryable = failure.isTransient || (retryingUniqueViolations && failure.isUniqueViolation)
+                guard retryable, attempt < Self.maximumAttempts else { throw failure.storeError }
+                // A short random pause, longer each time, so that the transactions that
+                // collided do not collide again in lockstep.
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 1...5) * attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    /// Runs `body` with a pooled connection, or throws `.unavailable` if none is handed out
+    /// within `timeout`. While the server is down the pool queues requests until its circuit
+    /// breaker trips (a minute); callers, and a readiness probe above all, need an answer sooner.
+    /// The deadline covers only the wait for a connection, never the work itself, so a slow
+    /// transaction is not cut in the middle and its caller never misreads a commit.
+    private func leased<T: Sendable>(
+        within timeout: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let lease = LeaseRace()
+        let client = self.client
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    guard lease.claim(.leased) else { throw LeaseRace.lateLease }
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                if lease.claim(.timedOut) {
+                    throw StoreError(.unavailable, "no PostgreSQL connection within \(timeout.components.seconds) s")
+                }
+                return nil
+            }
+            while let answer = try await group.next() {
+                if let answer {
+                    group.cancelAll()
+                    return answer
+                }
+            }
+            throw StoreError(.unavailable, "the PostgreSQL call ended without an answer")
+        }
+    }
+}
+
+/// Who won the race between a connection lease and its deadline: whichever claims first.
+private final class LeaseRace: Sendable {
+    enum Outcome: Int { case leased = 1, timedOut = 2 }
+    static let lateLease = StoreError(.unavailable, "a PostgreSQL connection came after the deadline")
+    private let state = Atomic<Int>(0)
+
+    func claim(_ outcome: Outcome) -> Bool {
+        state.compareExchange(expected: 0, desired: outcome.rawValue, ordering: .acquiringAndReleasing).exchanged
+    }
+}
+
+// MARK: - Queries shared by several operations
+
+extension PostgresStore {
+    fileprivate static let userColumns =
+        "id, partner_id, customer_id, email, role, password_hash, must_change_password, failed_sign_ins, locked_until, created_at"
+    fileprivate static let invitationColumns = """
+        i.id, i.reseller_id, i.provider_id, i.dap, i.kid, i.issued_at, i.expires_at, i.max_uses, i.issued_by,
+        i.customer_email, i.revoked_at, i.use_count
+        """
+    /// The stored answers of invitation `i`, in the order they were given.
+    fileprivate static let acceptanceResults = """
+        ARRAY(SELECT a.result FROM acceptances a WHERE a.invitation_id = i.id ORDER BY a.accepted_at, a.seq)
+        """
+
+    private static func partner(_ db: PostgresConnection, id: String) async throws -> Partner? {
+        try await db.rows("SELECT id, name, kind, created_at FROM partners WHERE id = \(id)").first.map(partner(row:))
+    }
+
+    private static func customer(_ db: PostgresConnection, id: String) async throws -> Customer? {
+        try await db.rows("SELECT id, name, domain, created_at FROM customers WHERE id = \(id)").first.map { row in
+            let (id, name, domain, createdAt) = try row.decode((String, String, String, UnixTime).self)
+            return Customer(id: id, name: name, domain: domain, createdAt: createdAt)
+        }
+    }
+
+    private static func invitation(_ db: PostgresConnection, id: String, forUpdate: Bool = false) async throws -> Invitation? {
+        let rows = if forUpdate {
+            try await db.rows("SELECT \(unescaped: invitationColumns) FROM invitations i WHERE i.id = \(id) FOR UPDATE")
+        } else {
+            try await db.rows("SELECT \(unescaped: invitationColumns) FROM invitations i WHERE i.id = \(id)")
+        }
+        return try rows.first.map(invitation(row:))
+    }
+
+    private static func isConnected(_ db: PostgresConnection, resellerID: String, providerID: String) async throws -> Bool {
+        try await db.rows("""
+            SELECT EXISTS (SELECT 1 FROM provider_connections
+                           WHERE reseller_id = \(resellerID) AND provider_id = \(providerID) AND disconnected_at IS NULL)
+            """)[0].decode(Bool.self)
+    }
+
+    private static func hasDelegatedAdmin(_ db: PostgresConnection, partnerID: String, customerID: String) async throws -> Bool {
+        try await db.rows("""
+            SELECT EXISTS (SELECT 1 FROM dap_grants WHERE partner_id = \(partnerID) AND customer_id = \(customerID))
+            """)[0].decode(Bool.self)
+    }
+
+    /// Throws `.unknownPartner` unless partner `id` exists and is of `kind`.
+    private static func requirePartner(_ db: PostgresConnection, id: String, kind: PartnerKind) async throws {
+        guard let partner = try await partner(db, id: id), partner.kind == kind else {
+            throw StoreError(.unknownPartner, "no \(kind.rawValue) \(id)")
+        }
+    }
+
+    /// Throws `.unknownPartner` for a missing provider, `.providerNotConnected` when the
+    /// reseller has no active connection to it.
+    private static func requireConnection(_ db: PostgresConnection, resellerID: String, providerID: String) async throws {
+        try await requirePartner(db, id: providerID, kind: .provider)
+        guard try await isConnected(db, resellerID: resellerID, providerID: providerID) else {
+            throw StoreError(.providerNotConnected, "reseller \(resellerID) is not connected to provider \(providerID)")
+        }
+    }
+
+    /// Throws `.invalidInput` for a role the tenant cannot hold, `.unknownPartner` or
+    /// `.unknownCustomer` for a missing tenant.
+    private static func requireTenant(_ db: PostgresConnection, _ tenant: Tenant, role: Role) async throws {
+        guard role.isAllowed(for: tenant) else {
+            throw StoreError(.invalidInput, "role \(role.rawValue) is not allowed for \(tenant.auditName)")
+        }
+        switch tenant {
+        case .partner(let id):
+            guard try await partner(db, id: id) != nil else { throw StoreError(.unknownPartner, "no partner \(id)") }
+        case .customer(let id):
+            guard try await customer(db, id: id) != nil else { throw StoreError(.unknownCustomer, "no customer \(id)") }
+        }
+    }
+
+    private static func audit(
+        _ db: PostgresConnection, at: UnixTime, actor: String, action: String, subject: String, detail: [String: String] = [:]
+    ) async throws {
+        try await audit(db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : compactJSON(detail))
+    }
+
+    private static func audit(_ db: PostgresConnection, at: UnixTime, actor: String, action: String, subject: String, detail: String) async throws {
+        try await db.run("""
+            INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (\(at), \(actor), \(action), \(subject), \(detail))
+            """)
+    }
+}
+
+// MARK: - Rows and JSON
+
+extension PostgresStore {
+    private static func corrupt(_ column: String) -> StoreError {
+        StoreError(.unavailable, "unexpected value in \(column)")
+    }
+
+    private static func partner(row: PostgresRow) throws -> Partner {
+        let (id, name, kindText, createdAt) = try row.decode((String, String, String, UnixTime).self)
+        guard let kind = PartnerKind(rawValue: kindText) else { throw corrupt("partners.kind") }
+        return Partner(id: id, name: name, kind: kind, createdAt: createdAt)
+    }
+
+    private static func tenant(partnerID: String?, customerID: String?) throws -> Tenant {
+        if let partnerID { return .partner(partnerID) }
+        if let customerID { return .customer(customerID) }
+        throw corrupt("tenant")
+    }
+
+    private static func user(row: PostgresRow) throws -> User {
+        let (id, partnerID, customerID, email, roleText, passwordHash, mustChange, failed, lockedUntil, createdAt) =
+            try row.decode((String, String?, String?, String, String, String, Bool, Int64, UnixTime?, UnixTime).self)
+        guard let role = Role(rawValue: roleText) else { throw corrupt("users.role") }
+        return User(
+            id: id, tenant: try tenant(partnerID: partnerID, customerID: customerID), email: email, role: role,
+            passwordHash: passwordHash, mustChangePassword: mustChange, failedSignIns: Int(failed),
+            lockedUntil: lockedUntil, createdAt: createdAt
+        )
+    }
+
+    private static func credential(row: PostgresRow) throws -> Credential {
+        let (id, partnerID, customerID, roleText, hash, createdAt, revokedAt) =
+            try row.decode((String, String?, String?, String, Data, UnixTime, UnixTime?).self)
+        guard let role = Role(rawValue: roleText) else { throw corrupt("credentials.role") }
+        return Credential(
+            id: id, tenant: try tenant(partnerID: partnerID, customerID: customerID), role: role,
+            secretHash: Array(hash), createdAt: createdAt, revokedAt: revokedAt
+        )
+    }
+
+    /// Reads the columns of ``invitationColumns``, in that order.
+    private static func invitation(row: PostgresRow) throws -> Invitation {
+        let (id, resellerID, providerID, dap, kid, issuedAt, expiresAt, maxUses, issuedBy, customerEmail, revokedAt, useCount) =
+            try row.decode((String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64).self)
+        return Invitation(
+            id: id, resellerID: resellerID, providerID: providerID, delegatedAdmin: dap, kid: kid, issuedAt: issuedAt,
+            expiresAt: expiresAt, maxUses: maxUses.map { Int($0) }, issuedBy: issuedBy, customerEmail: customerEmail,
+            revokedAt: revokedAt, useCount: Int(useCount)
+        )
+    }
+
+    /// Reads ``invitationColumns`` followed by ``acceptanceResults``.
+    private static func invitationRecord(row: PostgresRow) throws -> InvitationRecord {
+        let (id, resellerID, providerID, dap, kid, issuedAt, expiresAt, maxUses, issuedBy, customerEmail, revokedAt, useCount, results) =
+            try row.decode((String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64, [String]).self)
+        let invitation = Invitation(
+            id: id, resellerID: resellerID, providerID: providerID, delegatedAdmin: dap, kid: kid, issuedAt: issuedAt,
+            expiresAt: expiresAt, maxUses: maxUses.map { Int($0) }, issuedBy: issuedBy, customerEmail: customerEmail,
+            revokedAt: revokedAt, useCount: Int(useCount)
+        )
+        return InvitationRecord(invitation: invitation, acceptances: try results.map(decodeAcceptance))
+    }
+
+    /// The same encoding as ``SQLiteStore``'s, so a database moved between backends answers
+    /// repeats byte for byte.
+    private static func encodeAcceptance(_ acceptance: Acceptance) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(acceptance), as: UTF8.self)
+    }
+
+    private static func decodeAcceptance(_ json: String) throws -> Acceptance {
+        do {
+            return try JSONDecoder().decode(Acceptance.self, from: Data(json.utf8))
+        } catch {
+            throw corrupt("acceptances.result")
+        }
+    }
+
+    private static func compactJSON(_ object: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(object), as: UTF8.self)
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `query` and returns every row. Rows are always read to the end, so the connection
+    /// is ready for the next statement of the transaction.
+    fileprivate func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await self.query(query, logger: PostgresStore.quiet).collect()
+    }
+
+    /// Runs a statement whose rows, if any, do not matter.
+    fileprivate func run(_ query: PostgresQuery) async throws {
+        _ = try await rows(query)
+    }
+}
+
+extension Tenant {
+    fileprivate var partnerID: String? {
+        if case .partner(let id) = self { id } else { nil }
+    }
+
+    fileprivate var customerID: String? {
+        if case .customer(let id) = self { id } else { nil }
+    }
+
+    /// `partner:ID` or `customer:ID`, for audit details and messages.
+    fileprivate var auditName: String {
+        switch self {
+        case .partner(let id): "partner:\(id)"
+        case .customer(let id): "customer:\(id)"
+        }
+    }
+}
+
+extension PageRequest {
+    /// `limit` is a public `var`, so a caller can set it past the initializer's clamp.
+    fileprivate var clampedLimit: Int { Swift.min(Swift.max(limit, 1), Self.maximumLimit) }
+}

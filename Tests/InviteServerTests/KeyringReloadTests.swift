@@ -1,0 +1,76 @@
+import Foundation
+import InviteCrypto
+@testable import InviteServer
+import InviteToken
+import Logging
+import Testing
+
+/// A running server's keyring follows `Keys/` (DESIGN.md §3): changes are picked up, a broken
+/// keyring is refused while the last good one stays in use, and a directory swapped through a
+/// symlink (how Kubernetes updates mounted secrets) is followed.
+@Suite struct KeyringReloadTests {
+    private func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "keyring-reload-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    private func rotate(_ directory: KeyringDirectory, now: Int64 = 1_800_000_000) throws -> String {
+        let kid = Base64URL.encode(try SystemRandom.bytes(9))
+        let pem = try Ed25519PrivateKey().pemRepresentation()
+        try directory.update { manifest, secrets in
+            try manifest.add(kid: kid, algorithm: .ed25519, now: now)
+            try manifest.promote(kid, now: now)
+            secrets.append(.init(kid: kid, algorithm: .ed25519, contents: SecureBytes(Array(pem.utf8))))
+        }
+        return kid
+    }
+
+    @Test func aRotationIsPickedUp() throws {
+        let directory = KeyringDirectory(path: try temporaryDirectory())
+        let first = try rotate(directory)
+        let holder = try KeyringHolder(directory: directory, logger: Logger(label: "test"))
+        #expect(holder.current.signingKey?.kid == first)
+        let second = try rotate(directory)
+        #expect(holder.reload())
+        #expect(holder.current.signingKey?.kid == second)
+        #expect(holder.current.entry(first)?.state == .active)
+    }
+
+    @Test func aCorruptManifestKeepsTheLastGoodKeyring() throws {
+        let path = try temporaryDirectory()
+        let directory = KeyringDirectory(path: path)
+        let kid = try rotate(directory)
+        let holder = try KeyringHolder(directory: directory, logger: Logger(label: "test"))
+        try Data("{\"version\": 1, \"keys\": [".utf8).write(to: URL(fileURLWithPath: path + "/keyring.json"))
+        #expect(!holder.reload())
+        #expect(holder.current.signingKey?.kid == kid, "the last good keyring must stay in use")
+    }
+
+    @Test func aLaxSecretFileKeepsTheLastGoodKeyring() throws {
+        let path = try temporaryDirectory()
+        let directory = KeyringDirectory(path: path)
+        let kid = try rotate(directory)
+        let holder = try KeyringHolder(directory: directory, logger: Logger(label: "test"))
+        let second = try rotate(directory)
+        chmod(path + "/\(second).pem", 0o644)
+        #expect(!holder.reload())
+        #expect(holder.current.signingKey?.kid == kid)
+    }
+
+    @Test func aSymlinkSwappedDirectoryIsFollowed() throws {
+        let root = try temporaryDirectory()
+        let first = KeyringDirectory(path: root + "/v1")
+        let second = KeyringDirectory(path: root + "/v2")
+        let firstKid = try rotate(first)
+        let secondKid = try rotate(second)
+        try FileManager.default.createSymbolicLink(atPath: root + "/Keys", withDestinationPath: root + "/v1")
+        let holder = try KeyringHolder(directory: KeyringDirectory(path: root + "/Keys"), logger: Logger(label: "test"))
+        #expect(holder.current.signingKey?.kid == firstKid)
+        // Swap atomically, as kubelet does: a new link renamed over the old one.
+        try FileManager.default.createSymbolicLink(atPath: root + "/Keys.new", withDestinationPath: root + "/v2")
+        #expect(rename(root + "/Keys.new", root + "/Keys") == 0)
+        #expect(holder.reload())
+        #expect(holder.current.signingKey?.kid == secondKid)
+    }
+}

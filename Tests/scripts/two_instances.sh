@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Issue 4 §3 and §5: two `invitelink serve` processes on two ports share one PostgreSQL database
+# and one keys dir, as two instances behind a load balancer would.
+#
+# - A `max_uses: 1` link issued through A; 100 customers accept it at once, the requests
+#   alternating between A and B: exactly one 201, the 99 others 409 with code used_up.
+# - The winner's relationship removed through A is gone from GET /v1/customers through B at once.
+# - A link accepted through B, then revoked through A, is refused by B with code revoked.
+# - When INVITELINK_TEST_POSTGRES_CTL is set (scripts/with-postgres.sh sets it): PostgreSQL is
+#   stopped, both instances' /readyz answer 503, PostgreSQL is started again, and both answer
+#   200 and accept again without a restart.
+#
+# Runs inside scripts/with-postgres.sh (needs INVITELINK_TEST_POSTGRES_URL; uses a fresh schema of
+# that database through search_path, so it can share it with other runs). Uses $INVITELINK or
+# .build/debug/invitelink, python3 and curl. Bounded by LIMIT seconds (default 240: seeding is
+# ~200 CLI runs); kills every process it started, by pid.
+set -euo pipefail
+
+SCRIPT=$(basename "$0")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+INVITELINK=${INVITELINK:-$ROOT/.build/debug/invitelink}
+case $INVITELINK in /*) ;; *) INVITELINK=$PWD/$INVITELINK ;; esac
+N=${N:-100}
+LIMIT=${LIMIT:-240}
+SEED_JOBS=${SEED_JOBS:-4}
+
+fail() { echo "$SCRIPT: FAIL: $*" >&2; exit 1; }
+note() { echo "$SCRIPT: $*"; }
+
+[ -x "$INVITELINK" ] || fail "no CLI binary at $INVITELINK (build it, or set INVITELINK)"
+[ -n "${INVITELINK_TEST_POSTGRES_URL:-}" ] || fail "INVITELINK_TEST_POSTGRES_URL is not set (run me under scripts/with-postgres.sh)"
+command -v python3 >/dev/null || fail "python3 is required"
+command -v curl >/dev/null || fail "curl is required"
+command -v psql >/dev/null || fail "psql is required"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/invitelink-two.XXXXXX")
+KEYS=$WORK/Keys
+PIDS=()
+PG_STOPPED=0
+
+(
+    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+    sleep "$LIMIT" </dev/null >/dev/null 2>&1 &
+    sleeper=$!
+    wait "$sleeper"
+    echo "$SCRIPT: FAIL: still running after ${LIMIT}s" >&2
+    kill -TERM $$
+) &
+WATCHDOG=$!
+
+cleanup() {
+    local status=$?
+    trap - EXIT TERM INT
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+        { wait "$pid"; } 2>/dev/null || true
+    done
+    # Never leave the shared server down for whoever runs next under the same cluster.
+    [ "$PG_STOPPED" = 1 ] && "$INVITELINK_TEST_POSTGRES_CTL" start >/dev/null 2>&1 || true
+    kill "$WATCHDOG" 2>/dev/null || true
+    if [ "$status" != 0 ]; then
+        for log in "$WORK"/serve*.log; do [ -f "$log" ] && { echo "--- $log (tail)"; tail -n 20 "$log"; } >&2; done
+    fi
+    [ -n "${KEEP_WORK:-}" ] && note "kept $WORK" || rm -rf "$WORK"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 1' TERM INT
+
+# A schema of its own in the test database, so that this run starts empty.
+SCHEMA="two_instances_$$_$RANDOM"
+psql -q -v ON_ERROR_STOP=1 "$INVITELINK_TEST_POSTGRES_URL" -c "CREATE SCHEMA $SCHEMA" || fail "cannot create schema $SCHEMA"
+case $INVITELINK_TEST_POSTGRES_URL in *\?*) DB="$INVITELINK_TEST_POSTGRES_URL&search_path=$SCHEMA" ;; *) DB="$INVITELINK_TEST_POSTGRES_URL?search_path=$SCHEMA" ;; esac
+
+il() { timeout 30 "$INVITELINK" "$@" --keys-dir "$KEYS" --database "$DB"; }
+json_get() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+# --- Seed through the CLI, against the same database ------------------------------------------
+started=$SECONDS
+il keys rotate --alg ed25519 >/dev/null || fail "keys rotate failed"
+il partners add --id r1 --kind reseller --name "Reseller One" >/dev/null || fail "partners add reseller failed"
+il partners add --id p1 --kind provider --name "Provider One" >/dev/null || fail "partners add provider failed"
+il partners connect --reseller r1 --provider p1 >/dev/null || fail "partners connect failed"
+RESELLER=$(il credentials create --partner r1 --role global-admin --json | json_get secret) || fail "reseller credential failed"
+
+mkdir -p "$WORK/secrets" "$WORK/out"
+export INVITELINK KEYS DB WORK
+seed_one() {
+    local i=$1
+    timeout 30 "$INVITELINK" customers add --id "c$i" --name "Customer $i" --domain "c$i.example" \
+        --admin-email "admin@c$i.example" --keys-dir "$KEYS" --database "$DB" >/dev/null || return 1
+    timeout 30 "$INVITELINK" credentials create --customer "c$i" --role global-admin --json \
+        --keys-dir "$KEYS" --database "$DB" | python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])' \
+        >"$WORK/secrets/c$i" || return 1
+}
+export -f seed_one
+seq 1 "$N" | xargs -P "$SEED_JOBS" -I{} bash -c 'seed_one "$1"' _ {} || fail "seeding customers failed"
+note "seeded 1 reseller, 1 provider and $N customers with credentials in $((SECONDS - started)) s"
+
+# --- Two instances ---------------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT_A=$(free_port)
+PORT_B=$(free_port)
+[ "$PORT_A" != "$PORT_B" ] || PORT_B=$(free_port)
+A=http://127.0.0.1:$PORT_A
+B=http://127.0.0.1:$PORT_B
+
+start_server() {
+    local name=$1 port=$2
+    "$INVITELINK" serve --port "$port" --keys-dir "$KEYS" --database "$DB" --public-url "http://127.0.0.1:$port" \
+        >"$WORK/serve_$name.log" 2>&1 &
+    PIDS+=($!)
+}
+wait_ready() {
+    local base=$1 pid=$2 log=$3
+    for _ in $(seq 1 200); do
+        if curl -sf --max-time 1 "$base/readyz" >/dev/null 2>&1; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || fail "the server at $base exited at start: $(tail -n 5 "$log")"
+        sleep 0.1
+    done
+    fail "the server at $base was not ready within 20 s"
+}
+start_server a "$PORT_A"
+start_server b "$PORT_B"
+wait_ready "$A" "${PIDS[0]}" "$WORK/serve_a.log"
+wait_ready "$B" "${PIDS[1]}" "$WORK/serve_b.log"
+note "instances A ($PORT_A, pid ${PIDS[0]}) and B ($PORT_B, pid ${PIDS[1]}) ready on one database"
+
+# call METHOD URL SECRET [BODY] → prints "STATUS BODY"
+call() {
+    local method=$1 url=$2 secret=$3 body=${4:-} out status
+    out=$(mktemp "$WORK/call.XXXXXX")
+    if [ -n "$body" ]; then
+        status=$(curl -s --max-time 10 -o "$out" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $secret" \
+            -H 'Content-Type: application/json' --data-binary "$body" "$url")
+    else
+        status=$(curl -s --max-time 10 -o "$out" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $secret" "$url")
+    fi
+    echo "$status $(cat "$out")"
+    rm -f "$out"
+}
+token_of() { python3 -c 'import json, sys, urllib.parse as u; print(u.parse_qs(u.urlparse(json.load(sys.stdin)["url"]).query)["token"][0])'; }
+code_of() { python3 -c 'import json, sys; print(json.loads(sys.stdin.read().split(" ", 1)[1]).get("code"))'; }
+
+# --- 100 acceptances of a single-use link across both instances -----------------------------------
+issued=$(call POST "$A/v1/invitations" "$RESELLER" '{"provider_id":"p1","max_uses":1}')
+[ "${issued%% *}" = 201 ] || fail "issuing through A answered $issued"
+TOKEN=$(token_of <<<"${issued#* }")
+printf '{"token":"%s"}' "$TOKEN" >"$WORK/body.json"
+for i in $(seq 1 "$N"); do
+    [ "$i" = 1 ] || echo next
+    if [ $((i % 2)) = 1 ]; then base=$A; else base=$B; fi
+    cat <<EOF
+url = "$base/v1/acceptances"
+header = "Authorization: Bearer $(<"$WORK/secrets/c$i")"
+header = "Content-Type: application/json"
+data-binary = "@$WORK/body.json"
+output = "$WORK/out/c$i.body"
+write-out = "c$i %{http_code}\\n"
+max-time = 20
+EOF
+done >"$WORK/curl.config"
+race_started=$EPOCHREALTIME
+timeout 60 curl -s --parallel --parallel-immediate --parallel-max "$N" -K "$WORK/curl.config" >"$WORK/codes" 2>/dev/null || true
+race_ms=$(python3 -c "print(round(($EPOCHREALTIME - $race_started) * 1000))")
+
+WINNER=$(python3 - "$WORK" "$N" <<'PY'
+import json, sys
+work, n = sys.argv[1], int(sys.argv[2])
+codes = dict(line.split() for line in open(f"{work}/codes"))
+winners, used_up, other = [], 0, []
+for i in range(1, n + 1):
+    c = f"c{i}"
+    status = codes.get(c, "000")
+    try:
+        body = json.load(open(f"{work}/out/{c}.body"))
+    except Exception:
+        body = {}
+    if status == "201":
+        winners.append(c)
+    elif status == "409" and body.get("code") == "used_up":
+        used_up += 1
+    else:
+        other.append(f"{c}:{status}:{body.get('code')}")
+if len(winners) != 1 or used_up != n - 1 or other:
+    sys.exit(f"expected exactly one 201 and {n - 1} used_up; got 201 for {winners}, {used_up} used_up, others {other[:10]}")
+print(winners[0])
+PY
+) || fail "the single-use race went wrong (above)"
+note "$N acceptances of a max_uses=1 link split across A and B: exactly one 201 ($WINNER), $((N - 1)) used_up, in $race_ms ms"
+
+# The loser's view through either instance agrees: one use, one acceptance.
+record=$(call GET "$B/v1/invitations/$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"${issued#* }")" "$RESELLER")
+python3 -c '
+import json, sys
+status, body = sys.argv[1].split(" ", 1)
+r = json.loads(body)
+assert status == "200", status
+assert r["uses"] == 1 and [a["customer_id"] for a in r["acceptances"]] == [sys.argv[2]], r
+' "$record" "$WINNER" || fail "B does not show the invitation with its one acceptance: $record"
+
+# --- A removal through A is seen through B at once ---------------------------------------------------
+listed() {  # listed BASE CUSTOMER → exit 0 when the reseller's customer list through BASE holds it
+    python3 - "$1" "$RESELLER" "$2" <<'PY'
+import json, sys, urllib.request
+base, secret, wanted = sys.argv[1:4]
+cursor, seen = None, set()
+while True:
+    url = base + "/v1/customers?limit=200" + (f"&cursor={cursor}" if cursor else "")
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + secret})
+    page = json.load(urllib.request.urlopen(req, timeout=10))
+    seen |= {item["id"] for item in page["items"]}
+    cursor = page.get("next_cursor")
+    if not cursor:
+        break
+sys.exit(0 if wanted in seen else 1)
+PY
+}
+listed "$B" "$WINNER" || fail "B does not list $WINNER before the removal"
+removed=$(call DELETE "$A/v1/customers/$WINNER/relationship" "$RESELLER")
+[ "${removed%% *}" = 200 ] || fail "removing through A answered $removed"
+if listed "$B" "$WINNER"; then fail "B still lists $WINNER right after A removed the relationship"; fi
+listed "$A" "$WINNER" && fail "A still lists $WINNER after removing it"
+note "relationship of $WINNER removed through A: gone from GET /v1/customers through B at once"
+
+# --- A revocation through A is refused by B -------------------------------------------------------------
+issued=$(call POST "$A/v1/invitations" "$RESELLER" '{}')
+[ "${issued%% *}" = 201 ] || fail "issuing the second link through A answered $issued"
+INVITATION=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"${issued#* }")
+TOKEN2=$(token_of <<<"${issued#* }")
+before=$(call POST "$B/v1/acceptances" "$(<"$WORK/secrets/c2")" "{\"token\":\"$TOKEN2\"}")
+[ "${before%% *}" = 201 ] || fail "accepting the second link through B before the revocation answered $before"
+revoked=$(call DELETE "$A/v1/invitations/$INVITATION" "$RESELLER")
+[ "${revoked%% *}" = 200 ] || fail "revoking through A answered $revoked"
+after=$(call POST "$B/v1/acceptances" "$(<"$WORK/secrets/c3")" "{\"token\":\"$TOKEN2\"}")
+[ "${after%% *}" != 201 ] && [ "$(code_of <<<"$after")" = revoked ] || fail "B accepted or misnamed a link revoked through A: $after"
+note "link accepted through B, revoked through A, then refused by B with code revoked (${after%% *})"
+
+# --- PostgreSQL goes away and comes back --------------------------------------------------------------
+if [ -n "${INVITELINK_TEST_POSTGRES_CTL:-}" ]; then
+    readyz() { curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$1/readyz"; }
+    PG_STOPPED=1
+    "$INVITELINK_TEST_POSTGRES_CTL" stop || fail "could not stop PostgreSQL"
+    down_started=$SECONDS
+    for base in "$A" "$B"; do
+        status=$(readyz "$base")
+        [ "$status" = 503 ] || fail "/readyz of $base answered $status while PostgreSQL is down"
+    done
+    note "PostgreSQL stopped: /readyz of A and B answer 503 (in $((SECONDS - down_started)) s)"
+    "$INVITELINK_TEST_POSTGRES_CTL" start || fail "could not start PostgreSQL again"
+    PG_STOPPED=0
+    up_started=$EPOCHREALTIME
+    for base in "$A" "$B"; do
+        for _ in $(seq 1 300); do
+            [ "$(readyz "$base")" = 200 ] && break
+            sleep 0.1
+        done
+        [ "$(readyz "$base")" = 200 ] || fail "/readyz of $base did not recover within 30 s of PostgreSQL's return"
+    done
+    up_ms=$(python3 -c "print(round(($EPOCHREALTIME - $up_started) * 1000))")
+    issued=$(call POST "$B/v1/invitations" "$RESELLER" '{}')
+    [ "${issued%% *}" = 201 ] || fail "issuing through B after the outage answered $issued"
+    accepted=$(call POST "$A/v1/acceptances" "$(<"$WORK/secrets/c4")" "{\"token\":\"$(token_of <<<"${issued#* }")\"}")
+    [ "${accepted%% *}" = 201 ] || fail "accepting through A after the outage answered $accepted"
+    note "PostgreSQL back: both /readyz 200 within $up_ms ms, issuance and acceptance work again, no restart"
+fi
+
+note "OK in $((SECONDS - started)) s"
