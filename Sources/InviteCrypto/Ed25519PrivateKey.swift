@@ -34,14 +34,16 @@ public final class Ed25519PrivateKey: Sendable {
 
     /// Reads a PKCS#8 PEM private key (`openssl genpkey -algorithm ed25519` writes one).
     public convenience init(pemRepresentation pem: String) throws {
-        let bytes = Array(pem.utf8)
-        guard let bio = bytes.withUnsafeBufferPointer({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw CryptoError.openSSL("BIO_new_mem_buf")
+        // BIO_new_mem_buf does not copy, so the BIO lives and is read only inside the closure
+        // that keeps the bytes alive. With no callback OpenSSL asks for a passphrase on the
+        // terminal, which would block an import or a server's keyring reload; a callback that
+        // supplies none refuses an encrypted key at once.
+        let pkey = Array(pem.utf8).withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
         }
-        defer { BIO_free(bio) }
-        // With no callback OpenSSL asks for a passphrase on the terminal, which would block an
-        // import or a server's keyring reload; a callback that supplies none refuses at once.
-        guard let pkey = PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil) else {
+        guard let pkey else {
             throw CryptoError(code: .invalidPEM, reason: "not a PKCS#8 PEM private key", openSSLErrors: CryptoError.drainErrorQueue())
         }
         guard EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 else {

@@ -34,12 +34,14 @@ public final class Ed25519PublicKey: Sendable {
 
     /// Reads a SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY", as `openssl pkey -pubout` writes).
     public convenience init(pemRepresentation pem: String) throws {
-        let bytes = Array(pem.utf8)
-        guard let bio = bytes.withUnsafeBufferPointer({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
-            throw CryptoError.openSSL("BIO_new_mem_buf")
+        // BIO_new_mem_buf does not copy, so the BIO lives and is read only inside the closure
+        // that keeps the bytes alive.
+        let pkey = Array(pem.utf8).withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PUBKEY(bio, nil, { _, _, _, _ in 0 }, nil)
         }
-        defer { BIO_free(bio) }
-        guard let pkey = PEM_read_bio_PUBKEY(bio, nil, nil, nil) else {
+        guard let pkey else {
             throw CryptoError(code: .invalidPEM, reason: "not a PEM public key", openSSLErrors: CryptoError.drainErrorQueue())
         }
         defer { EVP_PKEY_free(pkey) }
