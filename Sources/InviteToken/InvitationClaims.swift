@@ -51,28 +51,44 @@ public struct InvitationClaims: Sendable, Equatable {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// Reads claims from a verified payload: every required claim present with its type, no
-    /// unknown claims.
-    init(json: JSONValue) throws(TokenError) {
-        guard case .object(let members) = json else { throw TokenError(.invalidClaims, "the payload is not a JSON object") }
+    /// Reads claims from a verified payload: a strict JSON object with every required claim
+    /// present once with its type, and no unknown claims.
+    init(payload: UnsafeRawBufferPointer) throws(TokenError) {
         var iss: String?, aud: String?, jti: String?, rid: String?, pid: String?
         var dap: Bool?, iat: Int64?, exp: Int64?
-        for (name, value) in members {
-            switch (name, value) {
-            case ("iss", .string(let text)): iss = text
-            case ("aud", .string(let text)): aud = text
-            case ("jti", .string(let text)): jti = text
-            case ("rid", .string(let text)): rid = text
-            case ("pid", .string(let text)): pid = text
-            case ("dap", .bool(let flag)): dap = flag
-            case ("iat", .integer(let time)): iat = time
-            case ("exp", .integer(let time)): exp = time
-            case ("iss", _), ("aud", _), ("jti", _), ("rid", _), ("pid", _), ("dap", _), ("iat", _), ("exp", _):
-                throw TokenError(.invalidClaims, "claim \"\(name)\" has the wrong type")
-            default:
-                throw TokenError(.invalidClaims, "unknown claim \"\(name)\"")
+        var problem: TokenError?
+        do {
+            try StrictJSON.forEachMember(of: payload) { name, value in
+                func set<T>(_ slot: inout T?, _ newValue: T?) -> Bool {
+                    guard let newValue else {
+                        problem = TokenError(.invalidClaims, "claim \"\(name)\" has the wrong type")
+                        return false
+                    }
+                    guard slot == nil else {
+                        problem = TokenError(.invalidClaims, "claim \"\(name)\" appears twice")
+                        return false
+                    }
+                    slot = newValue
+                    return true
+                }
+                switch name {
+                case "iss": return set(&iss, value.stringValue)
+                case "aud": return set(&aud, value.stringValue)
+                case "jti": return set(&jti, value.stringValue)
+                case "rid": return set(&rid, value.stringValue)
+                case "pid": return set(&pid, value.stringValue)
+                case "dap": return set(&dap, value.boolValue)
+                case "iat": return set(&iat, value.integerValue)
+                case "exp": return set(&exp, value.integerValue)
+                default:
+                    problem = TokenError(.invalidClaims, "unknown claim \"\(name)\"")
+                    return false
+                }
             }
+        } catch {
+            throw TokenError(.invalidClaims, "the payload is not a strict JSON object (\(error.reason))")
         }
+        if let problem { throw problem }
         guard let iss, let aud, let jti, let rid, let dap, let iat, let exp else {
             throw TokenError(.invalidClaims, "a required claim is missing")
         }

@@ -24,6 +24,10 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    public var stringValue: String? { if case .string(let text) = self { text } else { nil } }
+    public var boolValue: Bool? { if case .bool(let flag) = self { flag } else { nil } }
+    public var integerValue: Int64? { if case .integer(let number) = self { number } else { nil } }
+
     /// The member named `name` of an object.
     public subscript(name: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
@@ -54,6 +58,17 @@ public enum StrictJSON {
         try parse(Array(text.utf8))
     }
 
+    /// Reads a document that must be one object and hands each top-level member to `visit`
+    /// as it is read, without building the object: the token hot path. `visit` sees every
+    /// member, duplicates included, so it must refuse a name it has already seen. Returning
+    /// false from `visit` stops the walk.
+    public static func forEachMember(
+        of bytes: UnsafeRawBufferPointer, _ visit: (String, JSONValue) -> Bool
+    ) throws(ParseError) {
+        var parser = Parser(bytes: bytes.assumingMemoryBound(to: UInt8.self))
+        try parser.walkDocument(visit)
+    }
+
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
@@ -68,6 +83,34 @@ public enum StrictJSON {
             skipWhitespace()
             guard index == bytes.count else { throw fail("trailing bytes after the JSON value") }
             return value
+        }
+
+        mutating func walkDocument(_ visit: (String, JSONValue) -> Bool) throws(ParseError) {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { throw fail("expected an object") }
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+            } else {
+                while true {
+                    skipWhitespace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
+                    let name = try parseString()
+                    skipWhitespace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                    index += 1
+                    skipWhitespace()
+                    guard visit(name, try parseValue(depth: 1)) else { return }
+                    skipWhitespace()
+                    guard index < bytes.count else { throw fail("unterminated object") }
+                    if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                    if bytes[index] == UInt8(ascii: "}") { index += 1; break }
+                    throw fail("expected ',' or '}'")
+                }
+            }
+            skipWhitespace()
+            guard index == bytes.count else { throw fail("trailing bytes after the JSON value") }
         }
 
         mutating func skipWhitespace() {

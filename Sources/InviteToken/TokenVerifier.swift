@@ -105,14 +105,10 @@ public struct TokenVerifier: Sendable {
         }
         guard valid else { throw TokenError(.badSignature, "the signature does not verify under key \(kid)") }
 
-        let claims: InvitationClaims
-        do {
-            claims = try InvitationClaims(json: StrictJSON.parse(payload))
-        } catch let error as TokenError {
-            throw error
-        } catch {
-            throw TokenError(.invalidClaims, "the payload is not a strict JSON object")
+        let decoded = payload.withUnsafeBytes { bytes -> Result<InvitationClaims, TokenError> in
+            do throws(TokenError) { return .success(try InvitationClaims(payload: bytes)) } catch { return .failure(error) }
         }
+        let claims = try decoded.get()
         guard claims.issuer == issuer else { throw TokenError(.wrongIssuer, "issued by \(claims.issuer), expected \(issuer)") }
         guard claims.audience == InvitationClaims.audience else {
             throw TokenError(.wrongAudience, "audience \(claims.audience), expected \(InvitationClaims.audience)")
