@@ -13,6 +13,8 @@ deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config; \
 	fi
 	@pkg-config --exists sqlite3 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	@command -v curl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }
 	@command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; }
 	@python3 -c "import joserfc" 2>/dev/null || python3 -m pip install -q joserfc
 
@@ -26,10 +28,10 @@ run: deps
 	INVITELINK=$(BIN) scripts/demo.sh
 	exec $(BIN) serve
 
-# One build, then the Swift suites, then the scripts that drive the real binary.
+# One build; then, next to a throwaway PostgreSQL (stopped afterwards whatever happens), the
+# Swift suites on both backends and the scripts that drive the real binary; then the browser.
 test: build
-	swift test --skip-build
-	INVITELINK=$(BIN) Tests/scripts/run_all.sh
+	scripts/with-postgres.sh bash -c 'swift test --skip-build && INVITELINK=$(BIN) Tests/scripts/run_all.sh'
 	$(MAKE) --no-print-directory browser-test
 
 # The signing core beside `openssl speed`, then the HTTP routes beside a bare route (wrk).

@@ -6,12 +6,13 @@ public struct ServerConfiguration: Sendable {
     public var publicURL: String
     public var issuer: String
     public var keysDirectory: String
-    /// How often the keyring is re-read when no SIGHUP arrives.
+    /// How often the keyring is re-read when no SIGHUP arrives: well inside the 5 s within
+    /// which every instance must honour a rotation or a revocation.
     public var keyringCheckInterval: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicURL: String = "http://127.0.0.1:8080",
-        issuer: String = "invitelink", keysDirectory: String = "Keys", keyringCheckInterval: Duration = .seconds(5)
+        issuer: String = "invitelink", keysDirectory: String = "Keys", keyringCheckInterval: Duration = .seconds(2)
     ) {
         self.host = host
         self.port = port

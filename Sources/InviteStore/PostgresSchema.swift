@@ -96,7 +96,7 @@ enum PostgresSchema {
         """
         CREATE TABLE invitations (
             id              TEXT COLLATE "C" PRIMARY KEY,
-            reseller_id     TEXT COLLATE "C" NOT NULL REFERENCES partners(id),
+            reseller_id     TEXT COLLATE "C" NOT NULL, -- no foreign key: acceptance checks the reseller exists
             provider_id     TEXT COLLATE "C" REFERENCES partners(id),
             dap             BOOLEAN NOT NULL,
             kid             TEXT COLLATE "C" NOT NULL,

@@ -54,8 +54,9 @@ public protocol RelationshipStore: Sendable {
 
     // MARK: Invitations
 
-    /// Records an issued invitation. Throws `.unknownPartner` when the reseller is missing and
-    /// `.providerNotConnected` when a provider is named that the reseller is not connected to.
+    /// Records an issued invitation. The reseller need not be in the database yet (acceptance
+    /// checks it); a provider named must be one the reseller is connected to, else
+    /// `.providerNotConnected`.
     func addInvitation(_ invitation: Invitation) async throws
     /// Any invitation by id, for verification and the acceptance page.
     func invitation(id: String) async throws -> Invitation?
