@@ -34,13 +34,18 @@ test: build
 	scripts/with-postgres.sh bash -c 'swift test --skip-build && INVITELINK=$(BIN) Tests/scripts/run_all.sh'
 	$(MAKE) --no-print-directory browser-test
 
-# The signing core beside `openssl speed`, then the HTTP routes beside a bare route (wrk).
+# The signing core beside `openssl speed`, then the HTTP routes beside a bare route (wrk), on
+# SQLite, or on a throwaway PostgreSQL with `make bench DATABASE=postgres`.
 bench: deps
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	swift build -c release --product invitelink-bench
 	scripts/bench.sh 3
 	swift build -c release --product invitelink
+ifeq ($(DATABASE),postgres)
+	scripts/with-postgres.sh scripts/bench_http.py --binary .build/release/invitelink --database postgres
+else
 	scripts/bench_http.py --binary .build/release/invitelink
+endif
 
 clean:
 	rm -rf .build

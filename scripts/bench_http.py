@@ -3,11 +3,14 @@
 beside a bare route of the same server as the ceiling, all in one invocation.
 
 Usage: scripts/bench_http.py [--binary .build/release/invitelink] [--seconds 8] [--alg ed25519]
+                             [--postgres postgres://…]   (default: $INVITELINK_TEST_POSTGRES_URL if
+                                                          --database postgres, else SQLite)
 
 Prints req/s, p50 and p99 for each, the ratio to the ceiling, and the server's peak memory
 (VmHWM). Everything runs on 127.0.0.1 in a temporary directory and is stopped at the end.
-Customers for the acceptance run are inserted straight into the SQLite file (thousands of CLI
-calls would take minutes); their credentials are hashed exactly as `credentials create` does.
+Customers for the acceptance run are inserted straight into the database (sqlite3, or psql
+\copy into a fresh schema; thousands of CLI calls would take minutes); their credentials are
+hashed exactly as `credentials create` does.
 """
 import argparse
 import hashlib
@@ -75,12 +78,21 @@ def main():
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--alg", default="ed25519", choices=["ed25519", "hs256"])
     parser.add_argument("--customers", type=int, default=60000)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--postgres", default=os.environ.get("INVITELINK_TEST_POSTGRES_URL"))
     options = parser.parse_args()
+    if options.database == "postgres" and not options.postgres:
+        raise SystemExit("--database postgres needs --postgres URL or INVITELINK_TEST_POSTGRES_URL (make bench DATABASE=postgres sets it)")
     binary = os.path.abspath(options.binary)
 
     work = tempfile.mkdtemp(prefix="invitelink-bench-")
     database = os.path.join(work, "db.sqlite")
-    env = dict(os.environ, INVITELINK_KEYS_DIR=os.path.join(work, "Keys"), INVITELINK_DATABASE="sqlite:" + database)
+    database_url = "sqlite:" + database
+    if options.database == "postgres":
+        schema = "bench_" + secrets.token_hex(4)
+        subprocess.run(["psql", "-q", options.postgres, "-c", f"CREATE SCHEMA {schema}"], check=True)
+        database_url = options.postgres + ("&" if "?" in options.postgres else "?") + "search_path=" + schema
+    env = dict(os.environ, INVITELINK_KEYS_DIR=os.path.join(work, "Keys"), INVITELINK_DATABASE=database_url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env["INVITELINK_PUBLIC_URL"] = base
@@ -93,17 +105,29 @@ def main():
 
     now = int(time.time())
     customer_secrets = []
-    db = sqlite3.connect(database)
-    with db:
-        for n in range(options.customers):
-            cid = f"bench-{n}"
-            secret = f"cred_b{n}." + secrets.token_urlsafe(32)
-            customer_secrets.append(secret)
-            db.execute("INSERT INTO customers (id, name, domain, created_at) VALUES (?, ?, ?, ?)",
-                       (cid, f"Customer {n}", f"c{n}.example", now))
-            db.execute("INSERT INTO credentials (id, customer_id, role, secret_hash, created_at) VALUES (?, ?, 'global-admin', ?, ?)",
-                       (f"cred_b{n}", cid, hashlib.sha256(secret.encode()).digest(), now))
-    db.close()
+    rows = []
+    for n in range(options.customers):
+        cid = f"bench-{n}"
+        secret = f"cred_{cid}." + secrets.token_urlsafe(32)
+        customer_secrets.append(secret)
+        rows.append((cid, secret))
+    if options.database == "postgres":
+        with open(os.path.join(work, "customers.csv"), "w") as customers, open(os.path.join(work, "credentials.csv"), "w") as credentials:
+            for cid, secret in rows:
+                customers.write(f"{cid},Customer {cid},{cid}.example,{now}\n")
+                credentials.write(f"cred_{cid},{cid},global-admin,\\x{hashlib.sha256(secret.encode()).hexdigest()},{now}\n")
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", options.postgres, "-c", f"SET search_path={schema}",
+                        "-c", f"\\copy customers (id, name, domain, created_at) FROM '{work}/customers.csv' CSV",
+                        "-c", f"\\copy credentials (id, customer_id, role, secret_hash, created_at) FROM '{work}/credentials.csv' CSV"],
+                       check=True)
+    else:
+        db = sqlite3.connect(database)
+        with db:
+            for cid, secret in rows:
+                db.execute("INSERT INTO customers (id, name, domain, created_at) VALUES (?, ?, ?, ?)", (cid, f"Customer {cid}", f"{cid}.example", now))
+                db.execute("INSERT INTO credentials (id, customer_id, role, secret_hash, created_at) VALUES (?, ?, 'global-admin', ?, ?)",
+                           (f"cred_{cid}", cid, hashlib.sha256(secret.encode()).digest(), now))
+        db.close()
     creds_file = os.path.join(work, "customers.txt")
     with open(creds_file, "w") as f:
         f.write("\n".join(customer_secrets) + "\n")
@@ -138,9 +162,13 @@ def main():
 
         with open(f"/proc/{server.pid}/status") as f:
             peak = next(line.split()[1] for line in f if line.startswith("VmHWM"))
-        db = sqlite3.connect(database)
-        accepted = db.execute("SELECT COUNT(*) FROM acceptances").fetchone()[0]
-        db.close()
+        if options.database == "postgres":
+            accepted = subprocess.run(["psql", "-tA", options.postgres, "-c", f"SELECT count(*) FROM {schema}.acceptances"],
+                                      check=True, capture_output=True, text=True).stdout.strip()
+        else:
+            db = sqlite3.connect(database)
+            accepted = db.execute("SELECT COUNT(*) FROM acceptances").fetchone()[0]
+            db.close()
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -149,7 +177,8 @@ def main():
             server.kill()
 
     ceiling = results[0][1][0]
-    print(f"HTTP benchmark ({options.alg} keys, SQLite WAL synchronous=FULL, wrk -t1 -c32 -d{options.seconds}s, 2 cores shared with wrk)")
+    backend = "PostgreSQL" if options.database == "postgres" else "SQLite WAL synchronous=FULL"
+    print(f"HTTP benchmark ({options.alg} keys, {backend}, wrk -t1 -c32 -d{options.seconds}s, cores shared with wrk)")
     print(f"{'route':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}")
     for name, (rate, p50, p99, non2xx) in results:
         print(f"{name:<28}{rate:>10,.0f}{p50:>9.2f}{p99:>9.2f}{rate / ceiling:>8.2f}{non2xx:>9}")
