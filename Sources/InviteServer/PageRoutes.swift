@@ -16,10 +16,6 @@ struct PageRoutes: Sendable {
     let templates: MustacheLibrary
     let clock: @Sendable () -> Int64
 
-    /// After this many failed sign-ins the account is refused for ``lockout`` seconds;
-    /// before that, each failure is answered more slowly.
-    static let failuresBeforeLockout = 5
-    static let lockout: Int64 = 15 * 60
     static let minimumPasswordLength = 12
 
     func register(on router: Router<AppRequestContext>) {
@@ -44,30 +40,19 @@ struct PageRoutes: Sendable {
         let form = try await FormBody.read(request, context: context)
         let token = form["token"] ?? ""
         guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
-        let email = (form["email"] ?? "").lowercased()
-        let password = form["password"] ?? ""
         let now = clock()
-        guard let user = try await store.user(email: email) else {
-            // Spend the same scrypt work as for a real account, so timing does not tell
-            // which emails exist.
-            _ = try? PasswordHash.verify(password, against: Assets.decoyPasswordHash)
+        let user: User
+        switch try await PasswordSignIn(store: store).check(email: form["email"] ?? "", password: form["password"] ?? "", now: now) {
+        case .signedIn(let signedIn):
+            user = signedIn
+        case .refused:
             return try await invitationPage(token: token, request: request, error: "The email or password is not right.")
-        }
-        if let lockedUntil = user.lockedUntil, lockedUntil > now {
+        case .locked(let retryAfter):
             var response = try await invitationPage(
-                token: token, request: request, status: .tooManyRequests,
-                error: "Too many failed sign-ins. Try again in \(KeyRetryText.minutes(lockedUntil - now)).")
-            response.headers[.retryAfter] = String(lockedUntil - now)
+                token: token, request: request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter))
+            response.headers[.retryAfter] = String(retryAfter)
             return response
         }
-        guard try PasswordHash.verify(password, against: user.passwordHash) else {
-            let failures = user.failedSignIns + 1
-            let lock = failures >= Self.failuresBeforeLockout ? now + Self.lockout : nil
-            try await store.recordFailedSignIn(userID: user.id, lockedUntil: lock)
-            try await Task.sleep(for: .milliseconds(200 * min(failures, Self.failuresBeforeLockout)))
-            return try await invitationPage(token: token, request: request, error: "The email or password is not right.")
-        }
-        try await store.recordSuccessfulSignIn(userID: user.id)
         var response = redirect(to: acceptPath(token))
         response.setCookie(sessions.sessionCookie(try sessions.cookieValue(userID: user.id, now: now)))
         return response
@@ -198,13 +183,6 @@ struct PageRoutes: Sendable {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-_.")
         return "/invitations/accept?token=" + (token.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
-    }
-}
-
-enum KeyRetryText {
-    static func minutes(_ seconds: Int64) -> String {
-        let minutes = max(1, (seconds + 59) / 60)
-        return minutes == 1 ? "a minute" : "\(minutes) minutes"
     }
 }
 

@@ -74,32 +74,23 @@ struct PortalRoutes: Sendable {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
             let email = (form["email"] ?? "").trimmingWhitespace().lowercased()
-            let password = form["password"] ?? ""
             let now = clock()
-            let refused = "The email or password is not right."
-            guard let user = try await store.user(email: email) else {
-                // The same scrypt work as for a real account, so timing does not tell which
-                // emails exist.
-                _ = try? PasswordHash.verify(password, against: Assets.decoyPasswordHash)
-                return try signInPage(request, status: .unauthorized, email: email, error: refused)
-            }
-            if let lockedUntil = user.lockedUntil, lockedUntil > now {
-                return try signInPage(request, status: .tooManyRequests, email: email,
-                                      error: "Too many failed sign-ins. Try again in \(KeyRetryText.minutes(lockedUntil - now)).")
-            }
-            guard try PasswordHash.verify(password, against: user.passwordHash) else {
-                let failures = user.failedSignIns + 1
-                let lock = failures >= PageRoutes.failuresBeforeLockout ? now + PageRoutes.lockout : nil
-                try await store.recordFailedSignIn(userID: user.id, lockedUntil: lock)
-                try await Task.sleep(for: .milliseconds(200 * min(failures, PageRoutes.failuresBeforeLockout)))
-                return try signInPage(request, status: .unauthorized, email: email, error: refused)
+            let user: User
+            switch try await PasswordSignIn(store: store).check(email: email, password: form["password"] ?? "", now: now) {
+            case .signedIn(let signedIn):
+                user = signedIn
+            case .refused:
+                return try signInPage(request, status: .unauthorized, email: email, error: "The email or password is not right.")
+            case .locked(let retryAfter):
+                var response = try signInPage(request, status: .tooManyRequests, email: email, error: PasswordSignIn.retryText(retryAfter))
+                response.headers[.retryAfter] = String(retryAfter)
+                return response
             }
             guard case .partner(let partnerID) = user.tenant, try await store.partner(id: partnerID) != nil else {
                 return try signInPage(
                     request, status: .forbidden, email: email,
                     error: "This account belongs to a customer organization. The portal is for partner staff; a customer accepts an invitation from the link in the email.")
             }
-            try await store.recordSuccessfulSignIn(userID: user.id)
             var response = redirect(to: user.mustChangePassword ? "/portal/password" : "/portal")
             response.setCookie(try sessions.signInCookie(userID: user.id, now: now))
             return response
