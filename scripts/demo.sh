@@ -28,7 +28,7 @@ if [ ! -s Data/demo.txt ]; then
 Reseller API credential (admin agent of demo-reseller):  $reseller_secret
 Customer API credential (global admin of demo-customer): $customer_secret
 Customer admin sign-in:  admin@adatum.example  one-time password: $password
-  (the first sign-in asks for a new password of at least 12 characters)
+  (valid until the first sign-in, which asks for a new password of at least 12 characters)
 TXT
 fi
 
