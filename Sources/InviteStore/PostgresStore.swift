@@ -318,7 +318,7 @@ public final class PostgresStore: RelationshipStore {
                       "kid": invitation.kid, "expires_at": String(invitation.expiresAt)]
         detail["provider_id"] = invitation.providerID
         detail["max_uses"] = invitation.maxUses.map(String.init)
-        let auditDetail = try Self.compactJSON(detail)
+        let auditDetail = StoredJSON.auditDetail(detail)
         // One statement, atomic on its own: the invitation, inserted only when its id is new and
         // its provider (if any) is one the reseller is connected to, and its audit entry. The
         // reseller need not exist yet (an operator may mint links ahead of time): acceptance
@@ -461,7 +461,7 @@ public final class PostgresStore: RelationshipStore {
             String?, Bool, String?, String?, Bool
         ).self)
         if let stored {
-            return try decodeAcceptance(stored)
+            return try StoredJSON.decodeAcceptance(stored)
         }
         guard invitation.revokedAt == nil else {
             throw StoreError(.revoked, "invitation \(invitation.id) was revoked")
@@ -501,7 +501,7 @@ public final class PostgresStore: RelationshipStore {
             answer(reseller: true, provider: true), answer(reseller: true, provider: false),
             answer(reseller: false, provider: true), answer(reseller: false, provider: false),
         ]
-        let json = try answers.map(encodeAcceptance)
+        let json = try answers.map(StoredJSON.encode)
 
         // Each write selects from the one before it, so they run in SQLiteStore's order (and
         // two acceptances for one customer take the unique index entries in the same order).
@@ -541,19 +541,19 @@ public final class PostgresStore: RelationshipStore {
                 INSERT INTO audit_log (at, actor, action, subject, detail)
                 SELECT \(request.at), \(request.acceptedBy), entry.action, entry.subject, entry.detail FROM (
                     SELECT 0 AS position, 'invitation.accepted' AS action, id AS subject,
-                           \(try compactJSON(["customer_id": request.customerID])) AS detail
+                           \(StoredJSON.auditDetail(["customer_id": request.customerID])) AS detail
                     FROM used
                     UNION ALL
                     SELECT 1, 'relationship.created', \(request.customerID),
-                           \(try compactJSON(["partner_id": invitation.resellerID, "role": "reseller", "invitation_id": invitation.id]))
+                           \(StoredJSON.auditDetail(["partner_id": invitation.resellerID, "role": "reseller", "invitation_id": invitation.id]))
                     FROM reseller
                     UNION ALL
                     SELECT 2, 'relationship.created', \(request.customerID),
-                           \(try compactJSON(["partner_id": invitation.providerID ?? "", "role": "provider", "invitation_id": invitation.id]))
+                           \(StoredJSON.auditDetail(["partner_id": invitation.providerID ?? "", "role": "provider", "invitation_id": invitation.id]))
                     FROM provider
                     UNION ALL
                     SELECT 3, 'dap.granted', \(request.customerID),
-                           \(try compactJSON(["partner_id": invitation.resellerID, "invitation_id": invitation.id]))
+                           \(StoredJSON.auditDetail(["partner_id": invitation.resellerID, "invitation_id": invitation.id]))
                     FROM granted
                 ) entry ORDER BY entry.position
             ), accepted AS (
@@ -838,7 +838,7 @@ extension PostgresStore {
     private static func audit(
         _ db: PostgresConnection, at: UnixTime, actor: String, action: String, subject: String, detail: [String: String] = [:]
     ) async throws {
-        try await audit(db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : compactJSON(detail))
+        try await audit(db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : StoredJSON.auditDetail(detail))
     }
 
     private static func audit(_ db: PostgresConnection, at: UnixTime, actor: String, action: String, subject: String, detail: String) async throws {
@@ -908,30 +908,11 @@ extension PostgresStore {
             expiresAt: expiresAt, maxUses: maxUses.map { Int($0) }, issuedBy: issuedBy, customerEmail: customerEmail,
             revokedAt: revokedAt, useCount: Int(useCount)
         )
-        return InvitationRecord(invitation: invitation, acceptances: try results.map(decodeAcceptance))
+        return InvitationRecord(invitation: invitation, acceptances: try results.map(StoredJSON.decodeAcceptance))
     }
 
-    /// The same encoding as ``SQLiteStore``'s, so a database moved between backends answers
-    /// repeats byte for byte.
-    private static func encodeAcceptance(_ acceptance: Acceptance) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(acceptance), as: UTF8.self)
-    }
 
-    private static func decodeAcceptance(_ json: String) throws -> Acceptance {
-        do {
-            return try JSONDecoder().decode(Acceptance.self, from: Data(json.utf8))
-        } catch {
-            throw corrupt("acceptances.result")
-        }
-    }
 
-    private static func compactJSON(_ object: [String: String]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(object), as: UTF8.self)
-    }
 }
 
 extension PostgresConnection {

@@ -383,7 +383,7 @@ public final class SQLiteStore: RelationshipStore {
         if let stored = try db.string(sql: "SELECT result FROM acceptances WHERE invitation_id = ? AND customer_id = ?",
             arguments: [request.invitationID, request.customerID]
         ) {
-            var first = try decodeAcceptance(stored)
+            var first = try StoredJSON.decodeAcceptance(stored)
             first.isRepeat = true
             return first
         }
@@ -433,7 +433,7 @@ public final class SQLiteStore: RelationshipStore {
                 INSERT INTO acceptances (invitation_id, customer_id, accepted_by, accepted_at, result)
                 VALUES (?, ?, ?, ?, ?)
                 """,
-            arguments: [invitation.id, request.customerID, request.acceptedBy, request.at, try encodeAcceptance(acceptance)]
+            arguments: [invitation.id, request.customerID, request.acceptedBy, request.at, try StoredJSON.encode(acceptance)]
         )
         return acceptance
     }
@@ -626,7 +626,7 @@ extension SQLiteStore {
     private static func acceptances(_ db: Database, invitationID: String) throws -> [Acceptance] {
         try db.strings(sql: "SELECT result FROM acceptances WHERE invitation_id = ? ORDER BY accepted_at, rowid",
             arguments: [invitationID]
-        ).map(decodeAcceptance)
+        ).map(StoredJSON.decodeAcceptance)
     }
 
     private static func isConnected(_ db: Database, resellerID: String, providerID: String) throws -> Bool {
@@ -677,7 +677,7 @@ extension SQLiteStore {
     private static func audit(
         _ db: Database, at: UnixTime, actor: String, action: String, subject: String, detail: [String: String] = [:]
     ) throws {
-        try audit(db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : compactJSON(detail))
+        try audit(db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : StoredJSON.auditDetail(detail))
     }
 
     private static func audit(_ db: Database, at: UnixTime, actor: String, action: String, subject: String, detail: String) throws {
@@ -736,25 +736,8 @@ extension SQLiteStore {
         )
     }
 
-    private static func encodeAcceptance(_ acceptance: Acceptance) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(acceptance), as: UTF8.self)
-    }
 
-    private static func decodeAcceptance(_ json: String) throws -> Acceptance {
-        do {
-            return try JSONDecoder().decode(Acceptance.self, from: Data(json.utf8))
-        } catch {
-            throw corrupt("acceptances.result")
-        }
-    }
 
-    private static func compactJSON(_ object: [String: String]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(object), as: UTF8.self)
-    }
 }
 
 extension Tenant {
