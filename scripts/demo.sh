@@ -23,12 +23,13 @@ if [ ! -s Data/demo.txt ]; then
   password=$(echo "$customer" | sed -n 2p)
   reseller_secret=$("$bin" credentials create --partner demo-reseller --role admin-agent 2>/dev/null)
   customer_secret=$("$bin" credentials create --customer demo-customer --role global-admin 2>/dev/null)
-  "$bin" users add --partner demo-reseller --email agent@fabrikam.example --role admin-agent >Data/demo-agent-password.txt
+  agent_password=$("$bin" users add --partner demo-reseller --email agent@fabrikam.example --role admin-agent)
   cat >Data/demo.txt <<TXT
 Reseller API credential (admin agent of demo-reseller):  $reseller_secret
 Customer API credential (global admin of demo-customer): $customer_secret
+Reseller portal sign-in (http://127.0.0.1:8080/portal):  agent@fabrikam.example  one-time password: $agent_password
 Customer admin sign-in:  admin@adatum.example  one-time password: $password
-  (valid until the first sign-in, which asks for a new password of at least 12 characters)
+  (one-time passwords last until the first sign-in, which asks for a new one of at least 12 characters)
 TXT
 fi
 
