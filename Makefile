@@ -32,7 +32,7 @@ run: deps
 # Swift suites on both backends and the scripts that drive the real binary; then the browser.
 test: build
 	scripts/with-postgres.sh bash -c 'swift test --skip-build && INVITELINK=$(BIN) Tests/scripts/run_all.sh'
-	$(MAKE) --no-print-directory browser-test
+	$(MAKE) --no-print-directory browser-run
 
 # The signing core beside `openssl speed`, then the HTTP routes beside a bare route (wrk), on
 # SQLite, or on a throwaway PostgreSQL with `make bench DATABASE=postgres`.
@@ -54,7 +54,7 @@ clean:
 # Headless Debian Chromium driven by Selenium against a server the test starts on 127.0.0.1.
 # Every page it visits is saved under build/screenshots/ (ignored); `make screenshots` also
 # refreshes the few the README shows under docs/.
-.PHONY: browser-deps browser-test screenshots
+.PHONY: browser-deps browser-test browser-run screenshots
 
 # Debian's chromium and chromium-driver, and selenium from PyPI, installed only when missing.
 browser-deps:
@@ -66,6 +66,11 @@ browser-deps:
 
 browser-test: browser-deps
 	swift build --product invitelink
+	INVITELINK=$(BIN) timeout 200 python3 Tests/browser/test_portal.py
+
+# The same against the binary `make test` already built (building the product alone would
+# recompile every module without -enable-testing).
+browser-run: browser-deps
 	INVITELINK=$(BIN) timeout 200 python3 Tests/browser/test_portal.py
 
 screenshots: browser-deps
