@@ -39,7 +39,7 @@ test: build
 bench: deps
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	swift build -c release --product invitelink-bench
-	scripts/bench.sh 3
+	scripts/bench.sh 1 5
 	swift build -c release --product invitelink
 ifeq ($(DATABASE),postgres)
 	scripts/with-postgres.sh scripts/bench_http.py --binary .build/release/invitelink --database postgres
