@@ -90,14 +90,20 @@ let package = Package(
             dependencies: ["InviteCrypto", "InviteToken"],
             swiftSettings: swiftSettings
         ),
+        // Reads ../shared/vectors for the crypto and token suites.
+        .target(
+            name: "TestVectors",
+            path: "Tests/TestVectors",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "InviteCryptoTests",
-            dependencies: ["InviteCrypto"],
+            dependencies: ["InviteCrypto", "TestVectors"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "InviteTokenTests",
-            dependencies: ["InviteCrypto", "InviteToken"],
+            dependencies: ["InviteCrypto", "InviteToken", "TestVectors"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

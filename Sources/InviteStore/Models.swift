@@ -300,11 +300,30 @@ public struct Page<Item: Sendable>: Sendable {
 
 public struct PageRequest: Sendable, Equatable {
     public static let maximumLimit = 200
-    public var limit: Int
+    /// Always within 1…``maximumLimit``: set only through the clamping initializer.
+    public private(set) var limit: Int
     public var cursor: String?
 
     public init(limit: Int = 50, cursor: String? = nil) {
         self.limit = Swift.min(Swift.max(limit, 1), Self.maximumLimit)
         self.cursor = cursor
+    }
+}
+
+extension Tenant {
+    var partnerID: String? {
+        if case .partner(let id) = self { id } else { nil }
+    }
+
+    var customerID: String? {
+        if case .customer(let id) = self { id } else { nil }
+    }
+
+    /// `partner:ID` or `customer:ID`, for audit details and messages.
+    var auditName: String {
+        switch self {
+        case .partner(let id): "partner:\(id)"
+        case .customer(let id): "customer:\(id)"
+        }
     }
 }

@@ -381,7 +381,7 @@ public final class PostgresStore: RelationshipStore {
 
     public func invitations(resellerID: String, page: PageRequest) async throws -> Page<InvitationRecord> {
         let after = try page.cursor.map { try PageCursor(decoding: $0, for: .invitations) }
-        let limit = page.clampedLimit
+        let limit = page.limit
         return try await read { db in
             let rows = try await db.rows("""
                 SELECT \(unescaped: Self.invitationColumns), \(unescaped: Self.acceptanceResults)
@@ -582,7 +582,7 @@ public final class PostgresStore: RelationshipStore {
             }
             return (decoded.time, id)
         }
-        let limit = page.clampedLimit
+        let limit = page.limit
         return try await read { db in
             let rows = try await db.rows("""
                 SELECT r.id, r.role, r.created_at, d.granted_at, c.id, c.name, c.domain, c.created_at
@@ -911,8 +911,6 @@ extension PostgresStore {
         return InvitationRecord(invitation: invitation, acceptances: try results.map(StoredJSON.decodeAcceptance))
     }
 
-
-
 }
 
 extension PostgresConnection {
@@ -928,25 +926,3 @@ extension PostgresConnection {
     }
 }
 
-extension Tenant {
-    fileprivate var partnerID: String? {
-        if case .partner(let id) = self { id } else { nil }
-    }
-
-    fileprivate var customerID: String? {
-        if case .customer(let id) = self { id } else { nil }
-    }
-
-    /// `partner:ID` or `customer:ID`, for audit details and messages.
-    fileprivate var auditName: String {
-        switch self {
-        case .partner(let id): "partner:\(id)"
-        case .customer(let id): "customer:\(id)"
-        }
-    }
-}
-
-extension PageRequest {
-    /// `limit` is a public `var`, so a caller can set it past the initializer's clamp.
-    fileprivate var clampedLimit: Int { Swift.min(Swift.max(limit, 1), Self.maximumLimit) }
-}

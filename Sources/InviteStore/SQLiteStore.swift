@@ -333,7 +333,7 @@ public final class SQLiteStore: RelationshipStore {
 
     public func invitations(resellerID: String, page: PageRequest) async throws -> Page<InvitationRecord> {
         let after = try page.cursor.map { try PageCursor(decoding: $0, for: .invitations) }
-        let limit = page.clampedLimit
+        let limit = page.limit
         return try await read { db in
             var sql = "SELECT * FROM invitations WHERE reseller_id = ?"
             var arguments: StatementArguments = [resellerID]
@@ -469,7 +469,7 @@ public final class SQLiteStore: RelationshipStore {
             }
             return (decoded.time, id)
         }
-        let limit = page.clampedLimit
+        let limit = page.limit
         return try await read { db in
             var sql = """
                 SELECT r.id AS relationship_id, r.role, r.created_at AS since, d.granted_at,
@@ -736,26 +736,6 @@ extension SQLiteStore {
         )
     }
 
-
-
-}
-
-extension Tenant {
-    fileprivate var partnerID: String? {
-        if case .partner(let id) = self { id } else { nil }
-    }
-
-    fileprivate var customerID: String? {
-        if case .customer(let id) = self { id } else { nil }
-    }
-
-    /// `partner:ID` or `customer:ID`, for audit details and messages.
-    fileprivate var auditName: String {
-        switch self {
-        case .partner(let id): "partner:\(id)"
-        case .customer(let id): "customer:\(id)"
-        }
-    }
 }
 
 extension Database {
@@ -788,8 +768,3 @@ extension Database {
     }
 }
 
-extension PageRequest {
-    /// `limit` is a public `var`, so a caller can set it past the initializer's clamp; an
-    /// out-of-range limit would otherwise end a list early (0) or fetch unbounded rows.
-    fileprivate var clampedLimit: Int { Swift.min(Swift.max(limit, 1), Self.maximumLimit) }
-}

@@ -1,4 +1,5 @@
 import InviteCrypto
+import TestVectors
 import Testing
 
 @Suite("SHA-256 and scrypt")

@@ -1,5 +1,6 @@
 import Foundation
 import InviteCrypto
+import TestVectors
 import Testing
 
 /// Ed25519 against RFC 8032 §7.1, Wycheproof and the small-order keys of cctv-ed25519.

@@ -1,4 +1,5 @@
 import InviteCrypto
+import TestVectors
 import Testing
 
 /// HMAC-SHA256 against RFC 4231 and Wycheproof, and the rule that only full 32-byte tags verify.

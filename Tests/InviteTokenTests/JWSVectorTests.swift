@@ -1,6 +1,7 @@
 import Foundation
 import InviteCrypto
 import InviteToken
+import TestVectors
 import Testing
 
 /// The published JWS examples, checked at the JWS layer (signing input, signature bytes,

@@ -1,6 +1,7 @@
 import Foundation
 import InviteCrypto
 import InviteToken
+import TestVectors
 import Testing
 
 /// Adds keys through ``KeyringDirectory/update(_:)`` the way the CLI does.

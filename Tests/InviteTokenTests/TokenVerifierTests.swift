@@ -1,5 +1,6 @@
 import InviteCrypto
 import InviteToken
+import TestVectors
 import Testing
 
 /// Each reason code the verifier produces without a database, from tokens that differ from a

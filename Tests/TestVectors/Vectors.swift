@@ -1,5 +1,4 @@
-import Foundation
-import Testing
+public import Foundation
 
 /// Reads the published test vectors from `../shared/vectors` (relative to the package root), or
 /// from `$INVITELINK_VECTORS`.
@@ -8,12 +7,12 @@ import Testing
 /// and sources. A clean clone made elsewhere (`git clone -q . "$(mktemp -d)"`) finds them next
 /// to the repository it was cloned from, through its `origin`. A missing folder fails the test
 /// that needed it, naming the paths it tried, rather than skipping it silently.
-enum Vectors {
-    struct Missing: Error, CustomStringConvertible {
-        let description: String
+public enum Vectors {
+    public struct Missing: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    static func directory(filePath: String = #filePath) throws -> URL {
+    public static func directory(filePath: String = #filePath) throws -> URL {
         if let override = ProcessInfo.processInfo.environment["INVITELINK_VECTORS"], !override.isEmpty {
             return URL(fileURLWithPath: override, isDirectory: true)
         }
@@ -29,7 +28,7 @@ enum Vectors {
         return found
     }
 
-    static func packageRoot(from filePath: String) -> URL? {
+    public static func packageRoot(from filePath: String) -> URL? {
         var directory = URL(fileURLWithPath: filePath).deletingLastPathComponent()
         while directory.path != "/" {
             if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) { return directory }
@@ -39,7 +38,7 @@ enum Vectors {
     }
 
     /// The directory `origin` points at, when the package is a clone of a local repository.
-    static func localOrigin(of root: URL) -> URL? {
+    public static func localOrigin(of root: URL) -> URL? {
         guard let config = try? String(contentsOf: root.appendingPathComponent(".git/config"), encoding: .utf8) else { return nil }
         var inOrigin = false
         for line in config.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
@@ -54,19 +53,22 @@ enum Vectors {
     }
 
     /// The JSON document at `relativePath` inside the vectors folder.
-    static func json(_ relativePath: String) throws -> Any {
+    public static func json(_ relativePath: String) throws -> Any {
         let url = try directory().appendingPathComponent(relativePath)
         let data = try Data(contentsOf: url)
         return try JSONSerialization.jsonObject(with: data)
     }
 
-    static func object(_ relativePath: String) throws -> [String: Any] {
-        try #require(try json(relativePath) as? [String: Any], "\(relativePath) is not a JSON object")
+    public static func object(_ relativePath: String) throws -> [String: Any] {
+        guard let object = try json(relativePath) as? [String: Any] else {
+            throw Missing(description: "\(relativePath) is not a JSON object")
+        }
+        return object
     }
 }
 
 /// Lower-case hex as used by every vector file.
-func hex(_ text: String) throws -> [UInt8] {
+public func hex(_ text: String) throws -> [UInt8] {
     let digits = Array(text.utf8)
     guard digits.count % 2 == 0 else { throw Vectors.Missing(description: "odd-length hex: \(text)") }
     var out: [UInt8] = []
@@ -87,6 +89,6 @@ func hex(_ text: String) throws -> [UInt8] {
     return out
 }
 
-func hexString(_ bytes: [UInt8]) -> String {
+public func hexString(_ bytes: [UInt8]) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()
 }
