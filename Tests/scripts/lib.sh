@@ -28,21 +28,9 @@ KEYS=$WORK/Keys
 DB=sqlite:$WORK/db.sqlite
 
 LIMIT=${LIMIT:-120}
-# The sleeper's output goes nowhere, so that a caller reading this script's output through a
-# pipe is not kept waiting by it; TERM from cleanup ends both.
-(
-    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-    sleep "$LIMIT" </dev/null >/dev/null 2>&1 &
-    sleeper=$!
-    wait "$sleeper"
-    echo "$SCRIPT: FAIL: still running after ${LIMIT}s" >&2
-    # End the script's own children first (by parent id), so none outlives it holding a
-    # pipe; this watchdog is one of them and ignores the signal.
-    trap '' TERM
-    pkill -TERM -P $$ 2>/dev/null || true
-    kill -TERM $$
-) &
-WATCHDOG=$!
+# shellcheck source=watchdog.sh
+. "$ROOT/Tests/scripts/watchdog.sh"
+start_watchdog "$LIMIT"
 
 cleanup() {
     kill "$WATCHDOG" 2>/dev/null || true

@@ -38,15 +38,8 @@ KEYS=$WORK/Keys
 PIDS=()
 LOADERS=()
 
-(
-    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-    sleep "$LIMIT" </dev/null >/dev/null 2>&1 &
-    sleeper=$!
-    wait "$sleeper"
-    echo "$SCRIPT: FAIL: still running after ${LIMIT}s" >&2
-    kill -TERM $$
-) &
-WATCHDOG=$!
+. "$(dirname "$0")/watchdog.sh"
+start_watchdog "$LIMIT"
 
 cleanup() {
     local status=$?

@@ -47,17 +47,8 @@ SERVER_PID=""
 SERVER_WRAPPER=""
 KILLER_PID=""
 
-# Watchdog: after LIMIT seconds, TERM this script (whose EXIT trap then cleans up). The sleep's
-# output goes nowhere so that it never holds a caller's pipe open.
-(
-    trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
-    sleep "$LIMIT" </dev/null >/dev/null 2>&1 &
-    sleeper=$!
-    wait "$sleeper"
-    echo "$SCRIPT: FAIL: still running after ${LIMIT}s" >&2
-    kill -TERM $$
-) &
-WATCHDOG=$!
+. "$(dirname "$0")/watchdog.sh"
+start_watchdog "$LIMIT"
 
 cleanup() {
     local status=$?
