@@ -40,7 +40,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -211,16 +211,34 @@ class Browser:
     def h1(self):
         return self.find("h1").text
 
+    def retrying(self, action):
+        """Runs `action` again (up to 3 times) when the page replaced the element under it
+        between finding and using it: Chromium reports that as a stale element or as a node
+        that "does not belong to the document" (seen right after script execution is toggled)."""
+        for attempt in range(3):
+            try:
+                return action()
+            except WebDriverException as error:
+                stale = isinstance(error, StaleElementReferenceException) or "does not belong to the document" in str(error)
+                if not stale or attempt == 2:
+                    raise
+                time.sleep(0.2)
+
     def fill(self, css, value):
-        field = self.find(css)
-        field.clear()
-        field.send_keys(value)
+        def attempt():
+            field = self.find(css)
+            field.clear()
+            field.send_keys(value)
+        self.retrying(attempt)
 
     def click(self, target, navigates=True):
         """Clicks a CSS selector's element or an element; when that loads a page, waits until
         the old one is gone (a click returns before the next page is there)."""
         old = self.find("html")
-        (self.find(target) if isinstance(target, str) else target).click()
+        if isinstance(target, str):
+            self.retrying(lambda: self.find(target).click())
+        else:
+            target.click()
         if navigates:
             WebDriverWait(self.driver, PAGE_TIMEOUT).until(staleness_of(old))
 
@@ -524,6 +542,7 @@ class Flow:
             b.shot("portal-draft-email-no-javascript")
         finally:
             b.driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+            b.get("about:blank")  # let the toggle settle before the next check loads a page
 
     def check_sign_out(self):
         b = self.browser
