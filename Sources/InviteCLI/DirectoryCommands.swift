@@ -1,6 +1,5 @@
 public import ArgumentParser
 import Foundation
-import InviteCrypto
 import InviteServer
 public import InviteStore
 public import InviteToken
@@ -10,7 +9,7 @@ extension Role: ExpressibleByArgument {}
 
 /// A random password for one first sign-in: 18 random bytes as base64url (24 characters).
 func oneTimePassword() throws -> String {
-    Base64URL.encode(try SystemRandom.bytes(18))
+    try Identifiers.random(prefix: "", bytes: 18)
 }
 
 func newIdentifier() -> String { UUID().uuidString.lowercased() }
@@ -237,13 +236,5 @@ func requireTenant(_ tenant: Tenant, in store: any RelationshipStore) async thro
         guard try await store.partner(id: id) != nil else { throw StoreError(.unknownPartner, "no partner \(id)") }
     case .customer(let id):
         guard try await store.customer(id: id) != nil else { throw StoreError(.unknownCustomer, "no customer \(id)") }
-    }
-}
-
-enum EmailAddress {
-    /// One `@`, something on both sides, a dot in the domain, no spaces: enough to catch typos.
-    static func isPlausible(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(" ") && text.count <= 254
     }
 }

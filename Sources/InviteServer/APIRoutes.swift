@@ -33,11 +33,13 @@ struct APIRoutes: Sendable {
         let lifetime = try body.integer("expires_in", in: 60...InvitationClaims.maximumLifetime) ?? InvitationClaims.defaultLifetime
         let maxUses = try body.integer("max_uses", in: 1...1_000_000).map(Int.init)
         let email = try body.string("customer_email", maxLength: 254)
-        if let email, !Self.isPlausibleEmail(email) { throw APIError.invalidRequest("\"customer_email\" is not an email address") }
+        if let email, !EmailAddress.isPlausible(email) { throw APIError.invalidRequest("\"customer_email\" is not an email address") }
+        // The provider's record is needed for the draft email; whether the reseller is still
+        // connected to it is checked by the store, in the transaction that records the link.
         var provider: Partner?
         if let providerID {
             provider = try await store.partner(id: providerID)
-            guard provider?.kind == .provider, try await store.isConnected(resellerID: reseller.id, providerID: providerID) else {
+            guard provider?.kind == .provider else {
                 throw APIError(.conflict, "provider_not_connected", "you are not an indirect reseller of provider \(providerID)")
             }
         }
@@ -169,11 +171,6 @@ struct APIRoutes: Sendable {
             limit = value
         }
         return PageRequest(limit: limit, cursor: request.uri.queryParameters["cursor"].map(String.init))
-    }
-
-    static func isPlausibleEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(" ")
     }
 }
 

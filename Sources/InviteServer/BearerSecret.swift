@@ -1,5 +1,5 @@
 import InviteCrypto
-import InviteToken
+import InviteStore
 
 /// Bearer credentials: `ID.SECRET`, where ID names the credential (so it can be revoked by
 /// name) and SECRET is 256 random bits. Only the SHA-256 of the whole string is stored; the
@@ -12,8 +12,8 @@ public enum BearerSecret {
     }
 
     public static func make() throws -> Issued {
-        let id = "cred_" + Base64URL.encode(try SystemRandom.bytes(9))
-        let secret = id + "." + Base64URL.encode(try SystemRandom.bytes(32))
+        let id = try Identifiers.random(prefix: "cred_", bytes: 9)
+        let secret = try Identifiers.random(prefix: id + ".", bytes: 32)
         return Issued(id: id, secret: secret, hash: try hash(secret))
     }
 

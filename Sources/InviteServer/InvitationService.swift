@@ -1,6 +1,5 @@
 public import InviteStore
 public import InviteToken
-import InviteCrypto
 
 /// An invitation just issued: its record, its token and the link that carries it.
 public struct IssuedInvitation: Sendable {
@@ -49,7 +48,7 @@ public struct InvitationService: Sendable {
         maxUses: Int?, issuedBy: String, customerEmail: String?, now: Int64, record: Bool = true
     ) async throws -> IssuedInvitation {
         let signer = try TokenSigner(keyring: keyring())
-        let id = Base64URL.encode(try SystemRandom.bytes(16))
+        let id = try Identifiers.random(prefix: "")
         let claims = InvitationClaims(
             issuer: issuer, invitationID: id, resellerID: resellerID, providerID: providerID,
             delegatedAdmin: delegatedAdmin, issuedAt: now, expiresAt: now + lifetime

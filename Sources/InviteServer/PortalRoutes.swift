@@ -223,7 +223,7 @@ struct PortalRoutes: Sendable {
                                                  error: "You are not an indirect reseller of that provider (any more). Choose another or none.")
                 }
             }
-            if !email.isEmpty, !APIRoutes.isPlausibleEmail(email) || email.utf8.count > 254 {
+            if !email.isEmpty, !EmailAddress.isPlausible(email) {
                 return try await requestPage(request, viewer: viewer, status: .badRequest,
                                              error: "The customer's email is not an email address. Leave it empty to address the email yourself.")
             }
