@@ -17,20 +17,15 @@
 # seconds (default 150); kills every process it started, by pid.
 set -euo pipefail
 
-SCRIPT=$(basename "$0")
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-INVITELINK=${INVITELINK:-$ROOT/.build/debug/invitelink}
-case $INVITELINK in /*) ;; *) INVITELINK=$PWD/$INVITELINK ;; esac
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+
 DURATION=${DURATION:-20}
 WORKERS=${WORKERS:-2}
 LIMIT=${LIMIT:-150}
 
-fail() { echo "$SCRIPT: FAIL: $*" >&2; exit 1; }
-note() { echo "$SCRIPT: $*"; }
 now_ms() { local t=$EPOCHREALTIME; echo $(( ${t%.*} * 1000 + 10#${t#*.} / 1000 )); }
 
-[ -x "$INVITELINK" ] || fail "no CLI binary at $INVITELINK (build it, or set INVITELINK)"
-command -v python3 >/dev/null || fail "python3 is required"
 command -v curl >/dev/null || fail "curl is required"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/invitelink-rotation.XXXXXX")
@@ -38,7 +33,6 @@ KEYS=$WORK/Keys
 PIDS=()
 LOADERS=()
 
-. "$(dirname "$0")/watchdog.sh"
 start_watchdog "$LIMIT"
 
 cleanup() {
@@ -73,17 +67,6 @@ else
     BACKEND=SQLite
 fi
 
-# The CLI with this script's keys dir and database, bounded to 30 s. `il keys revoke -- KID`:
-# the options go before the `--`, so a kid that begins with "-" is not read as an option.
-il() {
-    local options=() positional=() after=0 argument
-    for argument in "$@"; do
-        if [ $after = 0 ] && [ "$argument" = -- ]; then after=1; continue; fi
-        if [ $after = 0 ]; then options+=("$argument"); else positional+=("$argument"); fi
-    done
-    timeout 30 "$INVITELINK" "${options[@]}" --keys-dir "$KEYS" --database "$DB" -- "${positional[@]}"
-}
-json_get() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 # The kid in a token's header.
 kid_of() { python3 -c 'import base64, json, sys; h = sys.argv[1].split(".")[0]; print(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"])' "$1"; }
 
@@ -101,7 +84,6 @@ for i in 1 2 3 4 5; do
 done
 
 # --- Serve -------------------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 BASES=()
 for n in $(seq 1 "$INSTANCES"); do
     port=$(free_port)

@@ -23,21 +23,15 @@
 # builds run; the rest takes a few seconds). Kills every process it started, by pid.
 set -euo pipefail
 
-SCRIPT=$(basename "$0")
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-INVITELINK=${INVITELINK:-$ROOT/.build/debug/invitelink}
-case $INVITELINK in /*) ;; *) INVITELINK=$PWD/$INVITELINK ;; esac
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+
 N=${N:-200}
 KILL_AT=${KILL_AT:-$((N / 4))}
 KILL_AFTER=${KILL_AFTER:-3}
 LIMIT=${LIMIT:-150}
 SEED_JOBS=${SEED_JOBS:-4}
 
-fail() { echo "$SCRIPT: FAIL: $*" >&2; exit 1; }
-note() { echo "$SCRIPT: $*"; }
-
-[ -x "$INVITELINK" ] || fail "no CLI binary at $INVITELINK (build it, or set INVITELINK)"
-command -v python3 >/dev/null || fail "python3 is required"
 command -v curl >/dev/null || fail "curl is required"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/invitelink-sigkill.XXXXXX")
@@ -47,7 +41,6 @@ SERVER_PID=""
 SERVER_WRAPPER=""
 KILLER_PID=""
 
-. "$(dirname "$0")/watchdog.sh"
 start_watchdog "$LIMIT"
 
 cleanup() {
@@ -68,8 +61,6 @@ trap cleanup EXIT
 trap 'exit 1' TERM INT
 
 # The CLI with this script's keys dir and database; each run bounded to 30 s.
-il() { timeout 30 "$INVITELINK" "$@" --keys-dir "$KEYS" --database "$DB"; }
-json_get() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 # --- Seed --------------------------------------------------------------------------------------
 started=$SECONDS
@@ -80,25 +71,12 @@ link=$(il links create --reseller r1 --json) || fail "links create failed"
 TOKEN=$(json_get token <<<"$link")
 INVITATION=$(json_get id <<<"$link")
 
-mkdir -p "$WORK/secrets" "$WORK/out" "$WORK/after"
-export INVITELINK KEYS DB WORK
-seed_one() {
-    local i=$1
-    timeout 30 "$INVITELINK" customers add --id "c$i" --name "Customer $i" --domain "c$i.example" \
-        --admin-email "admin@c$i.example" --keys-dir "$KEYS" --database "$DB" >/dev/null || return 1
-    timeout 30 "$INVITELINK" credentials create --customer "c$i" --role global-admin --json \
-        --keys-dir "$KEYS" --database "$DB" >"$WORK/secrets/c$i.json" || return 1
-}
-export -f seed_one
-seq 1 "$N" | timeout "$LIMIT" xargs -P "$SEED_JOBS" -I{} bash -c 'seed_one "$1"' _ {} || fail "seeding customers failed"
-for i in $(seq 1 "$N"); do
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["secret"])' "$WORK/secrets/c$i.json" >"$WORK/secrets/c$i" \
-        || fail "no credential for c$i"
-done
+mkdir -p "$WORK/out" "$WORK/after"
+seed_customers "$N" "$SEED_JOBS"
 note "seeded 1 reseller, $N customers and their credentials in $((SECONDS - started)) s"
 
 # --- Serve ---------------------------------------------------------------------------------------
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 
 # The server runs under a wrapper subshell whose stderr is discarded: the wrapper reaps it, so

@@ -16,20 +16,15 @@
 # ~200 CLI runs); kills every process it started, by pid.
 set -euo pipefail
 
-SCRIPT=$(basename "$0")
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-INVITELINK=${INVITELINK:-$ROOT/.build/debug/invitelink}
-case $INVITELINK in /*) ;; *) INVITELINK=$PWD/$INVITELINK ;; esac
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+
 N=${N:-100}
 LIMIT=${LIMIT:-240}
 SEED_JOBS=${SEED_JOBS:-4}
 
-fail() { echo "$SCRIPT: FAIL: $*" >&2; exit 1; }
-note() { echo "$SCRIPT: $*"; }
 
-[ -x "$INVITELINK" ] || fail "no CLI binary at $INVITELINK (build it, or set INVITELINK)"
 [ -n "${INVITELINK_TEST_POSTGRES_URL:-}" ] || fail "INVITELINK_TEST_POSTGRES_URL is not set (run me under scripts/with-postgres.sh)"
-command -v python3 >/dev/null || fail "python3 is required"
 command -v curl >/dev/null || fail "curl is required"
 command -v psql >/dev/null || fail "psql is required"
 
@@ -38,7 +33,6 @@ KEYS=$WORK/Keys
 PIDS=()
 PG_STOPPED=0
 
-. "$(dirname "$0")/watchdog.sh"
 start_watchdog "$LIMIT"
 
 cleanup() {
@@ -67,8 +61,6 @@ SCHEMA="two_instances_$$_$RANDOM"
 psql -q -v ON_ERROR_STOP=1 "$INVITELINK_TEST_POSTGRES_URL" -c "CREATE SCHEMA $SCHEMA" || fail "cannot create schema $SCHEMA"
 case $INVITELINK_TEST_POSTGRES_URL in *\?*) DB="$INVITELINK_TEST_POSTGRES_URL&search_path=$SCHEMA" ;; *) DB="$INVITELINK_TEST_POSTGRES_URL?search_path=$SCHEMA" ;; esac
 
-il() { timeout 30 "$INVITELINK" "$@" --keys-dir "$KEYS" --database "$DB"; }
-json_get() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 # --- Seed through the CLI, against the same database ------------------------------------------
 started=$SECONDS
@@ -78,22 +70,11 @@ il partners add --id p1 --kind provider --name "Provider One" >/dev/null || fail
 il partners connect --reseller r1 --provider p1 >/dev/null || fail "partners connect failed"
 RESELLER=$(il credentials create --partner r1 --role global-admin --json | json_get secret) || fail "reseller credential failed"
 
-mkdir -p "$WORK/secrets" "$WORK/out"
-export INVITELINK KEYS DB WORK
-seed_one() {
-    local i=$1
-    timeout 30 "$INVITELINK" customers add --id "c$i" --name "Customer $i" --domain "c$i.example" \
-        --admin-email "admin@c$i.example" --keys-dir "$KEYS" --database "$DB" >/dev/null || return 1
-    timeout 30 "$INVITELINK" credentials create --customer "c$i" --role global-admin --json \
-        --keys-dir "$KEYS" --database "$DB" | python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])' \
-        >"$WORK/secrets/c$i" || return 1
-}
-export -f seed_one
-seq 1 "$N" | xargs -P "$SEED_JOBS" -I{} bash -c 'seed_one "$1"' _ {} || fail "seeding customers failed"
+mkdir -p "$WORK/out"
+seed_customers "$N" "$SEED_JOBS"
 note "seeded 1 reseller, 1 provider and $N customers with credentials in $((SECONDS - started)) s"
 
 # --- Two instances ---------------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT_A=$(free_port)
 PORT_B=$(free_port)
 [ "$PORT_A" != "$PORT_B" ] || PORT_B=$(free_port)

@@ -1,0 +1,78 @@
+# Sourced by every test script: the names, the CLI binary, failure reporting, a watchdog and the
+# helpers the scripts share. Sets SCRIPT, ROOT and INVITELINK ($INVITELINK, else
+# .build/debug/invitelink, made absolute).
+
+SCRIPT=$(basename "$0")
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+INVITELINK=${INVITELINK:-$ROOT/.build/debug/invitelink}
+case $INVITELINK in /*) ;; *) INVITELINK=$PWD/$INVITELINK ;; esac
+
+fail() {
+    echo "$SCRIPT: FAIL: $*" >&2
+    exit 1
+}
+
+note() {
+    echo "$SCRIPT: $*"
+}
+
+[ -x "$INVITELINK" ] || fail "no CLI binary at $INVITELINK (build it, or set INVITELINK)"
+command -v python3 >/dev/null || fail "python3 is required"
+
+# `start_watchdog SECONDS` ends the calling script after SECONDS (TERM to its children, then to
+# the script, whose EXIT trap cleans up), so that nothing here can hang a build. Sets WATCHDOG
+# to the watchdog's pid: kill it in the cleanup. The sleeper's output goes nowhere, so that a
+# caller reading the script's output through a pipe is not kept waiting by it.
+start_watchdog() {
+    local limit=$1
+    (
+        trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+        sleep "$limit" </dev/null >/dev/null 2>&1 &
+        sleeper=$!
+        wait "$sleeper"
+        echo "$SCRIPT: FAIL: still running after ${limit}s" >&2
+        # End the script's own children first (by parent id), so none outlives it holding a
+        # pipe; this watchdog is one of them and ignores the signal.
+        trap '' TERM
+        pkill -TERM -P $$ 2>/dev/null || true
+        kill -TERM $$
+    ) &
+    WATCHDOG=$!
+}
+
+# The CLI with the script's KEYS and DB, each run bounded to 30 s. Arguments after a `--` stay
+# after it, so a kid that begins with "-" is not read as an option: `il keys promote -- "$kid"`.
+il() {
+    local options=() positional=() after=0 argument
+    for argument in "$@"; do
+        if [ $after = 0 ] && [ "$argument" = -- ]; then after=1; continue; fi
+        if [ $after = 0 ]; then options+=("$argument"); else positional+=("$argument"); fi
+    done
+    timeout 30 "$INVITELINK" "${options[@]}" --keys-dir "$KEYS" --database "$DB" -- "${positional[@]}"
+}
+
+# Reads one member of a JSON object on stdin: json_get NAME.
+json_get() {
+    python3 -c 'import json, sys; v = json.load(sys.stdin)[sys.argv[1]]; print("null" if v is None else (str(v).lower() if isinstance(v, bool) else v))' "$1"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# `seed_customers N JOBS`: customers c1…cN with a global admin and a global-admin credential
+# each, JOBS CLI runs at a time; credential I's secret goes to $WORK/secrets/cI.
+seed_customers() {
+    local count=$1 jobs=$2
+    mkdir -p "$WORK/secrets"
+    export INVITELINK KEYS DB WORK
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    seq 1 "$count" | xargs -P "$jobs" -I{} bash -c '
+        i=$1
+        timeout 30 "$INVITELINK" customers add --id "c$i" --name "Customer $i" --domain "c$i.example" \
+            --admin-email "admin@c$i.example" --keys-dir "$KEYS" --database "$DB" >/dev/null || exit 1
+        timeout 30 "$INVITELINK" credentials create --customer "c$i" --role global-admin --json \
+            --keys-dir "$KEYS" --database "$DB" \
+            | python3 -c "import json, sys; print(json.load(sys.stdin)[\"secret\"])" >"$WORK/secrets/c$i" || exit 1
+    ' _ {} || fail "seeding customers failed"
+}
