@@ -55,12 +55,15 @@ struct KeyringReloadService: Service {
     let holder: KeyringHolder
     let interval: Duration
 
+    /// Stops at graceful shutdown (SIGTERM): both loops are cancelled, so the service group
+    /// can finish and the process exits once the server has drained.
     func run() async throws {
-        try await withGracefulShutdownHandler {
+        try await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: interval)
+                        guard !Task.isCancelled else { return }
                         holder.reload()
                     }
                 }
@@ -72,6 +75,6 @@ struct KeyringReloadService: Service {
                 await group.next()
                 group.cancelAll()
             }
-        } onGracefulShutdown: {}
+        }
     }
 }
