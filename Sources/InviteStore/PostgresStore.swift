@@ -10,10 +10,12 @@ internal import Synchronization
 /// Same answers as ``SQLiteStore`` for every call, proven by the same contract suite. What
 /// differs is how races are ruled out: SQLite has one writer, PostgreSQL has many. Each write
 /// is one transaction (READ COMMITTED). An acceptance is one statement that takes its
-/// invitation row with a conditional `UPDATE … RETURNING` (revoked? uses left? re-checked on
-/// the newest committed row) and writes everything else only if that succeeded, so every
-/// acceptance of one invitation, on any instance, counts its use after the previous one
-/// committed (see ``accept(_:)``). Revoking takes the row with `SELECT … FOR UPDATE`. Inserts
+/// invitation row (revoked? uses left? re-checked on the newest committed row) and writes
+/// everything else only if that succeeded: a limited invitation's row with a conditional
+/// `UPDATE … RETURNING` of its use count, so every acceptance of it, on any instance, counts
+/// its use after the previous one committed; an unlimited one's with `SELECT … FOR SHARE`, so
+/// its acceptances run side by side (see ``accept(_:_:)``). Revoking takes the row with
+/// `SELECT … FOR UPDATE`, which waits for both kinds. Inserts
 /// that two transactions may race for (an idempotent connect, a relationship or DAP grant two
 /// invitations both give) use `ON CONFLICT DO NOTHING` on the unique index that states the
 /// invariant, and any unique violation left (SQLSTATE 23505) is a ``StoreError/Code/conflict``
@@ -398,16 +400,26 @@ public final class PostgresStore: RelationshipStore {
         }
     }
 
+    /// The row lock waits until every acceptance holding the row has committed, and none can
+    /// follow; the invitation is read by a later statement, whose snapshot sees all of them, so
+    /// its use count (counted from the acceptances) is final. Read in the locking statement it
+    /// could miss those the lock waited for: after the wait, PostgreSQL re-checks the newest
+    /// version of the locked row but keeps the statement's older snapshot for everything else.
     public func revokeInvitation(id: String, resellerID: String, at: UnixTime, actor: String) async throws -> Invitation {
         try await write { db in
-            guard var invitation = try await Self.invitation(db, id: id, forUpdate: true), invitation.resellerID == resellerID else {
+            let locked = try await db.rows("SELECT reseller_id, revoked_at FROM invitations WHERE id = \(id) FOR UPDATE").first
+            guard let (owner, revokedAt) = try locked?.decode((String, UnixTime?).self), owner == resellerID else {
                 throw StoreError(.notFound, "no invitation \(id)")
             }
-            guard invitation.revokedAt == nil else { return invitation }
-            try await db.run("UPDATE invitations SET revoked_at = \(at) WHERE id = \(id)")
+            if revokedAt != nil {
+                guard let invitation = try await Self.invitation(db, id: id) else { throw StoreError(.notFound, "no invitation \(id)") }
+                return invitation
+            }
+            let revoked = try await db.rows("""
+                UPDATE invitations i SET revoked_at = \(at) WHERE i.id = \(id) RETURNING \(unescaped: Self.invitationColumns)
+                """)[0]
             try await Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id)
-            invitation.revokedAt = at
-            return invitation
+            return try Self.invitation(row: revoked)
         }
     }
 
@@ -429,20 +441,41 @@ public final class PostgresStore: RelationshipStore {
     /// used up after the facts had been read.
     static let outrun = StoreError(.unavailable, "the invitation changed during the acceptance; retries exhausted")
 
+    /// How an acceptance takes its invitation row: the SQL before and after
+    /// `WHERE id = … AND revoked_at IS NULL`, for a limited and an unlimited invitation.
+    private static let countUse = (head: "UPDATE invitations SET use_count = use_count + 1",
+                                   tail: "AND use_count < max_uses RETURNING id")
+    private static let shareRow = (head: "SELECT id FROM invitations", tail: "AND max_uses IS NULL FOR SHARE")
+
     /// The acceptance rules of DESIGN.md §5, checked in the order ``SQLiteStore`` checks them.
     ///
-    /// The invitation row is taken by a conditional `UPDATE … RETURNING` that re-checks "not
-    /// revoked, uses left" on the newest committed row (an UPDATE waits for the row's lock,
+    /// The statement's first step takes the invitation row and re-checks "not revoked, uses
+    /// left" on its newest committed version (a locking statement waits for the row's lock,
     /// then re-evaluates its WHERE), and every other write selects from its result: nothing is
-    /// written unless the use was granted, and every acceptance of one invitation, on any
+    /// written unless the use was granted. A limited invitation's row is taken by a
+    /// conditional `UPDATE … RETURNING` of `use_count`, so every acceptance of it, on any
     /// instance, counts its use after the previous one has committed. The lock is held only
     /// while the server runs that one statement and commits it, never across a round trip to
-    /// this process, so a popular link's acceptances queue for microseconds, not milliseconds.
-    /// (`SELECT … FOR UPDATE` at the start of an explicit transaction is as correct, but holds
-    /// the row for the whole transaction: it measured 3–6× slower on one link accepted by many.)
+    /// this process. (`SELECT … FOR UPDATE` at the start of an explicit transaction is as
+    /// correct, but holds the row for the whole transaction: it measured 3–6× slower on one
+    /// link accepted by many.)
+    ///
+    /// An unlimited invitation, the default and the link a reseller sends to many customers,
+    /// has no count to keep, so its row is not written: `SELECT … FOR SHARE` takes it. Written,
+    /// the row stays locked until the commit's WAL flush, so acceptances of one link would
+    /// commit one flush after the other; shared, they run side by side and their commits share
+    /// flushes. FOR SHARE, not FOR KEY SHARE: it conflicts with any update of the row, the
+    /// non-key update of `revoked_at` included, so a revocation waits for the acceptances that
+    /// hold the row, and an acceptance that waited for a revocation finds the newest row revoked
+    /// and writes nothing (``outrun``: the rerun answers `revoked`). Its `use_count` stays 0; an
+    /// invitation's use count is read as the number of its acceptances, equal to the counter
+    /// wherever that is kept (a customer's first acceptance counts one use, a repeat none).
     private static func accept(_ db: PostgresConnection, _ request: AcceptanceRequest) async throws -> Acceptance {
+        // The stored counter, not the count of acceptances: it is exact where it is compared
+        // (a limited invitation), and counting on every acceptance costs more the more
+        // popular the link.
         let facts = try await db.rows("""
-            SELECT \(unescaped: invitationColumns),
+            SELECT \(unescaped: invitationFields), i.use_count,
                    (SELECT result FROM acceptances WHERE invitation_id = i.id AND customer_id = \(request.customerID)),
                    EXISTS (SELECT 1 FROM customers WHERE id = \(request.customerID)),
                    (SELECT kind FROM partners WHERE id = i.reseller_id),
@@ -511,11 +544,11 @@ public final class PostgresStore: RelationshipStore {
         // exactly as if it had come second. The audit entries are one INSERT, so their ids
         // follow ORDER BY. The CHECK (use_count <= max_uses) backs the WHERE up; the
         // acceptances primary key backs up the same customer accepting twice at once.
+        // `max_uses` never changes once issued, so the facts say how to take the row.
+        let take = invitation.maxUses == nil ? shareRow : countUse
         let outcome = try await db.rows("""
             WITH used AS (
-                UPDATE invitations SET use_count = use_count + 1
-                WHERE id = \(invitation.id) AND revoked_at IS NULL AND (max_uses IS NULL OR use_count < max_uses)
-                RETURNING id
+                \(unescaped: take.head) WHERE id = \(invitation.id) AND revoked_at IS NULL \(unescaped: take.tail)
             ), reseller AS (
                 INSERT INTO relationships (partner_id, customer_id, role, invitation_id, created_at)
                 SELECT \(invitation.resellerID), \(request.customerID), 'reseller', id, \(request.at) FROM used
@@ -772,10 +805,16 @@ private final class LeaseRace: Sendable {
 extension PostgresStore {
     fileprivate static let userColumns =
         "id, partner_id, customer_id, email, role, password_hash, must_change_password, failed_sign_ins, locked_until, created_at"
-    fileprivate static let invitationColumns = """
+    /// The stored columns of invitation `i` but its use count.
+    fileprivate static let invitationFields = """
         i.id, i.reseller_id, i.provider_id, i.dap, i.kid, i.issued_at, i.expires_at, i.max_uses, i.issued_by,
-        i.customer_email, i.revoked_at, i.use_count
+        i.customer_email, i.revoked_at
         """
+    /// ``invitationFields`` and the use count, read as the number of acceptances: `use_count` is
+    /// kept only for limited invitations (see ``accept(_:_:)``). The acceptances' primary key
+    /// (invitation_id, customer_id) makes it an index range count.
+    fileprivate static let invitationColumns =
+        invitationFields + ", (SELECT count(*) FROM acceptances a WHERE a.invitation_id = i.id)"
     /// The stored answers of invitation `i`, in the order they were given.
     fileprivate static let acceptanceResults = """
         ARRAY(SELECT a.result FROM acceptances a WHERE a.invitation_id = i.id ORDER BY a.accepted_at, a.seq)
@@ -792,13 +831,8 @@ extension PostgresStore {
         }
     }
 
-    private static func invitation(_ db: PostgresConnection, id: String, forUpdate: Bool = false) async throws -> Invitation? {
-        let rows = if forUpdate {
-            try await db.rows("SELECT \(unescaped: invitationColumns) FROM invitations i WHERE i.id = \(id) FOR UPDATE")
-        } else {
-            try await db.rows("SELECT \(unescaped: invitationColumns) FROM invitations i WHERE i.id = \(id)")
-        }
-        return try rows.first.map(invitation(row:))
+    private static func invitation(_ db: PostgresConnection, id: String) async throws -> Invitation? {
+        try await db.rows("SELECT \(unescaped: invitationColumns) FROM invitations i WHERE i.id = \(id)").first.map(invitation(row:))
     }
 
     private static func isConnected(_ db: PostgresConnection, resellerID: String, providerID: String) async throws -> Bool {

@@ -281,6 +281,84 @@ struct RelationshipStoreContractTests {
                 == winners.map(\.customerID), "the reseller must list the winner and nobody else")
     }
 
+    @Test("50 customers accepting one unlimited invitation at once: 50 acceptances, 50 uses", arguments: StoreBackend.all)
+    func unlimitedRace(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        let customers = (0..<50).map { "cus_\($0)" }
+        for id in customers { try await F.addCustomer(store, id) }
+        try await store.addInvitation(F.invitation("inv_1", dap: true))
+
+        let answers = try await withThrowingTaskGroup(of: Acceptance.self) { group in
+            for id in customers { group.addTask { try await store.accept(F.request("inv_1", customer: id)) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+
+        #expect(answers.count == 50 && Set(answers.map(\.customerID)) == Set(customers), "every customer must get its own answer")
+        #expect(answers.allSatisfy { $0.relationships.allSatisfy(\.created) && $0.delegatedAdmin && !$0.isRepeat },
+                "every first acceptance must create both relationships and grant DAP")
+        #expect(try await subject.count(.acceptances) == 50, "one acceptance row per customer")
+        #expect(try await subject.count(.relationships) == 100, "a reseller and a provider relationship per customer")
+        #expect(try await subject.count(.dap_grants) == 50, "one DAP grant per customer")
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 50, "the invitation must read 50 uses")
+        let record = try await store.invitation(id: "inv_1", resellerID: F.resellerA)
+        #expect(record?.invitation.useCount == 50 && record?.acceptances.count == 50, "the record must read 50 uses and 50 acceptances")
+        #expect(try await store.invitations(resellerID: F.resellerA, page: PageRequest()).items.first?.invitation.useCount == 50,
+                "the list must read 50 uses")
+    }
+
+    @Test("acceptances racing a revocation: each succeeds whole or is revoked with nothing written", arguments: StoreBackend.all)
+    func acceptanceRacingRevocation(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        let customers = (0..<30).map { "cus_\($0)" }
+        for id in customers { try await F.addCustomer(store, id) }
+        try await store.addInvitation(F.invitation("inv_1", dap: true))
+
+        let accept: @Sendable (String) async throws -> (String, Result<Acceptance, StoreError>) = { id in
+            do {
+                return (id, .success(try await store.accept(F.request("inv_1", customer: id))))
+            } catch let error as StoreError {
+                return (id, .failure(error))
+            }
+        }
+        // The first half is in flight while the link is revoked; the second half starts after.
+        let (outcomes, revoked) = try await withThrowingTaskGroup(of: (String, Result<Acceptance, StoreError>).self) { group in
+            for id in customers.prefix(15) { group.addTask { try await accept(id) } }
+            let revoked = try await store.revokeInvitation(id: "inv_1", resellerID: F.resellerA, at: F.t0 + 60, actor: F.actor)
+            for id in customers.dropFirst(15) { group.addTask { try await accept(id) } }
+            return (try await group.reduce(into: []) { $0.append($1) }, revoked)
+        }
+
+        var accepted = 0
+        for (id, outcome) in outcomes {
+            let rows = try await subject.scalar("""
+                SELECT (SELECT count(*) FROM acceptances WHERE customer_id = '\(id)')
+                     + (SELECT count(*) FROM relationships WHERE customer_id = '\(id)')
+                     + (SELECT count(*) FROM dap_grants WHERE customer_id = '\(id)')
+                """)
+            switch outcome {
+            case .success(let acceptance):
+                accepted += 1
+                #expect(acceptance.relationships.allSatisfy(\.created) && acceptance.relationships.count == 2 && acceptance.delegatedAdmin,
+                        "\(id) succeeded without both relationships and DAP")
+                #expect(rows == "4", "\(id) succeeded, so its acceptance, two relationships and DAP grant must be stored, not \(rows ?? "nil") rows")
+            case .failure(let error):
+                #expect(error.code == .revoked, "\(id) failed with \(error), not revoked")
+                #expect(rows == "0", "\(id) was refused, yet \(rows ?? "nil") rows were written for it")
+            }
+        }
+        #expect(outcomes.count == 30, "every acceptance must answer")
+        let late = Set(customers.dropFirst(15))
+        #expect(outcomes.filter { late.contains($0.0) }.allSatisfy { if case .failure = $0.1 { true } else { false } },
+                "an acceptance that started after the revocation returned succeeded")
+        #expect(revoked.useCount == accepted, "the revocation must report the \(accepted) uses before it, not \(revoked.useCount)")
+        #expect(try await store.invitation(id: "inv_1")?.useCount == accepted, "the use count must equal the successful acceptances")
+        #expect(try await subject.count(.acceptances) == accepted, "one acceptance row per success, none for a refusal")
+    }
+
     @Test("one customer accepting 20 times at once gets 20 equal answers", arguments: StoreBackend.all)
     func sameCustomerRace(backend: StoreBackend) async throws {
         let subject = try await backend.make()
