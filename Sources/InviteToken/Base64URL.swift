@@ -75,43 +75,61 @@ public enum Base64URL {
         return output
     }
 
+    /// The most bytes `count` characters of base64url can decode to.
+    public static func decodedCapacity(of count: Int) -> Int {
+        count * 3 / 4
+    }
+
     /// Decodes canonical base64url into `output`; false (and `output` unspecified) otherwise.
     public static func decode(_ encoded: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) -> Bool {
-        let count = encoded.count
-        guard count % 4 != 1 else { return false }
         let start = output.count
-        output.append(contentsOf: repeatElement(0, count: count * 3 / 4))
-        return decodeTable.withUnsafeBufferPointer { table -> Bool in
-            output.withUnsafeMutableBufferPointer { buffer -> Bool in
-                var out = start
-                var index = 0
-                while index + 4 <= count {
-                    let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
-                    let c = table[Int(encoded[index + 2])], d = table[Int(encoded[index + 3])]
-                    guard a | b | c | d < 64 else { return false }
-                    let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                    buffer[out] = UInt8(truncatingIfNeeded: chunk >> 16)
-                    buffer[out + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
-                    buffer[out + 2] = UInt8(truncatingIfNeeded: chunk)
-                    index += 4
-                    out += 3
-                }
-                switch count - index {
-                case 2:
-                    let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
-                    // Four of b's bits fall past the end: they must be zero.
-                    guard a | b < 64, b & 0x0f == 0 else { return false }
-                    buffer[out] = a << 2 | b >> 4
-                case 3:
-                    let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])], c = table[Int(encoded[index + 2])]
-                    guard a | b | c < 64, c & 0x03 == 0 else { return false }
-                    buffer[out] = a << 2 | b >> 4
-                    buffer[out + 1] = (b & 0x0f) << 4 | c >> 2
-                default:
-                    break
-                }
-                return true
+        output.append(contentsOf: repeatElement(0, count: decodedCapacity(of: encoded.count)))
+        let written = output.withUnsafeMutableBytes { buffer in
+            decode(encoded, into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...]))
+        }
+        guard let written else { return false }
+        output.removeLast(output.count - start - written)
+        return true
+    }
+
+    /// Decodes canonical base64url into the front of `output`, which holds at least
+    /// ``decodedCapacity(of:)`` bytes, and returns how many it wrote; nil (and `output`
+    /// unspecified) when the text is not canonical. The verifier decodes into stack memory
+    /// through this, so checking a token allocates nothing for its parts.
+    public static func decode(_ encoded: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        let count = encoded.count
+        guard count % 4 != 1, output.count >= decodedCapacity(of: count) else { return nil }
+        return decodeTable.withUnsafeBufferPointer { table -> Int? in
+            var out = 0
+            var index = 0
+            while index + 4 <= count {
+                let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
+                let c = table[Int(encoded[index + 2])], d = table[Int(encoded[index + 3])]
+                guard a | b | c | d < 64 else { return nil }
+                let chunk = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                output[out] = UInt8(truncatingIfNeeded: chunk >> 16)
+                output[out + 1] = UInt8(truncatingIfNeeded: chunk >> 8)
+                output[out + 2] = UInt8(truncatingIfNeeded: chunk)
+                index += 4
+                out += 3
             }
+            switch count - index {
+            case 2:
+                let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])]
+                // Four of b's bits fall past the end: they must be zero.
+                guard a | b < 64, b & 0x0f == 0 else { return nil }
+                output[out] = a << 2 | b >> 4
+                out += 1
+            case 3:
+                let a = table[Int(encoded[index])], b = table[Int(encoded[index + 1])], c = table[Int(encoded[index + 2])]
+                guard a | b | c < 64, c & 0x03 == 0 else { return nil }
+                output[out] = a << 2 | b >> 4
+                output[out + 1] = (b & 0x0f) << 4 | c >> 2
+                out += 2
+            default:
+                break
+            }
+            return out
         }
     }
 }

@@ -63,14 +63,33 @@ public struct TokenVerifier: Sendable {
         let headerPart = UnsafeRawBufferPointer(rebasing: bytes[..<firstDot])
         let payloadPart = UnsafeRawBufferPointer(rebasing: bytes[(firstDot + 1)..<secondDot])
         let signaturePart = UnsafeRawBufferPointer(rebasing: bytes[(secondDot + 1)...])
-        var payload: [UInt8] = [], signature: [UInt8] = []
-        guard !headerPart.isEmpty, !payloadPart.isEmpty, !signaturePart.isEmpty,
-              Base64URL.decode(payloadPart, appendingTo: &payload),
-              Base64URL.decode(signaturePart, appendingTo: &signature)
-        else {
+        guard !headerPart.isEmpty, !payloadPart.isEmpty, !signaturePart.isEmpty else {
             throw TokenError(.malformed, "a part is empty or not canonical unpadded base64url")
         }
+        // The payload and signature decode into one stack buffer (a token is at most 4 KiB).
+        let payloadCapacity = Base64URL.decodedCapacity(of: payloadPart.count)
+        let capacity = payloadCapacity + Base64URL.decodedCapacity(of: signaturePart.count)
+        return try withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 8) { scratch throws(TokenError) in
+            guard let payloadCount = Base64URL.decode(payloadPart, into: UnsafeMutableRawBufferPointer(rebasing: scratch[..<payloadCapacity])),
+                  let signatureCount = Base64URL.decode(signaturePart, into: UnsafeMutableRawBufferPointer(rebasing: scratch[payloadCapacity...]))
+            else {
+                throw TokenError(.malformed, "a part is empty or not canonical unpadded base64url")
+            }
+            return try verify(
+                headerPart: headerPart,
+                payload: UnsafeRawBufferPointer(rebasing: scratch[..<payloadCount]),
+                signature: UnsafeRawBufferPointer(rebasing: scratch[payloadCapacity..<(payloadCapacity + signatureCount)]),
+                signingInput: UnsafeRawBufferPointer(rebasing: bytes[..<secondDot]),
+                keyring: keyring, now: now
+            )
+        }
+    }
 
+    /// The checks after the parts have been decoded, from the header on.
+    private func verify(
+        headerPart: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer,
+        signingInput: UnsafeRawBufferPointer, keyring: Keyring, now: Int64
+    ) throws(TokenError) -> VerifiedInvitation {
         let algorithmName: String, kid: String
         if let known = keyring.knownHeader(headerPart) {
             (algorithmName, kid) = known
@@ -93,11 +112,10 @@ public struct TokenVerifier: Sendable {
             throw TokenError(.algorithmMismatch, "key \(kid) is \(material.algorithm.jwsName), the token says \(algorithmName)")
         }
 
-        let signingInput = UnsafeRawBufferPointer(rebasing: bytes[..<secondDot])
         let valid: Bool
         switch material {
         case .hmac(let key):
-            valid = signature.withUnsafeBytes { tag in (try? key.isValidAuthenticationCode(tag, for: signingInput)) ?? false }
+            valid = (try? key.isValidAuthenticationCode(signature, for: signingInput)) ?? false
         case .ed25519(let key):
             valid = key.publicKey.isValidSignature(signature, for: signingInput)
         case .ed25519Public(let key):
@@ -105,10 +123,7 @@ public struct TokenVerifier: Sendable {
         }
         guard valid else { throw TokenError(.badSignature, "the signature does not verify under key \(kid)") }
 
-        let decoded = payload.withUnsafeBytes { bytes -> Result<InvitationClaims, TokenError> in
-            do throws(TokenError) { return .success(try InvitationClaims(payload: bytes)) } catch { return .failure(error) }
-        }
-        let claims = try decoded.get()
+        let claims = try InvitationClaims(payload: payload)
         guard claims.issuer == issuer else { throw TokenError(.wrongIssuer, "issued by \(claims.issuer), expected \(issuer)") }
         guard claims.audience == InvitationClaims.audience else {
             throw TokenError(.wrongAudience, "audience \(claims.audience), expected \(InvitationClaims.audience)")
