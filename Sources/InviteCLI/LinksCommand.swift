@@ -129,8 +129,9 @@ struct Links: AsyncParsableCommand {
     }
 }
 
-/// Partner and customer ids: `[A-Za-z0-9._-]{1,64}`, short enough to keep links under 600
-/// characters.
+/// Partner and customer ids: `[A-Za-z0-9._-]{1,64}`. Issuing refuses a link of 600 characters
+/// or more, which two 64-character ids with a long public URL can reach; the default ids
+/// (UUIDs) leave a link of about 510 characters with the default URL.
 enum Identifier {
     static func isValid(_ id: String) -> Bool {
         let bytes = id.utf8

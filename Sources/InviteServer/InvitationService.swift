@@ -8,6 +8,15 @@ public struct IssuedInvitation: Sendable {
     public var url: String
 }
 
+/// A link that would be 600 characters or longer: mail systems fold long lines and break it.
+/// The public URL, the issuer, the partner ids and the kid all count towards its length.
+public struct LinkTooLongError: Error, CustomStringConvertible {
+    public var length: Int
+    public var description: String {
+        "the link would be \(length) characters; links must stay under \(InvitationService.maximumLinkLength + 1) (shorten the public URL, the issuer or the partner ids)"
+    }
+}
+
 /// How a link checks out: valid with its claims, or the first reason it is not.
 public enum LinkCheck: Sendable, Equatable {
     case valid(VerifiedInvitation, Invitation?)
@@ -36,6 +45,9 @@ public struct InvitationService: Sendable {
 
     public var verifier: TokenVerifier { TokenVerifier(issuer: issuer) }
 
+    /// DESIGN.md §2: a whole link stays under 600 characters.
+    public static let maximumLinkLength = 599
+
     /// The acceptance link for `token`.
     public func link(for token: String) -> String {
         "\(publicURL)/invitations/accept?token=\(token)"
@@ -59,10 +71,12 @@ public struct InvitationService: Sendable {
             kid: signer.kid, issuedAt: now, expiresAt: now + lifetime, maxUses: maxUses,
             issuedBy: issuedBy, customerEmail: customerEmail
         )
+        let url = link(for: token)
+        guard url.utf8.count <= Self.maximumLinkLength else { throw LinkTooLongError(length: url.utf8.count) }
         if record, let store {
             try await store.addInvitation(invitation)
         }
-        return IssuedInvitation(invitation: invitation, token: token, url: link(for: token))
+        return IssuedInvitation(invitation: invitation, token: token, url: url)
     }
 
     /// Checks a token, then (unless `offline`) its invitation in the store: revoked, used up,

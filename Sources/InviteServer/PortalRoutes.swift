@@ -395,6 +395,11 @@ struct PortalRoutes: Sendable {
                 request, viewer: nil, status: .serviceUnavailable, title: "Links cannot be issued right now",
                 text: "The service has no key to sign links with. Ask your administrator to run `invitelink keys rotate --alg ed25519`.",
                 code: error.code.rawValue)
+        } catch let error as LinkTooLongError {
+            return try message(
+                request, viewer: nil, status: .unprocessableContent, title: "Links cannot be issued right now",
+                text: "The link would be too long for email (\(error.length) characters, the limit is under 600). Ask your administrator to shorten the service's public URL or issuer.",
+                code: "link_too_long")
         }
     }
 

@@ -149,6 +149,25 @@ struct ErrorResponseTests {
         }
     }
 
+    @Test("422 link_too_long when the public URL would make a link of 600 characters or more; nothing is recorded")
+    func linkTooLong() async throws {
+        var world = try await World.make()
+        defer { world.cleanUp() }
+        let admin = world.adminA
+        try await world.withClient { client in
+            let url = try #require(try await client.issue(#"{"provider_id":"prov_p","dap":true}"#, bearer: admin)["url"] as? String)
+            #expect(url.utf8.count < 600, "the default link is \(url.utf8.count) characters")
+        }
+        world.configuration.publicURL = "https://" + String(repeating: "a", count: 200) + ".example/" + String(repeating: "b", count: 100)
+        try await world.withClient { client in
+            let before = try await client.send(.get, "/v1/invitations", bearer: admin).json["items"] as? [Any]
+            let reply = try await client.send(.post, "/v1/invitations", bearer: admin, json: #"{"provider_id":"prov_p","dap":true}"#)
+            expectProblem(reply, .unprocessableContent, "link_too_long", "a 300-character public URL")
+            let after = try await client.send(.get, "/v1/invitations", bearer: admin).json["items"] as? [Any]
+            #expect(before?.count == 1 && after?.count == 1, "a refused link was recorded: \(before?.count ?? -1) → \(after?.count ?? -1)")
+        }
+    }
+
     @Test("400 invalid_request for malformed JSON, wrong types, unknown members, non-objects and bad values")
     func invalidRequest() async throws {
         let world = try await World.make()

@@ -40,7 +40,7 @@ struct World: Sendable {
     let keyring: Keyring
     let holder: KeyringHolder
     let clock: TestClock
-    let configuration = ServerConfiguration()
+    var configuration = ServerConfiguration()
 
     /// Bearer secrets.
     let adminA: String, salesA: String, adminB: String, providerAdmin: String
