@@ -1,11 +1,13 @@
 import Hummingbird
 import InviteStore
 
-/// Who is calling: the tenant and role a bearer credential fixes.
+/// Who is calling: the tenant and role a bearer credential fixes, and the partner's record for
+/// a partner's credential.
 struct Caller: Sendable {
     var credentialID: String
     var tenant: Tenant
     var role: Role
+    var partner: Partner?
 
     var partnerID: String? { if case .partner(let id) = tenant { id } else { nil } }
     var customerID: String? { if case .customer(let id) = tenant { id } else { nil } }
@@ -23,20 +25,21 @@ struct BearerAuthenticator: Sendable {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
         let secret = header.dropFirst("Bearer ".count)
         guard (16...256).contains(secret.utf8.count) else { throw APIError.unauthorized }
-        guard let credential = try await store.credential(secretHash: BearerSecret.hash(String(secret))),
-              credential.revokedAt == nil
+        guard let principal = try await store.principal(secretHash: BearerSecret.hash(String(secret))),
+              principal.credential.revokedAt == nil
         else { throw APIError.unauthorized }
-        return Caller(credentialID: credential.id, tenant: credential.tenant, role: credential.role)
+        let credential = principal.credential
+        return Caller(credentialID: credential.id, tenant: credential.tenant, role: credential.role, partner: principal.partner)
     }
 
     /// A partner of kind reseller whose role may act (global admin or admin agent).
     func reseller(for request: Request, actingOnly: Bool = true) async throws -> (Caller, Partner) {
         let caller = try await caller(for: request)
-        guard let partnerID = caller.partnerID else { throw APIError.forbidden("this call needs a partner credential") }
+        guard caller.partnerID != nil else { throw APIError.forbidden("this call needs a partner credential") }
         if actingOnly, !caller.mayActForPartner {
             throw APIError.forbidden("the \(caller.role.rawValue) role may list but not change anything")
         }
-        guard let partner = try await store.partner(id: partnerID), partner.kind == .reseller else {
+        guard let partner = caller.partner, partner.kind == .reseller else {
             throw APIError.forbidden("this call is for resellers")
         }
         return (caller, partner)

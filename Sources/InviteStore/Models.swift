@@ -95,6 +95,17 @@ public struct User: Sendable, Equatable {
 }
 
 /// A bearer credential. Only the SHA-256 of the secret is stored.
+/// Who a bearer credential speaks for: the credential and, for a partner's, the partner.
+public struct Principal: Sendable, Equatable {
+    public var credential: Credential
+    public var partner: Partner?
+
+    public init(credential: Credential, partner: Partner?) {
+        self.credential = credential
+        self.partner = partner
+    }
+}
+
 public struct Credential: Sendable, Equatable {
     public var id: String
     public var tenant: Tenant

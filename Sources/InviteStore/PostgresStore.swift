@@ -295,6 +295,31 @@ public final class PostgresStore: RelationshipStore {
         }
     }
 
+    /// The credential and its partner in one statement: one round trip per authenticated call.
+    public func principal(secretHash: [UInt8]) async throws -> Principal? {
+        let hash = Data(secretHash)
+        return try await read { db in
+            guard let row = try await db.rows("""
+                SELECT c.id, c.partner_id, c.customer_id, c.role, c.secret_hash, c.created_at, c.revoked_at,
+                       p.name, p.kind, p.created_at
+                FROM credentials c LEFT JOIN partners p ON p.id = c.partner_id
+                WHERE c.secret_hash = \(hash) AND c.revoked_at IS NULL
+                """).first
+            else { return nil }
+            let (id, partnerID, customerID, role, storedHash, createdAt, revokedAt, partnerName, partnerKind, partnerCreatedAt) =
+                try row.decode((String, String?, String?, String, Data, UnixTime, UnixTime?, String?, String?, UnixTime?).self)
+            let credential = try Self.credential(
+                id: id, partnerID: partnerID, customerID: customerID, role: role, hash: storedHash, createdAt: createdAt, revokedAt: revokedAt
+            )
+            var partner: Partner?
+            if let partnerID, let partnerName, let partnerKind, let partnerCreatedAt {
+                guard let kind = PartnerKind(rawValue: partnerKind) else { throw Self.corrupt("partners.kind") }
+                partner = Partner(id: partnerID, name: partnerName, kind: kind, createdAt: partnerCreatedAt)
+            }
+            return Principal(credential: credential, partner: partner)
+        }
+    }
+
     public func revokeCredential(id: String, at: UnixTime, actor: String) async throws {
         try await write { db in
             guard let row = try await db.rows("SELECT revoked_at FROM credentials WHERE id = \(id) FOR UPDATE").first else {
@@ -913,8 +938,14 @@ extension PostgresStore {
     }
 
     private static func credential(row: PostgresRow) throws -> Credential {
-        let (id, partnerID, customerID, roleText, hash, createdAt, revokedAt) =
+        let (id, partnerID, customerID, role, hash, createdAt, revokedAt) =
             try row.decode((String, String?, String?, String, Data, UnixTime, UnixTime?).self)
+        return try credential(id: id, partnerID: partnerID, customerID: customerID, role: role, hash: hash, createdAt: createdAt, revokedAt: revokedAt)
+    }
+
+    private static func credential(
+        id: String, partnerID: String?, customerID: String?, role roleText: String, hash: Data, createdAt: UnixTime, revokedAt: UnixTime?
+    ) throws -> Credential {
         guard let role = Role(rawValue: roleText) else { throw corrupt("credentials.role") }
         return Credential(
             id: id, tenant: try tenant(partnerID: partnerID, customerID: customerID), role: role,

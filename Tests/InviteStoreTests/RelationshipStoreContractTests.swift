@@ -164,6 +164,27 @@ struct RelationshipStoreContractTests {
         }
     }
 
+    @Test("a principal is the credential with its partner's record, none for a customer's, nothing once revoked", arguments: StoreBackend.all)
+    func principalLookup(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        let partnerHash = [UInt8](repeating: 0xA1, count: 32), customerHash = [UInt8](repeating: 0xA2, count: 32)
+        let partnerCredential = Credential(id: "crd_p", tenant: .partner(F.resellerA), role: .adminAgent, secretHash: partnerHash, createdAt: F.t0)
+        try await store.addCredential(partnerCredential, actor: F.actor)
+        try await store.addCustomer(Customer(id: "cus_1", name: "Customer 1", domain: "c1.example", createdAt: F.t0), actor: F.actor)
+        let customerCredential = Credential(id: "crd_c", tenant: .customer("cus_1"), role: .globalAdmin, secretHash: customerHash, createdAt: F.t0)
+        try await store.addCredential(customerCredential, actor: F.actor)
+
+        let reseller = try #require(try await store.partner(id: F.resellerA))
+        #expect(try await store.principal(secretHash: partnerHash) == Principal(credential: partnerCredential, partner: reseller),
+                "a partner's credential comes without its partner, or with another")
+        #expect(try await store.principal(secretHash: customerHash) == Principal(credential: customerCredential, partner: nil),
+                "a customer's credential comes with a partner")
+        #expect(try await store.principal(secretHash: [UInt8](repeating: 0xA3, count: 32)) == nil, "another hash matched")
+        try await store.revokeCredential(id: "crd_p", at: F.t0 + 5, actor: F.actor)
+        #expect(try await store.principal(secretHash: partnerHash) == nil, "a revoked credential still authenticates")
+    }
+
     @Test("a second credential with the same secret hash is a conflict", arguments: StoreBackend.all)
     func duplicateCredentialHash(backend: StoreBackend) async throws {
         let store = try await backend.make().store
