@@ -101,6 +101,7 @@ struct PortalRoutes: Sendable {
         try await guarded(request) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            sessions.revoke(request, now: clock())
             var response = redirect(to: "/portal/sign-in")
             response.setCookie(sessions.signOutCookie())
             return response
