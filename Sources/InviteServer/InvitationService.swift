@@ -79,6 +79,23 @@ public struct InvitationService: Sendable {
         return IssuedInvitation(invitation: invitation, token: token, url: url)
     }
 
+    /// The link of an invitation already issued, signed again with its own key. Ed25519 and
+    /// HMAC-SHA256 signatures are deterministic, so this is the very link first handed out,
+    /// not a new one. Nil once that key no longer verifies (retired, revoked, removed) or is
+    /// only a public key here.
+    public func link(for invitation: Invitation) -> String? {
+        let keyring = keyring()
+        guard let entry = keyring.entry(invitation.kid), entry.state.verifies,
+              let material = keyring.material(for: invitation.kid),
+              let signer = try? TokenSigner(kid: invitation.kid, material: material)
+        else { return nil }
+        let claims = InvitationClaims(
+            issuer: issuer, invitationID: invitation.id, resellerID: invitation.resellerID, providerID: invitation.providerID,
+            delegatedAdmin: invitation.delegatedAdmin, issuedAt: invitation.issuedAt, expiresAt: invitation.expiresAt
+        )
+        return (try? signer.sign(claims)).map(link(for:))
+    }
+
     /// Checks a token, then (unless `offline`) its invitation in the store: revoked, used up,
     /// unknown. Never changes anything.
     public func check(_ token: String, now: Int64, offline: Bool = false) async throws -> LinkCheck {

@@ -57,6 +57,7 @@ struct PortalRoutes: Sendable {
         portal.get("invitations", use: invitationList)
         portal.get("invitations/new", use: newInvitation)
         portal.post("invitations", use: issue)
+        portal.get("invitations/{id}/draft", use: draft)
         portal.post("invitations/{id}/revoke", use: revoke)
     }
 
@@ -234,22 +235,53 @@ struct PortalRoutes: Sendable {
                 lifetime: InvitationClaims.defaultLifetime, maxUses: nil, issuedBy: viewer.user.id,
                 customerEmail: email.isEmpty ? nil : email, now: clock()
             )
-            let draft = DraftEmail(reseller: viewer.partner, provider: provider, delegatedAdmin: dap,
-                                   url: issued.url, expiresAt: issued.invitation.expiresAt)
+            // Post/redirect/get: reloading the draft shows the same link instead of issuing another.
+            return redirect(to: "/portal/invitations/\(issued.invitation.id)/draft")
+        }
+    }
+
+    /// The draft email of one of the partner's invitations, with its link signed again (the
+    /// same link: see ``InvitationService/link(for:)``).
+    @Sendable func draft(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
+            let id = try context.parameters.require("id")
+            guard let invitation = try await store.invitation(id: id, resellerID: viewer.partner.id)?.invitation else {
+                return try message(request, viewer: viewer, status: .notFound, title: "No such invitation",
+                                   text: "There is no invitation \(id) among yours.", code: "not_found")
+            }
+            let unusable: (code: String, text: String)? =
+                if invitation.revokedAt != nil { ("revoked", "The invitation was revoked.") }
+                else if invitation.expiresAt <= clock() { ("expired", "The invitation has expired.") }
+                else { nil }
+            if let unusable {
+                return try message(request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
+                                   text: unusable.text + " Request a new reseller relationship instead.", code: unusable.code)
+            }
+            guard let url = invitations.link(for: invitation) else {
+                return try message(request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
+                                   text: "The key that signed it has been retired. Request a new reseller relationship instead.",
+                                   code: "key_retired")
+            }
+            var provider: Partner?
+            if let providerID = invitation.providerID { provider = try await store.partner(id: providerID) }
+            let draft = DraftEmail(reseller: viewer.partner, provider: provider, delegatedAdmin: invitation.delegatedAdmin,
+                                   url: url, expiresAt: invitation.expiresAt)
+            let email = invitation.customerEmail ?? ""
             var values: [String: Any] = [
                 "title": "Draft email",
                 "subject": draft.subject,
                 "body": draft.body,
-                "url": issued.url,
+                "url": url,
                 "mailto": Self.mailto(to: email, subject: draft.subject, body: draft.body),
-                "dap": dap,
-                "expiresAt": RFC3339.format(issued.invitation.expiresAt),
-                "expiresText": Self.displayTime(issued.invitation.expiresAt),
+                "dap": invitation.delegatedAdmin,
+                "expiresAt": RFC3339.format(invitation.expiresAt),
+                "expiresText": Self.displayTime(invitation.expiresAt),
                 "script": true,
             ]
             if let provider { values["providerName"] = provider.name }
             if !email.isEmpty { values["to"] = email }
-            return try render("portal_draft", status: .created, request: request, viewer: viewer, current: "new", values)
+            return try render("portal_draft", request: request, viewer: viewer, current: "new", values)
         }
     }
 

@@ -240,7 +240,19 @@ class Browser:
         else:
             target.click()
         if navigates:
-            WebDriverWait(self.driver, PAGE_TIMEOUT).until(staleness_of(old))
+            WebDriverWait(self.driver, PAGE_TIMEOUT).until(lambda _: self.is_gone(old))
+
+    @staticmethod
+    def is_gone(element):
+        """Whether a page's element has left the document. Asked mid-navigation, Chromium may
+        answer "Node with given id does not belong to the document" instead of reporting the
+        element stale: that is gone too."""
+        try:
+            return staleness_of(element)(None)
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
 
     def forget_everyone(self):
         """Another person at another computer: no cookies of the previous one, whatever their path
