@@ -274,6 +274,7 @@ struct PortalRoutes: Sendable {
                 "body": draft.body,
                 "url": url,
                 "mailto": Self.mailto(to: email, subject: draft.subject, body: draft.body),
+                "mailtoAddress": Self.mailtoAddress(email),
                 "dap": invitation.delegatedAdmin,
                 "expiresAt": RFC3339.format(invitation.expiresAt),
                 "expiresText": Self.displayTime(invitation.expiresAt),
@@ -559,8 +560,12 @@ struct PortalRoutes: Sendable {
     /// A `mailto:` URI (RFC 6068): every reserved character percent-encoded, line breaks as CRLF.
     static func mailto(to address: String, subject: String, body: String) -> String {
         let crlf = body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        let to = address.isEmpty ? "" : (address.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: "@"))) ?? "")
-        return "mailto:\(to)?subject=\(queryEncoded(subject))&body=\(queryEncoded(crlf))"
+        return "mailto:\(mailtoAddress(address))?subject=\(queryEncoded(subject))&body=\(queryEncoded(crlf))"
+    }
+
+    /// The address part of a `mailto:` link, percent-encoded (empty when there is none).
+    static func mailtoAddress(_ address: String) -> String {
+        address.isEmpty ? "" : (address.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: "@"))) ?? "")
     }
 }
 

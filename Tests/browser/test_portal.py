@@ -317,6 +317,11 @@ class Flow:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(mailto).query)
         expect(self.link in query.get("body", [""])[0], "the mailto: body does not carry the link")
         expect(RESELLER in query.get("subject", [""])[0], "the mailto: subject does not name the reseller")
+        b.find("#draft-body").send_keys(Keys.CONTROL + Keys.END + Keys.NULL, "\nKind regards, the Fabrikam team")
+        edited = urllib.parse.parse_qs(urllib.parse.urlsplit(b.find("a[href^='mailto:']").get_attribute("href")).query)
+        edited_body = edited.get("body", [""])[0]
+        expect("Kind regards, the Fabrikam team" in edited_body and self.link in edited_body,
+               f"Open in email does not carry the text as edited: {edited_body[-120:]!r}; box ends {b.find('#draft-body').get_attribute('value')[-80:]!r}")
         copy = b.find("button[data-copy=draft-body]")
         expect(copy.is_displayed(), "the Copy button is not shown although JavaScript runs")
         copy.click()

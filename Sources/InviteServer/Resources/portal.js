@@ -1,5 +1,6 @@
-// Copy buttons of the draft email page. Without this script the buttons stay hidden and the
-// text boxes remain selectable, so nothing depends on it.
+// The draft email page: Copy buttons, and an "Open in email" link that follows the edits.
+// Without this script the buttons stay hidden, the text boxes remain selectable and the link
+// opens the original text, so nothing depends on it.
 "use strict";
 document.querySelectorAll("button[data-copy]").forEach(function (button) {
   button.hidden = false;
@@ -21,3 +22,21 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
     }
   });
 });
+
+// Keeps the mailto: link's subject and body in step with the text boxes, so "Open in email"
+// starts the message as edited here (line breaks as CRLF, as mail wants them).
+(function () {
+  var link = document.querySelector("a[data-mailto]");
+  var subject = document.getElementById("subject");
+  var body = document.getElementById("draft-body");
+  if (!link || !subject || !body) { return; }
+  var to = link.getAttribute("data-mailto");
+  function update() {
+    var text = body.value.replace(/\r\n/g, "\n").replace(/\n/g, "\r\n");
+    link.href = "mailto:" + to + "?subject=" + encodeURIComponent(subject.value) + "&body=" + encodeURIComponent(text);
+  }
+  subject.addEventListener("input", update);
+  body.addEventListener("input", update);
+  var note = document.getElementById("mailto-note");
+  if (note) { note.textContent = "Open in email starts a message with the text as edited here."; }
+})();
