@@ -10,11 +10,14 @@ public struct APIError: HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let code: String
     public let detail: String
+    /// The `Allow` header of a 405.
+    public let allow: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String, allow: String? = nil) {
         self.status = status
         self.code = code
         self.detail = detail
+        self.allow = allow
     }
 
     public static func invalidRequest(_ detail: String) -> APIError { APIError(.badRequest, "invalid_request", detail) }
@@ -76,6 +79,7 @@ public struct APIError: HTTPResponseError, Sendable {
         var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         if status == .serviceUnavailable { headers[.retryAfter] = "5" }
+        if let allow { headers[.allow] = allow }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: out.finish())))
     }
 }

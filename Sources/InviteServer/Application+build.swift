@@ -23,6 +23,8 @@ public func buildApplication(
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ObservabilityMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
+    let allowedMethods = AllowedMethods()
+    router.add(middleware: MethodNotAllowedMiddleware(allowed: allowedMethods))
 
     router.get("healthz") { _, _ in jsonResponse(.ok, #"{"status":"ok"}"#) }
     router.get("readyz") { _, _ -> Response in
@@ -55,6 +57,8 @@ public func buildApplication(
         templates: try Assets.templates(), clock: clock
     ).register(on: router)
     try PortalRoutes(store: store, invitations: invitations, secureCookies: configuration.secureCookies, templates: Assets.templates(), clock: clock).register(on: router)
+
+    allowedMethods.load(router.routes)
 
     var services: [any Service] = []
     if reloadKeyring {

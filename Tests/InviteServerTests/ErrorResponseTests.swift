@@ -140,11 +140,31 @@ struct ErrorResponseTests {
                 (.delete, "/v1/customers/nobody/relationship", world.adminA),
                 (.get, "/v1/nothing-here", world.adminA),
                 (.get, "/nothing-here", nil),
-                (.put, "/v1/invitations", world.adminA),
             ]
             for (method, uri, bearer) in cases {
                 let reply = try await client.send(method, uri, bearer: bearer)
                 expectProblem(reply, .notFound, "not_found", "\(method) \(uri)")
+            }
+        }
+    }
+
+    @Test("405 method_not_allowed with an Allow header for a routed path and a method it does not take")
+    func methodNotAllowed() async throws {
+        let world = try await World.make()
+        defer { world.cleanUp() }
+        try await world.withClient { client in
+            let cases: [(HTTPRequest.Method, String, String)] = [
+                (.put, "/v1/invitations", "GET, POST"),
+                (.patch, "/v1/invitations/AAAAAAAAAAAAAAAAAAAAAA", "DELETE, GET"),
+                (.delete, "/v1/providers", "GET"),
+                (.get, "/v1/customers/cus_1/relationship", "DELETE"),
+                (.post, "/healthz", "GET"),
+                (.get, "/v1/invitations/verify", "POST"),
+            ]
+            for (method, uri, allow) in cases {
+                let reply = try await client.send(method, uri, bearer: world.adminA)
+                expectProblem(reply, .methodNotAllowed, "method_not_allowed", "\(method) \(uri)")
+                #expect(reply.headers[.allow] == allow, "\(method) \(uri): Allow is \(reply.headers[.allow] ?? "missing"), expected \(allow)")
             }
         }
     }
