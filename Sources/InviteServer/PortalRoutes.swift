@@ -253,6 +253,7 @@ struct PortalRoutes: Sendable {
             let unusable: (code: String, text: String)? =
                 if invitation.revokedAt != nil { ("revoked", "The invitation was revoked.") }
                 else if invitation.expiresAt <= clock() { ("expired", "The invitation has expired.") }
+                else if let maxUses = invitation.maxUses, invitation.useCount >= maxUses { ("used_up", "The invitation has no uses left.") }
                 else { nil }
             if let unusable {
                 return try message(request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
@@ -260,7 +261,7 @@ struct PortalRoutes: Sendable {
             }
             guard let url = invitations.link(for: invitation) else {
                 return try message(request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
-                                   text: "The key that signed it has been retired. Request a new reseller relationship instead.",
+                                   text: "The key that signed it has been retired or revoked. Request a new reseller relationship instead.",
                                    code: "key_retired")
             }
             var provider: Partner?
