@@ -251,6 +251,28 @@ struct RelationshipStoreContractTests {
                 && actions.contains("invitation.accepted"), "audit entries missing: \(actions)")
     }
 
+    @Test("an acceptance that fails at its last step leaves nothing behind", arguments: StoreBackend.all)
+    func acceptanceRollsBackWhole(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        // Limited, so that the use is counted by the acceptance's own writes on every backend.
+        try await store.addInvitation(F.invitation("inv_1", dap: true, maxUses: 5))
+        let auditBefore = try await subject.count(.audit_log)
+        // The acceptance row is written last; failing there means every earlier write must go.
+        for sql in subject.failAcceptanceInserts { try await subject.execute(sql) }
+
+        await expectStoreError(.unavailable, "the injected failure did not surface as unavailable") {
+            try await store.accept(F.request("inv_1", customer: "cus_1"))
+        }
+        #expect(try await subject.count(.relationships) == 0, "relationships survived the rollback")
+        #expect(try await subject.count(.dap_grants) == 0, "the DAP grant survived the rollback")
+        #expect(try await subject.count(.audit_log) == auditBefore, "audit entries survived the rollback")
+        #expect(try await subject.scalar("SELECT use_count FROM invitations WHERE id = 'inv_1'") == "0", "the use survived the rollback")
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 0, "the use survived the rollback")
+    }
+
     @Test("a repeated acceptance answers identically and creates nothing twice", arguments: StoreBackend.all)
     func repeatedAcceptance(backend: StoreBackend) async throws {
         let subject = try await backend.make()

@@ -28,7 +28,10 @@ struct StoreBackend: Sendable, CustomStringConvertible {
             store: store,
             reopen: { try await open() },
             execute: { sql in try await store.executeForTesting(sql) },
-            scalar: { sql in try await store.scalarForTesting(sql) }
+            scalar: { sql in try await store.scalarForTesting(sql) },
+            failAcceptanceInserts: [
+                "CREATE TRIGGER fail_acceptance BEFORE INSERT ON acceptances BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+            ]
         )
     }
 
@@ -56,7 +59,14 @@ struct StoreBackend: Sendable, CustomStringConvertible {
             store: store,
             reopen: { try await open() },
             execute: { sql in try await store.executeForTesting(sql) },
-            scalar: { sql in try await store.scalarForTesting(sql) }
+            scalar: { sql in try await store.scalarForTesting(sql) },
+            failAcceptanceInserts: [
+                """
+                CREATE FUNCTION fail_acceptance() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'injected failure'; END $$
+                """,
+                "CREATE TRIGGER fail_acceptance BEFORE INSERT ON acceptances FOR EACH ROW EXECUTE FUNCTION fail_acceptance()",
+            ]
         )
     }
 }
@@ -98,6 +108,9 @@ struct StoreUnderTest: Sendable {
     let execute: @Sendable (String) async throws -> Void
     /// The first column of the first row, as text.
     let scalar: @Sendable (String) async throws -> String?
+    /// Statements (for ``execute``) after which every insert into `acceptances` fails: the
+    /// acceptance's last write, to show that its earlier ones roll back with it.
+    let failAcceptanceInserts: [String]
 
     /// Tables whose rows the contract counts.
     enum Table: String {
