@@ -285,16 +285,6 @@ public final class PostgresStore: RelationshipStore {
         }
     }
 
-    public func credential(secretHash: [UInt8]) async throws -> Credential? {
-        let hash = Data(secretHash)
-        return try await read { db in
-            try await db.rows("""
-                SELECT id, partner_id, customer_id, role, secret_hash, created_at, revoked_at
-                FROM credentials WHERE secret_hash = \(hash) AND revoked_at IS NULL
-                """).first.map(Self.credential(row:))
-        }
-    }
-
     /// The credential and its partner in one prepared statement: one round trip per
     /// authenticated call.
     public func principal(secretHash: [UInt8]) async throws -> Principal? {
@@ -873,12 +863,6 @@ extension PostgresStore {
             passwordHash: passwordHash, mustChangePassword: mustChange, failedSignIns: Int(failed),
             lockedUntil: lockedUntil, createdAt: createdAt
         )
-    }
-
-    private static func credential(row: PostgresRow) throws -> Credential {
-        let (id, partnerID, customerID, role, hash, createdAt, revokedAt) =
-            try row.decode((String, String?, String?, String, Data, UnixTime, UnixTime?).self)
-        return try credential(id: id, partnerID: partnerID, customerID: customerID, role: role, hash: hash, createdAt: createdAt, revokedAt: revokedAt)
     }
 
     private static func credential(

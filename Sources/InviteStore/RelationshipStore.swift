@@ -47,10 +47,8 @@ public protocol RelationshipStore: Sendable {
     // MARK: Credentials
 
     func addCredential(_ credential: Credential, actor: String) async throws
-    /// The unrevoked credential whose secret hashes to `secretHash`.
-    func credential(secretHash: [UInt8]) async throws -> Credential?
-    /// The same credential and, for a partner's credential, the partner: what every partner
-    /// call needs first, in one trip to the store where the store can.
+    /// The unrevoked credential whose secret hashes to `secretHash` and, for a partner's
+    /// credential, the partner: what every authenticated call needs first, in one trip.
     func principal(secretHash: [UInt8]) async throws -> Principal?
     /// Throws `.notFound` for an unknown id; revoking twice is not an error.
     func revokeCredential(id: String, at: UnixTime, actor: String) async throws
@@ -97,14 +95,4 @@ public protocol RelationshipStore: Sendable {
     func appendAudit(_ entry: AuditEntry) async throws
     /// The newest entries first.
     func auditLog(limit: Int) async throws -> [AuditEntry]
-}
-
-extension RelationshipStore {
-    /// Two look-ups; a store that can answer in one overrides this.
-    public func principal(secretHash: [UInt8]) async throws -> Principal? {
-        guard let credential = try await credential(secretHash: secretHash) else { return nil }
-        var partner: Partner?
-        if let partnerID = credential.tenant.partnerID { partner = try await self.partner(id: partnerID) }
-        return Principal(credential: credential, partner: partner)
-    }
 }

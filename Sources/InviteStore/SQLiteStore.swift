@@ -262,17 +262,14 @@ public final class SQLiteStore: RelationshipStore {
         }
     }
 
-    public func credential(secretHash: [UInt8]) async throws -> Credential? {
-        let hash = Data(secretHash)
-        return try await readStatement { db in try Self.credential(db, secretHash: hash) }
-    }
-
     /// Both look-ups with one reader: a partner's record never changes once added, so the two
     /// statements need no shared snapshot.
     public func principal(secretHash: [UInt8]) async throws -> Principal? {
         let hash = Data(secretHash)
         return try await readStatement { db in
-            guard let credential = try Self.credential(db, secretHash: hash) else { return nil }
+            guard let credential = try db.row(sql: "SELECT * FROM credentials WHERE secret_hash = ? AND revoked_at IS NULL",
+                                              arguments: [hash]).map(Self.credential(row:))
+            else { return nil }
             let partner = try credential.tenant.partnerID.flatMap { try Self.partner(db, id: $0) }
             return Principal(credential: credential, partner: partner)
         }
@@ -637,11 +634,6 @@ public final class SQLiteStore: RelationshipStore {
 extension SQLiteStore {
     private static func exists(_ db: Database, sql: String, arguments: StatementArguments) throws -> Bool {
         try db.int(sql: sql, arguments: arguments) != nil
-    }
-
-    private static func credential(_ db: Database, secretHash: Data) throws -> Credential? {
-        try db.row(sql: "SELECT * FROM credentials WHERE secret_hash = ? AND revoked_at IS NULL", arguments: [secretHash])
-            .map(Self.credential(row:))
     }
 
     private static func partner(_ db: Database, id: String) throws -> Partner? {

@@ -153,11 +153,11 @@ struct RelationshipStoreContractTests {
         let hash = [UInt8](repeating: 0xAB, count: 32)
         let credential = Credential(id: "crd_1", tenant: .partner(F.resellerA), role: .adminAgent, secretHash: hash, createdAt: F.t0)
         try await store.addCredential(credential, actor: F.actor)
-        #expect(try await store.credential(secretHash: hash) == credential, "the credential read back differs from the one added")
-        #expect(try await store.credential(secretHash: [UInt8](repeating: 0xAC, count: 32)) == nil, "another hash matched")
+        #expect(try await store.principal(secretHash: hash)?.credential == credential, "the credential read back differs from the one added")
+        #expect(try await store.principal(secretHash: [UInt8](repeating: 0xAC, count: 32)) == nil, "another hash matched")
 
         try await store.revokeCredential(id: "crd_1", at: F.t0 + 5, actor: F.actor)
-        #expect(try await store.credential(secretHash: hash) == nil, "a revoked credential still authenticates")
+        #expect(try await store.principal(secretHash: hash) == nil, "a revoked credential still authenticates")
         try await store.revokeCredential(id: "crd_1", at: F.t0 + 6, actor: F.actor)
         await expectStoreError(.notFound, "revoking an unknown credential") {
             try await store.revokeCredential(id: "crd_missing", at: F.t0, actor: F.actor)
