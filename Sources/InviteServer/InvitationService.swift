@@ -60,17 +60,12 @@ public struct InvitationService: Sendable {
         maxUses: Int?, issuedBy: String, customerEmail: String?, now: Int64, record: Bool = true
     ) async throws -> IssuedInvitation {
         let signer = try TokenSigner(keyring: keyring())
-        let id = try Identifiers.random(prefix: "")
-        let claims = InvitationClaims(
-            issuer: issuer, invitationID: id, resellerID: resellerID, providerID: providerID,
-            delegatedAdmin: delegatedAdmin, issuedAt: now, expiresAt: now + lifetime
-        )
-        let token = try signer.sign(claims)
         let invitation = Invitation(
-            id: id, resellerID: resellerID, providerID: providerID, delegatedAdmin: delegatedAdmin,
+            id: try Identifiers.random(prefix: ""), resellerID: resellerID, providerID: providerID, delegatedAdmin: delegatedAdmin,
             kid: signer.kid, issuedAt: now, expiresAt: now + lifetime, maxUses: maxUses,
             issuedBy: issuedBy, customerEmail: customerEmail
         )
+        let token = try signer.sign(claims(of: invitation))
         let url = link(for: token)
         guard url.utf8.count <= Self.maximumLinkLength else { throw LinkTooLongError(length: url.utf8.count) }
         if record, let store {
@@ -89,11 +84,15 @@ public struct InvitationService: Sendable {
               let material = keyring.material(for: invitation.kid),
               let signer = try? TokenSigner(kid: invitation.kid, material: material)
         else { return nil }
-        let claims = InvitationClaims(
+        return (try? signer.sign(claims(of: invitation))).map(link(for:))
+    }
+
+    /// What an invitation's token says.
+    private func claims(of invitation: Invitation) -> InvitationClaims {
+        InvitationClaims(
             issuer: issuer, invitationID: invitation.id, resellerID: invitation.resellerID, providerID: invitation.providerID,
             delegatedAdmin: invitation.delegatedAdmin, issuedAt: invitation.issuedAt, expiresAt: invitation.expiresAt
         )
-        return (try? signer.sign(claims)).map(link(for:))
     }
 
     /// Checks a token, then (unless `offline`) its invitation in the store: revoked, used up,
