@@ -40,6 +40,27 @@ start_watchdog() {
     WATCHDOG=$!
 }
 
+# `stop_processes PID…`: SIGTERM to each, up to 5 s each to exit, then SIGKILL; reaps them.
+stop_processes() {
+    local pid
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+        { wait "$pid"; } 2>/dev/null || true
+    done
+}
+
+# `finish_work STATUS`: after a failure (STATUS not 0), the tail of every $WORK/serve*.log on
+# stderr; then $WORK is removed, or kept and named when KEEP_WORK is set.
+finish_work() {
+    local log
+    if [ "$1" != 0 ]; then
+        for log in "$WORK"/serve*.log; do [ -f "$log" ] && { echo "--- $log (tail)"; tail -n 20 "$log"; } >&2; done
+    fi
+    if [ -n "${KEEP_WORK:-}" ]; then note "kept $WORK"; else rm -rf "$WORK"; fi
+}
+
 # The CLI with the script's KEYS and DB, each run bounded to 30 s. Arguments after a `--` stay
 # after it, so a kid that begins with "-" is not read as an option: `il keys promote -- "$kid"`.
 il() {

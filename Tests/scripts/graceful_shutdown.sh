@@ -26,8 +26,7 @@ cleanup() {
     trap - EXIT
     [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
     kill "$WATCHDOG" 2>/dev/null || true
-    [ "$status" != 0 ] && [ -f "$WORK/serve.log" ] && { echo "--- serve.log (tail)"; tail -n 20 "$WORK/serve.log"; } >&2
-    rm -rf "$WORK"
+    finish_work "$status"
     exit "$status"
 }
 trap cleanup EXIT

@@ -38,17 +38,9 @@ start_watchdog "$LIMIT"
 cleanup() {
     local status=$?
     trap - EXIT TERM INT
-    for pid in "${LOADERS[@]}" "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${LOADERS[@]}" "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-        { wait "$pid"; } 2>/dev/null || true
-    done
+    stop_processes "${LOADERS[@]}" "${PIDS[@]}"
     kill "$WATCHDOG" 2>/dev/null || true
-    if [ "$status" != 0 ]; then
-        for log in "$WORK"/serve*.log; do [ -f "$log" ] && { echo "--- $log (tail)"; tail -n 20 "$log"; } >&2; done
-    fi
-    [ -n "${KEEP_WORK:-}" ] && note "kept $WORK" || rm -rf "$WORK"
+    finish_work "$status"
     exit "$status"
 }
 trap cleanup EXIT

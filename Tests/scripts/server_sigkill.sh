@@ -51,10 +51,7 @@ cleanup() {
     [ -n "$SERVER_WRAPPER" ] && kill -0 "$SERVER_WRAPPER" 2>/dev/null && kill -9 "$SERVER_PID" 2>/dev/null || true
     kill "$WATCHDOG" 2>/dev/null || true
     [ -n "$SERVER_WRAPPER" ] && wait "$SERVER_WRAPPER" 2>/dev/null || true
-    if [ "$status" != 0 ] && [ -z "${KEEP_WORK:-}" ]; then
-        for log in "$WORK"/serve*.log; do [ -f "$log" ] && { echo "--- $log (tail)"; tail -n 20 "$log"; } >&2; done
-    fi
-    [ -n "${KEEP_WORK:-}" ] && note "kept $WORK" || rm -rf "$WORK"
+    finish_work "$status"
     exit "$status"
 }
 trap cleanup EXIT

@@ -38,19 +38,11 @@ start_watchdog "$LIMIT"
 cleanup() {
     local status=$?
     trap - EXIT TERM INT
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-        { wait "$pid"; } 2>/dev/null || true
-    done
+    stop_processes "${PIDS[@]}"
     # Never leave the shared server down for whoever runs next under the same cluster.
     [ "$PG_STOPPED" = 1 ] && "$INVITELINK_TEST_POSTGRES_CTL" start >/dev/null 2>&1 || true
     kill "$WATCHDOG" 2>/dev/null || true
-    if [ "$status" != 0 ]; then
-        for log in "$WORK"/serve*.log; do [ -f "$log" ] && { echo "--- $log (tail)"; tail -n 20 "$log"; } >&2; done
-    fi
-    [ -n "${KEEP_WORK:-}" ] && note "kept $WORK" || rm -rf "$WORK"
+    finish_work "$status"
     exit "$status"
 }
 trap cleanup EXIT
