@@ -579,8 +579,7 @@ public final class SQLiteStore: RelationshipStore {
     // Reads run on the calling thread. A read here is a few indexed rows from pages SQLite
     // has cached, done in microseconds, and never waits for a writer (WAL); the closure never
     // suspends, so the reader it holds is back in the pool at once. Hopping to GRDB's reader
-    // queue and back instead costs two thread switches per read, which measured as most of the
-    // price of an authenticated request.
+    // queue and back instead costs two thread switches per read, more than the read itself.
 
     /// Several statements that must see one snapshot: one deferred read transaction.
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
