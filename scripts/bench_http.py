@@ -2,12 +2,13 @@
 """HTTP benchmark: wrk against issuance, the acceptance page and acceptance (unique customers),
 beside a bare route of the same server as the ceiling, all in one invocation.
 
-Usage: scripts/bench_http.py [--binary .build/release/invitelink] [--seconds 8] [--alg ed25519]
+Usage: scripts/bench_http.py [--binary .build/release/invitelink] [--seconds 8] [--alg ed25519] [--only TEXT]
                              [--postgres postgres://…]   (default: $INVITELINK_TEST_POSTGRES_URL if
                                                           --database postgres, else SQLite)
 
-Prints req/s, p50 and p99 for each, the ratio to the ceiling, and the server's peak memory
-(VmHWM). Everything runs on 127.0.0.1 in a temporary directory and is stopped at the end.
+Prints req/s, p50 and p99 for each, the ratio to the ceiling, the server's CPU time per request
+(all its threads, from /proc: steadier than req/s when wrk and other work share the cores) and its
+peak memory (VmHWM). Everything runs on 127.0.0.1 in a temporary directory and is stopped at the end.
 Customers for the acceptance run are inserted straight into the database (sqlite3, or psql
 \copy into a fresh schema; thousands of CLI calls would take minutes); their credentials are
 hashed exactly as `credentials create` does.
@@ -50,12 +51,24 @@ def wait_healthy(base, deadline=20):
     raise SystemExit("the server did not become healthy")
 
 
-def wrk(url, seconds, script=None, env=None, connections=32):
+def cpu_seconds(pid):
+    """User plus system CPU time the process has used so far, every thread counted."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url, seconds, server_pid, script=None, env=None, connections=32):
+    """Rate, p50, p99, non-2xx count, and the server's CPU time per request in microseconds:
+    the steadiest figure on a machine whose cores wrk and other work share."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
         command[1:1] = ["-s", script]
+    cpu_before = cpu_seconds(server_pid)
     output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    cpu_used = cpu_seconds(server_pid) - cpu_before
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
 
     def percentile(p):
         match = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
@@ -63,7 +76,7 @@ def wrk(url, seconds, script=None, env=None, connections=32):
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return rate, percentile(50), percentile(99), int(non2xx.group(1)) if non2xx else 0
+    return rate, percentile(50), percentile(99), int(non2xx.group(1)) if non2xx else 0, cpu_used / requests * 1e6
 
 
 def lua(path, body_lines):
@@ -80,6 +93,7 @@ def main():
     parser.add_argument("--customers", type=int, default=60000)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--postgres", default=os.environ.get("INVITELINK_TEST_POSTGRES_URL"))
+    parser.add_argument("--only", help="run the ceiling and only the routes whose name contains this text (e.g. 'POST /v1/inv')")
     options = parser.parse_args()
     if options.database == "postgres" and not options.postgres:
         raise SystemExit("--database postgres needs --postgres URL or INVITELINK_TEST_POSTGRES_URL (make bench DATABASE=postgres sets it)")
@@ -155,10 +169,15 @@ def main():
                          '  return wrk.format("POST", "/v1/acceptances", headers, body)\n'
                          'end\n')
 
-        results = [("bare route GET /healthz", wrk(base + "/healthz", options.seconds))]
-        results.append(("POST /v1/invitations", wrk(base + "/v1/invitations", options.seconds, issue_lua)))
-        results.append(("GET /invitations/accept", wrk(f"{base}/invitations/accept?token={token}", options.seconds)))
-        results.append(("POST /v1/acceptances", wrk(base + "/v1/acceptances", options.seconds, accept_lua)))
+        routes = [
+            ("POST /v1/invitations", base + "/v1/invitations", issue_lua),
+            ("GET /invitations/accept", f"{base}/invitations/accept?token={token}", None),
+            ("POST /v1/acceptances", base + "/v1/acceptances", accept_lua),
+        ]
+        results = [("bare route GET /healthz", wrk(base + "/healthz", options.seconds, server.pid))]
+        for name, url, script in routes:
+            if options.only is None or options.only in name:
+                results.append((name, wrk(url, options.seconds, server.pid, script)))
 
         with open(f"/proc/{server.pid}/status") as f:
             peak = next(line.split()[1] for line in f if line.startswith("VmHWM"))
@@ -179,9 +198,9 @@ def main():
     ceiling = results[0][1][0]
     backend = "PostgreSQL" if options.database == "postgres" else "SQLite WAL synchronous=FULL"
     print(f"HTTP benchmark ({options.alg} keys, {backend}, wrk -t1 -c32 -d{options.seconds}s, cores shared with wrk)")
-    print(f"{'route':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}")
-    for name, (rate, p50, p99, non2xx) in results:
-        print(f"{name:<28}{rate:>10,.0f}{p50:>9.2f}{p99:>9.2f}{rate / ceiling:>8.2f}{non2xx:>9}")
+    print(f"{'route':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'non-2xx':>9}{'server CPU µs/req':>19}")
+    for name, (rate, p50, p99, non2xx, cpu) in results:
+        print(f"{name:<28}{rate:>10,.0f}{p50:>9.2f}{p99:>9.2f}{rate / ceiling:>8.2f}{non2xx:>9}{cpu:>19.0f}")
     print(f"durable acceptances in the database: {accepted}; peak server memory (VmHWM): {int(peak) / 1024:.1f} MiB")
 
 
