@@ -78,7 +78,7 @@ struct StrictJSONTests {
 
     @Test("JSONWriter's strings read back as the same string")
     func writerRoundTrip() throws {
-        for text in ["plain", "quote \" backslash \\", "newline\n tab\t cr\r", "nul\u{0} bell\u{7} unit\u{1f}", "é😀", ""] {
+        for text in ["plain", "quote \" backslash \\", "\"at both ends\\", "\n\n", "newline\n tab\t cr\r", "nul\u{0} bell\u{7} unit\u{1f}", "é😀", ""] {
             var out: [UInt8] = []
             JSONWriter.appendString(text, to: &out)
             #expect(try StrictJSON.parse(out) == .string(text), "\(text.debugDescription)")
