@@ -1,16 +1,12 @@
 public import Hummingbird
-import InviteCrypto
-import InviteToken
-import Logging
 
-/// The per-request context: Hummingbird's core storage plus a request id for the logs.
+/// The per-request context: Hummingbird's core storage. Its logger already carries the
+/// request id (`hb.request.id`) that responses echo as `X-Request-Id`.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    public var requestID: String
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
-        self.requestID = (try? Base64URL.encode(SystemRandom.bytes(9))) ?? "unknown"
     }
 
     /// Bodies over 64 KiB are refused with 413.

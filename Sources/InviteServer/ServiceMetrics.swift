@@ -1,6 +1,7 @@
 import Hummingbird
 import InviteToken
 public import Prometheus
+import Synchronization
 
 /// The Prometheus metrics the service exports at `/metrics`: requests by route and status,
 /// a latency histogram, acceptances, and verification failures by reason code.
@@ -11,6 +12,15 @@ public final class ServiceMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let latency: DurationHistogram
     private let acceptances: Counter
+    /// The request counters made so far, so that a request costs one look-up rather than the
+    /// registry's label formatting and validation.
+    private let requestCounters = Mutex<[RequestKey: Counter]>([:])
+
+    private struct RequestKey: Hashable {
+        var route: String
+        var method: HTTPRequest.Method
+        var status: Int
+    }
 
     public init() {
         latency = registry.makeDurationHistogram(
@@ -22,12 +32,19 @@ public final class ServiceMetrics: Sendable {
         acceptances = registry.makeCounter(name: "invitelink_acceptances_total", labels: [], help: "Invitations accepted (first acceptances only)")
     }
 
-    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            name: "invitelink_http_requests_total",
-            labels: [("route", route), ("method", method), ("status", String(status))],
-            help: "HTTP requests by route and status"
-        ).increment()
+    func recordRequest(route: String, method: HTTPRequest.Method, status: Int, duration: Duration) {
+        let key = RequestKey(route: route, method: method, status: status)
+        let counter = requestCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                name: "invitelink_http_requests_total",
+                labels: [("route", route), ("method", method.rawValue), ("status", String(status))],
+                help: "HTTP requests by route and status"
+            )
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
         latency.record(duration)
     }
 
@@ -43,25 +60,24 @@ public final class ServiceMetrics: Sendable {
 }
 
 /// Counts every request by its route template (never the raw path, which may hold ids) and
-/// logs it with the request id. The query string is never logged: it carries tokens.
+/// logs it; the context's logger carries the request id, which the response echoes as
+/// `X-Request-Id`. The query string is never logged: it carries tokens.
 struct ObservabilityMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let metrics: ServiceMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        var context = context
-        context.logger[metadataKey: "request_id"] = .string(context.requestID)
         func finish(_ status: Int) {
             let route = context.endpointPath ?? "unmatched"
-            metrics.recordRequest(route: route, method: request.method.rawValue, status: status, duration: ContinuousClock.now - start)
+            metrics.recordRequest(route: route, method: request.method, status: status, duration: ContinuousClock.now - start)
             context.logger.debug("request", metadata: [
                 "method": .string(request.method.rawValue), "route": .string(route), "status": .stringConvertible(status),
             ])
         }
         do {
             var response = try await next(request, context)
-            response.headers[.init("X-Request-Id")!] = context.requestID
+            response.headers[.init("X-Request-Id")!] = context.id
             finish(Int(response.status.code))
             return response
         } catch {
@@ -71,7 +87,7 @@ struct ObservabilityMiddleware: RouterMiddleware {
             }
             finish(Int(problem.status.code))
             var response = try problem.response(from: request, context: context)
-            response.headers[.init("X-Request-Id")!] = context.requestID
+            response.headers[.init("X-Request-Id")!] = context.id
             return response
         }
     }
