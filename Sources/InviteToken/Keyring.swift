@@ -143,6 +143,9 @@ public struct Keyring: Sendable {
     /// is exactly what the strict parser would have accepted.
     let knownHeaders: [(encoded: [UInt8], alg: String, kid: String)]
 
+    /// Ed25519 tokens this keyring has verified; see ``VerifiedSignatureCache``.
+    let verifiedSignatures = VerifiedSignatureCache()
+
     public init(manifest: KeyManifest, material: [String: KeyMaterial]) {
         self.manifest = manifest
         self.material = material
