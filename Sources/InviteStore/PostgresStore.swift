@@ -528,7 +528,7 @@ public final class PostgresStore: RelationshipStore {
             answer(reseller: true, provider: true), answer(reseller: true, provider: false),
             answer(reseller: false, provider: true), answer(reseller: false, provider: false),
         ]
-        let json = try answers.map(StoredJSON.encode)
+        let json = answers.map(StoredJSON.encode)
 
         // Each write selects from the one before it, so they run in SQLiteStore's order (and
         // two acceptances for one customer take the unique index entries in the same order).

@@ -266,11 +266,22 @@ public final class SQLiteStore: RelationshipStore {
     /// statements need no shared snapshot.
     public func principal(secretHash: [UInt8]) async throws -> Principal? {
         let hash = Data(secretHash)
+        // One statement: every API call starts here.
         return try await readStatement { db in
-            guard let credential = try db.row(sql: "SELECT * FROM credentials WHERE secret_hash = ? AND revoked_at IS NULL",
-                                              arguments: [hash]).map(Self.credential(row:))
-            else { return nil }
-            let partner = try credential.tenant.partnerID.flatMap { try Self.partner(db, id: $0) }
+            guard let row = try db.row(
+                sql: """
+                    SELECT c.*, p.name AS partner_name, p.kind AS partner_kind, p.created_at AS partner_created_at
+                    FROM credentials c LEFT JOIN partners p ON p.id = c.partner_id
+                    WHERE c.secret_hash = ? AND c.revoked_at IS NULL
+                    """,
+                arguments: [hash]
+            ) else { return nil }
+            let credential = try Self.credential(row: row)
+            var partner: Partner?
+            if let partnerID = credential.tenant.partnerID, let name: String = row["partner_name"] {
+                guard let kind = PartnerKind(rawValue: row["partner_kind"]) else { throw Self.corrupt("partners.kind") }
+                partner = Partner(id: partnerID, name: name, kind: kind, createdAt: row["partner_created_at"])
+            }
             return Principal(credential: credential, partner: partner)
         }
     }
@@ -296,25 +307,26 @@ public final class SQLiteStore: RelationshipStore {
             throw StoreError(.invalidInput, "max_uses must be at least 1, or absent for unlimited")
         }
         try await write { db in
-            guard try Self.invitation(db, id: invitation.id) == nil else {
-                throw StoreError(.conflict, "invitation \(invitation.id) already exists")
-            }
             // The reseller need not exist yet (an operator may mint links ahead of time):
             // acceptance checks that the reseller and provider exist, at acceptance time.
             if let providerID = invitation.providerID {
                 try Self.requireConnection(db, resellerID: invitation.resellerID, providerID: providerID)
             }
-            try db.run(sql: """
-                    INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
-                                             max_uses, use_count, issued_by, customer_email, revoked_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL)
-                    """,
-                arguments: [
-                    invitation.id, invitation.resellerID, invitation.providerID, invitation.delegatedAdmin,
-                    invitation.kid, invitation.issuedAt, invitation.expiresAt, invitation.maxUses,
-                    invitation.issuedBy, invitation.customerEmail,
-                ]
-            )
+            do {
+                try db.run(sql: """
+                        INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
+                                                 max_uses, use_count, issued_by, customer_email, revoked_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL)
+                        """,
+                    arguments: [
+                        invitation.id, invitation.resellerID, invitation.providerID, invitation.delegatedAdmin,
+                        invitation.kid, invitation.issuedAt, invitation.expiresAt, invitation.maxUses,
+                        invitation.issuedBy, invitation.customerEmail,
+                    ]
+                )
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                throw StoreError(.conflict, "invitation \(invitation.id) already exists")
+            }
             var detail = ["reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
                           "kid": invitation.kid, "expires_at": String(invitation.expiresAt)]
             detail["provider_id"] = invitation.providerID
@@ -437,7 +449,7 @@ public final class SQLiteStore: RelationshipStore {
                 INSERT INTO acceptances (invitation_id, customer_id, accepted_by, accepted_at, result)
                 VALUES (?, ?, ?, ?, ?)
                 """,
-            arguments: [invitation.id, request.customerID, request.acceptedBy, request.at, try StoredJSON.encode(acceptance)]
+            arguments: [invitation.id, request.customerID, request.acceptedBy, request.at, StoredJSON.encode(acceptance)]
         )
         return acceptance
     }
