@@ -22,14 +22,25 @@ public final class ServiceMetrics: Sendable {
         var status: Int
     }
 
+    /// `invitelink_<name>[_<unit>]`.
+    private static func name(_ name: String, unit: String = "", help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "invitelink", metricName: name, unitName: unit, helpText: help)
+    }
+
+    private static var requests: MetricNameDescriptor { name("http_requests_total", help: "HTTP requests by route and status") }
+    private static var verificationFailures: MetricNameDescriptor {
+        name("verification_failures_total", help: "Invitation links refused, by reason code")
+    }
+
     public init() {
         latency = registry.makeDurationHistogram(
-            name: "invitelink_http_request_duration_seconds",
+            descriptor: Self.name("http_request_duration", unit: "seconds", help: "HTTP request latency"),
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)],
-            help: "HTTP request latency"
+                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)]
         )
-        acceptances = registry.makeCounter(name: "invitelink_acceptances_total", labels: [], help: "Invitations accepted (first acceptances only)")
+        acceptances = registry.makeCounter(
+            descriptor: Self.name("acceptances_total", help: "Invitations accepted (first acceptances only)"), labels: []
+        )
     }
 
     func recordRequest(route: String, method: HTTPRequest.Method, status: Int, duration: Duration) {
@@ -37,9 +48,7 @@ public final class ServiceMetrics: Sendable {
         let counter = requestCounters.withLock { counters in
             if let counter = counters[key] { return counter }
             let counter = registry.makeCounter(
-                name: "invitelink_http_requests_total",
-                labels: [("route", route), ("method", method.rawValue), ("status", String(status))],
-                help: "HTTP requests by route and status"
+                descriptor: Self.requests, labels: [("route", route), ("method", method.rawValue), ("status", String(status))]
             )
             counters[key] = counter
             return counter
@@ -51,11 +60,7 @@ public final class ServiceMetrics: Sendable {
     func recordAcceptance() { acceptances.increment() }
 
     func recordVerificationFailure(_ reason: TokenError.Code) {
-        registry.makeCounter(
-            name: "invitelink_verification_failures_total",
-            labels: [("reason", reason.rawValue)],
-            help: "Invitation links refused, by reason code"
-        ).increment()
+        registry.makeCounter(descriptor: Self.verificationFailures, labels: [("reason", reason.rawValue)]).increment()
     }
 }
 

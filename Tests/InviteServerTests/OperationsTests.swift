@@ -61,6 +61,8 @@ struct OperationsTests {
             #expect(lines.contains { $0.hasPrefix("invitelink_http_requests_total{") && $0.contains("status=\"410\"") },
                     "no invitelink_http_requests_total for the 410:\n\(metrics.text)")
             #expect(!lines.contains { $0.contains(token) }, "a token leaked into the metrics")
+            #expect(lines.contains { $0.hasPrefix(#"invitelink_http_request_duration_seconds_bucket{le="0.001"}"#) },
+                    "no latency histogram invitelink_http_request_duration_seconds:\n\(metrics.text)")
             // One acceptance and one repeat of it: the counter's help says "first acceptances only".
             let acceptances = lines.first { $0.hasPrefix("invitelink_acceptances_total ") }
             #expect(acceptances == "invitelink_acceptances_total 1",
