@@ -35,10 +35,11 @@ struct Partners: AsyncParsableCommand {
 
         func run() async throws {
             try await ExitStatus.run {
-                let store = try await options.migratedStore()
-                let partner = Partner(id: id ?? newIdentifier(), name: name, kind: kind, createdAt: currentTime())
-                try await store.addPartner(partner, actor: "cli")
-                print(partner.id)
+                try await options.withStore { store in
+                    let partner = Partner(id: id ?? newIdentifier(), name: name, kind: kind, createdAt: currentTime())
+                    try await store.addPartner(partner, actor: "cli")
+                    print(partner.id)
+                }
             }
         }
     }
@@ -51,9 +52,10 @@ struct Partners: AsyncParsableCommand {
 
         func run() async throws {
             try await ExitStatus.run {
-                let store = try await options.migratedStore()
-                try await store.connect(resellerID: reseller, providerID: provider, at: currentTime(), actor: "cli")
-                print("\(reseller) is an indirect reseller of \(provider)")
+                try await options.withStore { store in
+                    try await store.connect(resellerID: reseller, providerID: provider, at: currentTime(), actor: "cli")
+                    print("\(reseller) is an indirect reseller of \(provider)")
+                }
             }
         }
     }
@@ -66,9 +68,10 @@ struct Partners: AsyncParsableCommand {
 
         func run() async throws {
             try await ExitStatus.run {
-                let store = try await options.migratedStore()
-                try await store.disconnect(resellerID: reseller, providerID: provider, at: currentTime(), actor: "cli")
-                print("\(reseller) is no longer connected to \(provider)")
+                try await options.withStore { store in
+                    try await store.disconnect(resellerID: reseller, providerID: provider, at: currentTime(), actor: "cli")
+                    print("\(reseller) is no longer connected to \(provider)")
+                }
             }
         }
     }
@@ -99,27 +102,28 @@ struct Customers: AsyncParsableCommand {
 
         func run() async throws {
             try await ExitStatus.run {
-                let store = try await options.migratedStore()
-                let now = currentTime()
-                let customer = Customer(id: id ?? newIdentifier(), name: name, domain: domain, createdAt: now)
-                let password = try oneTimePassword()
-                try await store.addCustomer(customer, actor: "cli")
-                try await store.addUser(
-                    User(
-                        id: newIdentifier(), tenant: .customer(customer.id), email: adminEmail.lowercased(), role: .globalAdmin,
-                        passwordHash: try PasswordHash.make(password: password), mustChangePassword: true, createdAt: now
-                    ),
-                    actor: "cli"
-                )
-                if json {
-                    var out = JSONObjectWriter()
-                    out.add("id", customer.id)
-                    out.add("admin_email", adminEmail.lowercased())
-                    out.add("one_time_password", password)
-                    print(out.finish())
-                } else {
-                    print(customer.id)
-                    print(password)
+                try await options.withStore { store in
+                    let now = currentTime()
+                    let customer = Customer(id: id ?? newIdentifier(), name: name, domain: domain, createdAt: now)
+                    let password = try oneTimePassword()
+                    try await store.addCustomer(customer, actor: "cli")
+                    try await store.addUser(
+                        User(
+                            id: newIdentifier(), tenant: .customer(customer.id), email: adminEmail.lowercased(), role: .globalAdmin,
+                            passwordHash: try PasswordHash.make(password: password), mustChangePassword: true, createdAt: now
+                        ),
+                        actor: "cli"
+                    )
+                    if json {
+                        var out = JSONObjectWriter()
+                        out.add("id", customer.id)
+                        out.add("admin_email", adminEmail.lowercased())
+                        out.add("one_time_password", password)
+                        print(out.finish())
+                    } else {
+                        print(customer.id)
+                        print(password)
+                    }
                 }
             }
         }
@@ -145,18 +149,19 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             try await ExitStatus.run {
-                let store = try await options.migratedStore()
-                let tenant = try tenantOption(partner: partner, customer: customer)
-                try await requireTenant(tenant, in: store)
-                let password = try oneTimePassword()
-                try await store.addUser(
-                    User(
-                        id: newIdentifier(), tenant: tenant, email: email.lowercased(), role: role,
-                        passwordHash: try PasswordHash.make(password: password), mustChangePassword: true, createdAt: currentTime()
-                    ),
-                    actor: "cli"
-                )
-                print(password)
+                try await options.withStore { store in
+                    let tenant = try tenantOption(partner: partner, customer: customer)
+                    try await requireTenant(tenant, in: store)
+                    let password = try oneTimePassword()
+                    try await store.addUser(
+                        User(
+                            id: newIdentifier(), tenant: tenant, email: email.lowercased(), role: role,
+                            passwordHash: try PasswordHash.make(password: password), mustChangePassword: true, createdAt: currentTime()
+                        ),
+                        actor: "cli"
+                    )
+                    print(password)
+                }
             }
         }
     }
@@ -186,22 +191,23 @@ struct Credentials: AsyncParsableCommand {
 
         func run() async throws {
             try await ExitStatus.run {
-                let store = try await options.migratedStore()
-                let tenant = try tenantOption(partner: partner, customer: customer)
-                try await requireTenant(tenant, in: store)
-                let issued = try BearerSecret.make()
-                try await store.addCredential(
-                    Credential(id: issued.id, tenant: tenant, role: role, secretHash: issued.hash, createdAt: currentTime()),
-                    actor: "cli"
-                )
-                if json {
-                    var out = JSONObjectWriter()
-                    out.add("id", issued.id)
-                    out.add("secret", issued.secret)
-                    print(out.finish())
-                } else {
-                    print(issued.secret)
-                    printError("credential \(issued.id) created; the secret above is shown only once")
+                try await options.withStore { store in
+                    let tenant = try tenantOption(partner: partner, customer: customer)
+                    try await requireTenant(tenant, in: store)
+                    let issued = try BearerSecret.make()
+                    try await store.addCredential(
+                        Credential(id: issued.id, tenant: tenant, role: role, secretHash: issued.hash, createdAt: currentTime()),
+                        actor: "cli"
+                    )
+                    if json {
+                        var out = JSONObjectWriter()
+                        out.add("id", issued.id)
+                        out.add("secret", issued.secret)
+                        print(out.finish())
+                    } else {
+                        print(issued.secret)
+                        printError("credential \(issued.id) created; the secret above is shown only once")
+                    }
                 }
             }
         }
@@ -214,9 +220,10 @@ struct Credentials: AsyncParsableCommand {
 
         func run() async throws {
             try await ExitStatus.run {
-                let store = try await options.migratedStore()
-                try await store.revokeCredential(id: credentialID, at: currentTime(), actor: "cli")
-                print("\(credentialID) is revoked")
+                try await options.withStore { store in
+                    try await store.revokeCredential(id: credentialID, at: currentTime(), actor: "cli")
+                    print("\(credentialID) is revoked")
+                }
             }
         }
     }

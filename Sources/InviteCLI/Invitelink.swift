@@ -60,10 +60,25 @@ struct GlobalOptions: ParsableArguments {
         try openStore(url: databaseURL())
     }
 
-    func migratedStore() async throws -> any RelationshipStore {
+    /// Runs `body` with the migrated store, then closes the store's connections (PostgreSQL's
+    /// pool) whether `body` succeeded or not, rather than leaving them to be cut by the exit.
+    func withStore<T>(_ body: (any RelationshipStore) async throws -> T) async throws -> T {
+        try await withStore(offline: false) { try await body($0!) }
+    }
+
+    /// The same, with no store at all when `offline`.
+    func withStore<T>(offline: Bool, _ body: ((any RelationshipStore)?) async throws -> T) async throws -> T {
+        guard !offline else { return try await body(nil) }
         let store = try openDatabase()
-        try await store.migrate()
-        return store
+        do {
+            try await store.migrate()
+            let result = try await body(store)
+            await store.shutdown()
+            return result
+        } catch {
+            await store.shutdown()
+            throw error
+        }
     }
 }
 

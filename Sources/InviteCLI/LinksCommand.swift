@@ -35,27 +35,28 @@ struct Links: AsyncParsableCommand {
         func run() async throws {
             try await ExitStatus.run {
                 let keyring = try options.keyring.load()
-                let store = offline ? nil : try await options.migratedStore()
-                if let store, let provider {
-                    guard try await store.isConnected(resellerID: reseller, providerID: provider) else {
-                        throw StoreError(.providerNotConnected, "reseller \(reseller) is not connected to provider \(provider)")
+                try await options.withStore(offline: offline) { store in
+                    if let store, let provider {
+                        guard try await store.isConnected(resellerID: reseller, providerID: provider) else {
+                            throw StoreError(.providerNotConnected, "reseller \(reseller) is not connected to provider \(provider)")
+                        }
                     }
-                }
-                let service = InvitationService(issuer: options.issuer, publicURL: options.publicURL, store: store, keyring: { keyring })
-                let issued = try await service.issue(
-                    resellerID: reseller, providerID: provider, delegatedAdmin: dap, lifetime: parseDuration(ttl)!,
-                    maxUses: maxUses, issuedBy: "cli", customerEmail: nil, now: currentTime(), record: !offline
-                )
-                if json {
-                    var out = JSONObjectWriter()
-                    out.add("id", issued.invitation.id)
-                    out.add("url", issued.url)
-                    out.add("token", issued.token)
-                    out.add("kid", issued.invitation.kid)
-                    out.add("expires_at", RFC3339.format(issued.invitation.expiresAt))
-                    print(out.finish())
-                } else {
-                    print(issued.url)
+                    let service = InvitationService(issuer: options.issuer, publicURL: options.publicURL, store: store, keyring: { keyring })
+                    let issued = try await service.issue(
+                        resellerID: reseller, providerID: provider, delegatedAdmin: dap, lifetime: parseDuration(ttl)!,
+                        maxUses: maxUses, issuedBy: "cli", customerEmail: nil, now: currentTime(), record: !offline
+                    )
+                    if json {
+                        var out = JSONObjectWriter()
+                        out.add("id", issued.invitation.id)
+                        out.add("url", issued.url)
+                        out.add("token", issued.token)
+                        out.add("kid", issued.invitation.kid)
+                        out.add("expires_at", RFC3339.format(issued.invitation.expiresAt))
+                        print(out.finish())
+                    } else {
+                        print(issued.url)
+                    }
                 }
             }
         }
@@ -81,47 +82,48 @@ struct Links: AsyncParsableCommand {
             var status: Int32 = 0
             try await ExitStatus.run {
                 let keyring = try options.keyring.load()
-                let store = offline ? nil : try await options.migratedStore()
-                let service = InvitationService(issuer: options.issuer, publicURL: options.publicURL, store: store, keyring: { keyring })
-                let now = at.flatMap(RFC3339.parseTime) ?? currentTime()
-                let check = try await service.check(InvitationService.token(fromLinkOrToken: link), now: now, offline: offline)
-                var out = JSONObjectWriter()
-                switch check {
-                case .valid(let verified, let invitation):
-                    let claims = verified.claims
-                    if json {
-                        out.add("valid", true)
-                        out.addNull("reason")
-                        out.add("kid", verified.kid)
-                        out.add("id", claims.invitationID)
-                        out.add("reseller_id", claims.resellerID)
-                        if let provider = claims.providerID { out.add("provider_id", provider) } else { out.addNull("provider_id") }
-                        out.add("dap", claims.delegatedAdmin)
-                        out.add("issued_at", RFC3339.format(claims.issuedAt))
-                        out.add("expires_at", RFC3339.format(claims.expiresAt))
-                        if let invitation {
-                            out.add("uses", invitation.useCount)
-                            if let maxUses = invitation.maxUses { out.add("max_uses", maxUses) } else { out.addNull("max_uses") }
+                try await options.withStore(offline: offline) { store in
+                    let service = InvitationService(issuer: options.issuer, publicURL: options.publicURL, store: store, keyring: { keyring })
+                    let now = at.flatMap(RFC3339.parseTime) ?? currentTime()
+                    let check = try await service.check(InvitationService.token(fromLinkOrToken: link), now: now, offline: offline)
+                    var out = JSONObjectWriter()
+                    switch check {
+                    case .valid(let verified, let invitation):
+                        let claims = verified.claims
+                        if json {
+                            out.add("valid", true)
+                            out.addNull("reason")
+                            out.add("kid", verified.kid)
+                            out.add("id", claims.invitationID)
+                            out.add("reseller_id", claims.resellerID)
+                            if let provider = claims.providerID { out.add("provider_id", provider) } else { out.addNull("provider_id") }
+                            out.add("dap", claims.delegatedAdmin)
+                            out.add("issued_at", RFC3339.format(claims.issuedAt))
+                            out.add("expires_at", RFC3339.format(claims.expiresAt))
+                            if let invitation {
+                                out.add("uses", invitation.useCount)
+                                if let maxUses = invitation.maxUses { out.add("max_uses", maxUses) } else { out.addNull("max_uses") }
+                            }
+                            print(out.finish())
+                        } else {
+                            var line = "valid: invitation \(claims.invitationID) from reseller \(claims.resellerID)"
+                            if let provider = claims.providerID { line += " with provider \(provider)" }
+                            line += claims.delegatedAdmin ? ", asks for delegated admin privileges" : ""
+                            line += ", key \(verified.kid), expires \(RFC3339.format(claims.expiresAt))"
+                            print(line)
                         }
-                        print(out.finish())
-                    } else {
-                        var line = "valid: invitation \(claims.invitationID) from reseller \(claims.resellerID)"
-                        if let provider = claims.providerID { line += " with provider \(provider)" }
-                        line += claims.delegatedAdmin ? ", asks for delegated admin privileges" : ""
-                        line += ", key \(verified.kid), expires \(RFC3339.format(claims.expiresAt))"
-                        print(line)
+                    case .invalid(let error):
+                        if json {
+                            out.add("valid", false)
+                            out.add("reason", error.code.rawValue)
+                            out.add("detail", error.detail)
+                            print(out.finish())
+                        } else {
+                            print(error.code.rawValue)
+                            printError("invitelink: link not valid: \(error.description)")
+                        }
+                        status = ExitStatus.linkExitCode(for: error.code)
                     }
-                case .invalid(let error):
-                    if json {
-                        out.add("valid", false)
-                        out.add("reason", error.code.rawValue)
-                        out.add("detail", error.detail)
-                        print(out.finish())
-                    } else {
-                        print(error.code.rawValue)
-                        printError("invitelink: link not valid: \(error.description)")
-                    }
-                    status = ExitStatus.linkExitCode(for: error.code)
                 }
             }
             if status != 0 { throw ExitCode(status) }

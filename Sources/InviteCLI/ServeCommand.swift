@@ -18,25 +18,20 @@ struct Serve: AsyncParsableCommand {
         try await ExitStatus.run {
             var logger = Logger(label: "invitelink")
             logger.logLevel = (logLevel ?? Environment.value("INVITELINK_LOG_LEVEL")).flatMap(Logger.Level.init(rawValue:)) ?? .info
-            let store = try await options.migratedStore()
-            let keyring = try KeyringHolder(directory: options.keyring, logger: logger)
-            if keyring.current.signingKey == nil {
-                logger.warning("the keyring has no primary key: links cannot be issued until one is promoted (invitelink keys rotate --alg ed25519)")
-            }
-            let configuration = ServerConfiguration(
-                host: host, port: port, publicURL: options.publicURLOption ?? Environment.value("INVITELINK_PUBLIC_URL") ?? "http://\(host):\(port)",
-                issuer: options.issuer, keysDirectory: options.keysDir
-            )
-            let app = try buildApplication(configuration: configuration, store: store, keyring: keyring, logger: logger)
-            // After a graceful shutdown (or a failed start), close the store's connections
-            // (PostgreSQL's pool) instead of leaving them to be cut by the exit.
-            do {
+            // After a graceful shutdown (or a failed start) the store's connections (PostgreSQL's
+            // pool) are closed instead of being cut by the exit.
+            try await options.withStore { store in
+                let keyring = try KeyringHolder(directory: options.keyring, logger: logger)
+                if keyring.current.signingKey == nil {
+                    logger.warning("the keyring has no primary key: links cannot be issued until one is promoted (invitelink keys rotate --alg ed25519)")
+                }
+                let configuration = ServerConfiguration(
+                    host: host, port: port, publicURL: options.publicURLOption ?? Environment.value("INVITELINK_PUBLIC_URL") ?? "http://\(host):\(port)",
+                    issuer: options.issuer, keysDirectory: options.keysDir
+                )
+                let app = try buildApplication(configuration: configuration, store: store, keyring: keyring, logger: logger)
                 try await app.runService()
-            } catch {
-                await store.shutdown()
-                throw error
             }
-            await store.shutdown()
         }
     }
 }
