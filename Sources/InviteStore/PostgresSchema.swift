@@ -33,6 +33,18 @@ enum PostgresSchema {
 
     static let migrations: [Migration] = [
         Migration(version: 1, name: "initial schema", statements: v1),
+        Migration(version: 2, name: "revoked sessions", statements: v2),
+    ]
+
+    /// Signed-out portal sessions, shared by every instance (the cookie key may be shared too).
+    private static let v2 = [
+        """
+        CREATE TABLE revoked_sessions (
+            digest      BYTEA PRIMARY KEY,
+            expires_at  BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions (expires_at)",
     ]
 
     private static let v1 = [

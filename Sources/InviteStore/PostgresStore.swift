@@ -305,6 +305,26 @@ public final class PostgresStore: RelationshipStore {
         }
     }
 
+    // MARK: Signed-out sessions
+
+    public func revokeSession(digest: [UInt8], expiresAt: UnixTime, now: UnixTime) async throws {
+        let digest = Data(digest)
+        try await write { db in
+            try await db.run("DELETE FROM revoked_sessions WHERE expires_at <= \(now)")
+            try await db.run("""
+                INSERT INTO revoked_sessions (digest, expires_at) VALUES (\(digest), \(expiresAt))
+                ON CONFLICT (digest) DO NOTHING
+                """)
+        }
+    }
+
+    public func isSessionRevoked(digest: [UInt8]) async throws -> Bool {
+        let digest = Data(digest)
+        return try await read { db in
+            try await db.rows("SELECT EXISTS (SELECT 1 FROM revoked_sessions WHERE digest = \(digest))")[0].decode(Bool.self)
+        }
+    }
+
     public func revokeCredential(id: String, at: UnixTime, actor: String) async throws {
         try await write { db in
             guard let row = try await db.rows("SELECT revoked_at FROM credentials WHERE id = \(id) FOR UPDATE").first else {

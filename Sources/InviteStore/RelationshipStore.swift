@@ -89,6 +89,15 @@ public protocol RelationshipStore: Sendable {
     /// Whether the partner holds delegated admin privileges for the customer.
     func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool
 
+    // MARK: Signed-out sessions
+
+    /// Remembers a signed-out browser session, by a digest of its cookie, until `expiresAt`
+    /// (when the cookie would have stopped working anyway), so that every instance refuses a
+    /// copy of it. Forgets sessions already past their expiry on the way.
+    func revokeSession(digest: [UInt8], expiresAt: UnixTime, now: UnixTime) async throws
+    /// Whether the session with this digest was signed out.
+    func isSessionRevoked(digest: [UInt8]) async throws -> Bool
+
     // MARK: Audit
 
     /// Appends an entry on its own (key changes from the CLI, sign-ins).

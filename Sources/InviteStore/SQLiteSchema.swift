@@ -14,6 +14,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v1") { db in
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }
 
@@ -132,5 +135,14 @@ enum SQLiteSchema {
         BEGIN
             SELECT RAISE(ABORT, 'audit_log is append-only');
         END;
+        """
+
+    /// Signed-out portal sessions, shared by every instance (the cookie key may be shared too).
+    private static let v2 = """
+        CREATE TABLE revoked_sessions (
+            digest      BLOB PRIMARY KEY NOT NULL,
+            expires_at  INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions (expires_at);
         """
 }

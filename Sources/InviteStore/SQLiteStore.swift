@@ -286,6 +286,24 @@ public final class SQLiteStore: RelationshipStore {
         }
     }
 
+    // MARK: Signed-out sessions
+
+    public func revokeSession(digest: [UInt8], expiresAt: UnixTime, now: UnixTime) async throws {
+        let digest = Data(digest)
+        try await write { db in
+            try db.run(sql: "DELETE FROM revoked_sessions WHERE expires_at <= ?", arguments: [now])
+            try db.run(sql: "INSERT INTO revoked_sessions (digest, expires_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                       arguments: [digest, expiresAt])
+        }
+    }
+
+    public func isSessionRevoked(digest: [UInt8]) async throws -> Bool {
+        let digest = Data(digest)
+        return try await readStatement { db in
+            try db.int(sql: "SELECT 1 FROM revoked_sessions WHERE digest = ?", arguments: [digest]) != nil
+        }
+    }
+
     public func revokeCredential(id: String, at: UnixTime, actor: String) async throws {
         try await write { db in
             guard let row = try db.row(sql: "SELECT revoked_at FROM credentials WHERE id = ?", arguments: [id]) else {

@@ -185,6 +185,21 @@ struct RelationshipStoreContractTests {
         #expect(try await store.principal(secretHash: partnerHash) == nil, "a revoked credential still authenticates")
     }
 
+    @Test("a signed-out session stays revoked until its expiry, twice is harmless, and expired ones are forgotten", arguments: StoreBackend.all)
+    func revokedSessions(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        let first = [UInt8](repeating: 0x51, count: 32), second = [UInt8](repeating: 0x52, count: 32)
+        #expect(try await store.isSessionRevoked(digest: first) == false, "a session never signed out is revoked")
+        try await store.revokeSession(digest: first, expiresAt: F.t0 + 100, now: F.t0)
+        try await store.revokeSession(digest: first, expiresAt: F.t0 + 100, now: F.t0 + 1)
+        #expect(try await store.isSessionRevoked(digest: first), "a signed-out session is not revoked")
+        #expect(try await store.isSessionRevoked(digest: second) == false, "another session is revoked too")
+        // Revoking another session after the first one's expiry forgets the first.
+        try await store.revokeSession(digest: second, expiresAt: F.t0 + 500, now: F.t0 + 100)
+        #expect(try await store.isSessionRevoked(digest: first) == false, "an expired revocation was kept")
+        #expect(try await store.isSessionRevoked(digest: second), "the new revocation is missing")
+    }
+
     @Test("a second credential with the same secret hash is a conflict", arguments: StoreBackend.all)
     func duplicateCredentialHash(backend: StoreBackend) async throws {
         let store = try await backend.make().store
