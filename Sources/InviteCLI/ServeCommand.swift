@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hummingbird
 import InviteServer
 import InviteToken
@@ -13,6 +14,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = 8080
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env INVITELINK_LOG_LEVEL).")
     var logLevel: String?
+    @Option(name: .customLong("session-secret-file"),
+            help: "A file of at least 32 bytes (openssl rand -hex 32) that every instance shares, so browser sessions work on any instance and survive restarts (env INVITELINK_SESSION_SECRET_FILE). Without it each process signs its own.")
+    var sessionSecretFile: String?
 
     func run() async throws {
         try await ExitStatus.run {
@@ -20,6 +24,7 @@ struct Serve: AsyncParsableCommand {
             logger.logLevel = (logLevel ?? Environment.value("INVITELINK_LOG_LEVEL")).flatMap(Logger.Level.init(rawValue:)) ?? .info
             // After a graceful shutdown (or a failed start) the store's connections (PostgreSQL's
             // pool) are closed instead of being cut by the exit.
+            let sessionSecret = try readSessionSecret()
             try await options.withStore { store in
                 let keyring = try KeyringHolder(directory: options.keyring, logger: logger)
                 if keyring.current.signingKey == nil {
@@ -27,11 +32,27 @@ struct Serve: AsyncParsableCommand {
                 }
                 let configuration = ServerConfiguration(
                     host: host, port: port, publicURL: options.publicURLOption ?? Environment.value("INVITELINK_PUBLIC_URL") ?? "http://\(host):\(port)",
-                    issuer: options.issuer, keysDirectory: options.keysDir
+                    issuer: options.issuer, keysDirectory: options.keysDir, sessionSecret: sessionSecret
                 )
                 let app = try buildApplication(configuration: configuration, store: store, keyring: keyring, logger: logger)
                 try await app.runService()
             }
         }
+    }
+
+    /// The shared session secret, when a file names one: its bytes without surrounding
+    /// whitespace, so `openssl rand -hex 32 > FILE` makes a good one.
+    private func readSessionSecret() throws -> SessionSecret? {
+        guard let path = sessionSecretFile ?? Environment.value("INVITELINK_SESSION_SECRET_FILE") else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("cannot read the session secret file \(path)")
+        }
+        var bytes = Array(data)
+        while let last = bytes.last, last == 0x20 || last == 0x0a || last == 0x0d || last == 0x09 { bytes.removeLast() }
+        while let first = bytes.first, first == 0x20 || first == 0x0a || first == 0x0d || first == 0x09 { bytes.removeFirst() }
+        guard bytes.count >= SessionSecret.minimumLength else {
+            throw CLIError("the session secret file \(path) holds \(bytes.count) bytes; it needs at least \(SessionSecret.minimumLength) (openssl rand -hex 32 > \(path))")
+        }
+        return try SessionSecret(bytes)
     }
 }

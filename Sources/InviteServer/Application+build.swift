@@ -51,12 +51,16 @@ public func buildApplication(
     }
 
     APIRoutes(store: store, invitations: invitations, metrics: metrics, clock: clock).register(on: router)
+    let sessionSecret = try configuration.sessionSecret ?? SessionSecret.random()
     PageRoutes(
         store: store, invitations: invitations, metrics: metrics,
-        sessions: try WebSession(secureCookies: configuration.secureCookies),
+        sessions: try WebSession(secureCookies: configuration.secureCookies, secret: sessionSecret),
         templates: try Assets.templates(), clock: clock
     ).register(on: router)
-    try PortalRoutes(store: store, invitations: invitations, secureCookies: configuration.secureCookies, templates: Assets.templates(), clock: clock).register(on: router)
+    try PortalRoutes(
+        store: store, invitations: invitations, secureCookies: configuration.secureCookies, sessionSecret: sessionSecret,
+        templates: Assets.templates(), clock: clock
+    ).register(on: router)
 
     allowedMethods.load(router.routes)
 

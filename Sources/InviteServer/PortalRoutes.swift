@@ -27,15 +27,15 @@ struct PortalRoutes: Sendable {
     static let pageSize = 50
 
     init(
-        store: any RelationshipStore, invitations: InvitationService, secureCookies: Bool,
+        store: any RelationshipStore, invitations: InvitationService, secureCookies: Bool, sessionSecret: SessionSecret,
         templates: MustacheLibrary, clock: @escaping @Sendable () -> Int64
     ) throws {
         self.store = store
         self.invitations = invitations
         self.templates = templates
         self.clock = clock
-        csrf = try WebSession(secureCookies: secureCookies)
-        sessions = try PortalSession(secureCookies: secureCookies)
+        csrf = try WebSession(secureCookies: secureCookies, secret: sessionSecret)
+        sessions = try PortalSession(secureCookies: secureCookies, secret: sessionSecret, store: store)
     }
 
     func register(on router: Router<AppRequestContext>) {
@@ -102,7 +102,7 @@ struct PortalRoutes: Sendable {
         try await guarded(request) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
-            sessions.revoke(request, now: clock())
+            try await sessions.revoke(request, now: clock())
             var response = redirect(to: "/portal/sign-in")
             response.setCookie(sessions.signOutCookie())
             return response
@@ -364,7 +364,7 @@ struct PortalRoutes: Sendable {
     }
 
     private func currentViewer(_ request: Request) async throws -> Viewer? {
-        guard let userID = sessions.userID(from: request, now: clock()),
+        guard let userID = try await sessions.userID(from: request, now: clock()),
               let user = try await store.user(id: userID),
               case .partner(let partnerID) = user.tenant,
               let partner = try await store.partner(id: partnerID)

@@ -9,10 +9,13 @@ public struct ServerConfiguration: Sendable {
     /// How often the keyring is re-read when no SIGHUP arrives: well inside the 5 s within
     /// which every instance must honour a rotation or a revocation.
     public var keyringCheckInterval: Duration
+    /// What the browser cookies' keys derive from; nil for a secret of this process alone.
+    public var sessionSecret: SessionSecret?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicURL: String = "http://127.0.0.1:8080",
-        issuer: String = "invitelink", keysDirectory: String = "Keys", keyringCheckInterval: Duration = .seconds(2)
+        issuer: String = "invitelink", keysDirectory: String = "Keys", keyringCheckInterval: Duration = .seconds(2),
+        sessionSecret: SessionSecret? = nil
     ) {
         self.host = host
         self.port = port
@@ -20,6 +23,7 @@ public struct ServerConfiguration: Sendable {
         self.issuer = issuer
         self.keysDirectory = keysDirectory
         self.keyringCheckInterval = keyringCheckInterval
+        self.sessionSecret = sessionSecret
     }
 
     /// Cookies are `Secure` when links are served over https.

@@ -5,9 +5,10 @@ import InviteToken
 
 /// Browser sessions and CSRF tokens for the acceptance pages.
 ///
-/// The session cookie is `USERID.EXPIRY.MAC` with an HMAC-SHA256 under a key made at start-up:
-/// nothing is stored server-side, and a restart signs everyone out (a deliberate trade:
-/// sessions only last for one acceptance). CSRF uses a double-submit token: a random
+/// The session cookie is `USERID.EXPIRY.MAC` with an HMAC-SHA256 under a key derived from the
+/// ``SessionSecret``: nothing is stored server-side. With a shared secret any instance accepts
+/// the cookie; with the default per-process secret a restart signs everyone out (sessions only
+/// last for one acceptance). CSRF uses a double-submit token: a random
 /// `invitelink_csrf` cookie whose value every form must echo; with SameSite=Lax cookies a
 /// cross-site form can neither read nor send it.
 struct WebSession: Sendable {
@@ -18,8 +19,8 @@ struct WebSession: Sendable {
     let key: HMACSHA256Key
     let secureCookies: Bool
 
-    init(secureCookies: Bool) throws {
-        key = try HMACSHA256Key(secret: SecureBytes(randomCount: 32))
+    init(secureCookies: Bool, secret: SessionSecret) throws {
+        key = try secret.key(for: "acceptance")
         self.secureCookies = secureCookies
     }
 

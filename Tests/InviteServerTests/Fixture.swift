@@ -138,8 +138,14 @@ struct World: Sendable {
     }
 
     /// Runs `body` against the application through Hummingbird's router test client.
-    func withClient<T: Sendable>(keyring: KeyringHolder? = nil, _ body: @Sendable (Client) async throws -> T) async throws -> T {
+    /// Several calls, nested, are several instances on one store; they share browser sessions
+    /// when given the same `sessionSecret`.
+    func withClient<T: Sendable>(
+        keyring: KeyringHolder? = nil, sessionSecret: SessionSecret? = nil, _ body: @Sendable (Client) async throws -> T
+    ) async throws -> T {
         let clock = self.clock
+        var configuration = self.configuration
+        configuration.sessionSecret = sessionSecret
         let app = try buildApplication(
             configuration: configuration, store: store, keyring: keyring ?? holder, reloadKeyring: false,
             logger: Logger(label: "test"), clock: { clock.now }

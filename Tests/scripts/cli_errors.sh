@@ -53,6 +53,10 @@ expect_error "keys import of a missing file" il keys import --pem "$WORK/missing
 expect_error "keys retire of the primary without --force" il keys retire -- "$primary"
 expect_error "links verify --at nonsense" il links verify x.y.z --offline --at yesterday
 expect_error "links create --ttl 91d" il links create --reseller r1 --ttl 91d --offline
+# A bad session secret stops serve before it opens the database or a port.
+printf 'too short\n' >"$WORK/short.secret"
+expect_error "serve with a session secret under 32 bytes" il serve --port 1 --session-secret-file "$WORK/short.secret"
+expect_error "serve with a missing session secret file" il serve --port 1 --session-secret-file "$WORK/missing.secret"
 
 # links verify of garbage: the reason code on stdout, exit 10 + its index (malformed = 10).
 before=$(keys_snapshot)

@@ -6,6 +6,8 @@
 #   alternating between A and B: exactly one 201, the 99 others 409 with code used_up.
 # - The winner's relationship removed through A is gone from GET /v1/customers through B at once.
 # - A link accepted through B, then revoked through A, is refused by B with code revoked.
+# - With one --session-secret-file, a portal session opened on A works on B, and after signing
+#   out on B the same cookie is refused on A.
 # - When INVITELINK_TEST_POSTGRES_CTL is set (scripts/with-postgres.sh sets it): PostgreSQL is
 #   stopped, both instances' /readyz answer 503, PostgreSQL is started again, and both answer
 #   200 and accept again without a restart.
@@ -76,7 +78,7 @@ B=http://127.0.0.1:$PORT_B
 start_server() {
     local name=$1 port=$2
     "$INVITELINK" serve --port "$port" --keys-dir "$KEYS" --database "$DB" --public-url "http://127.0.0.1:$port" \
-        >"$WORK/serve_$name.log" 2>&1 &
+        --session-secret-file "$WORK/session.secret" >"$WORK/serve_$name.log" 2>&1 &
     PIDS+=($!)
 }
 wait_ready() {
@@ -88,6 +90,8 @@ wait_ready() {
     done
     fail "the server at $base was not ready within 20 s"
 }
+# Both share a session secret, so a browser may land on either (README "Running several instances").
+openssl rand -hex 32 >"$WORK/session.secret"
 start_server a "$PORT_A"
 start_server b "$PORT_B"
 wait_ready "$A" "${PIDS[0]}" "$WORK/serve_a.log"
@@ -203,6 +207,30 @@ revoked=$(call DELETE "$A/v1/invitations/$INVITATION" "$RESELLER")
 after=$(call POST "$B/v1/acceptances" "$(<"$WORK/secrets/c3")" "{\"token\":\"$TOKEN2\"}")
 [ "${after%% *}" != 201 ] && [ "$(code_of <<<"$after")" = revoked ] || fail "B accepted or misnamed a link revoked through A: $after"
 note "link accepted through B, revoked through A, then refused by B with code revoked (${after%% *})"
+
+# --- A portal session opened on A works on B; signing out on B ends it on A ---------------------
+AGENT_PASSWORD=$(il users add --partner r1 --email agent@r1.example --role admin-agent) || fail "users add failed"
+# portal_location BASE COOKIEJAR: where GET /portal sends this browser. A signed-in agent who has
+# not yet changed the one-time password goes to /portal/password; no session, to /portal/sign-in.
+portal_location() {
+    curl -s --max-time 10 -o /dev/null -b "$2" -w '%{http_code} %{redirect_url}' "$1/portal"
+}
+JAR=$WORK/portal.cookies
+curl -s --max-time 10 -o /dev/null -c "$JAR" "$A/portal/sign-in" || fail "GET $A/portal/sign-in failed"
+CSRF=$(awk '$6 == "invitelink_csrf" {print $7}' "$JAR")
+[ -n "$CSRF" ] || fail "the portal sign-in page set no CSRF cookie"
+signed_in=$(curl -s --max-time 10 -o /dev/null -b "$JAR" -c "$JAR" -w '%{http_code}' \
+    --data-urlencode "email=agent@r1.example" --data-urlencode "password=$AGENT_PASSWORD" --data-urlencode "csrf=$CSRF" "$A/portal/sign-in")
+[ "$signed_in" = 303 ] || fail "signing in to the portal on A answered $signed_in"
+for base in "$A" "$B"; do
+    where=$(portal_location "$base" "$JAR")
+    [ "$where" = "303 $base/portal/password" ] || fail "a session opened on A, on $base: GET /portal answered '$where', not the signed-in redirect"
+done
+signed_out=$(curl -s --max-time 10 -o /dev/null -b "$JAR" -w '%{http_code}' --data-urlencode "csrf=$CSRF" "$B/portal/sign-out")
+[ "$signed_out" = 303 ] || fail "signing out on B answered $signed_out"
+where=$(portal_location "$A" "$JAR")
+[ "$where" = "303 $A/portal/sign-in" ] || fail "after signing out on B, the same cookie on A: GET /portal answered '$where'"
+note "portal session opened on A works on B; after sign-out on B the same cookie is refused on A"
 
 # --- PostgreSQL goes away and comes back --------------------------------------------------------------
 if [ -n "${INVITELINK_TEST_POSTGRES_CTL:-}" ]; then
