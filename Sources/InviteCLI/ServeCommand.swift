@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Hummingbird
 import InviteServer
 import InviteToken
@@ -15,7 +14,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env INVITELINK_LOG_LEVEL).")
     var logLevel: String?
     @Option(name: .customLong("session-secret-file"),
-            help: "A file of at least 32 bytes (openssl rand -hex 32) that every instance shares, so browser sessions work on any instance and survive restarts (env INVITELINK_SESSION_SECRET_FILE). Without it each process signs its own.")
+            help: "A file (mode 600) of at least 32 bytes (openssl rand -hex 32) that every instance shares, so browser sessions work on any instance and survive restarts (env INVITELINK_SESSION_SECRET_FILE). Without it each process signs its own.")
     var sessionSecretFile: String?
 
     func run() async throws {
@@ -44,10 +43,8 @@ struct Serve: AsyncParsableCommand {
     /// whitespace, so `openssl rand -hex 32 > FILE` makes a good one.
     private func readSessionSecret() throws -> SessionSecret? {
         guard let path = sessionSecretFile ?? Environment.value("INVITELINK_SESSION_SECRET_FILE") else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError("cannot read the session secret file \(path)")
-        }
-        var bytes = Array(data)
+        // Held to the key files' rule: readable by its owner alone.
+        var bytes = try KeyringDirectory.readSecretFile(path)
         while let last = bytes.last, last == 0x20 || last == 0x0a || last == 0x0d || last == 0x09 { bytes.removeLast() }
         while let first = bytes.first, first == 0x20 || first == 0x0a || first == 0x0d || first == 0x09 { bytes.removeFirst() }
         guard bytes.count >= SessionSecret.minimumLength else {

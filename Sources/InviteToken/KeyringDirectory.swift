@@ -59,7 +59,7 @@ public struct KeyringDirectory: Sendable {
 
     func readMaterial(_ entry: KeyEntry) throws(KeyringError) -> KeyMaterial {
         let file = secretPath(kid: entry.kid, algorithm: entry.algorithm)
-        let bytes = try readSecretFile(file)
+        let bytes = try Self.readSecretFile(file)
         switch entry.algorithm {
         case .hs256:
             return .hmac(try Self.hmacKey(fromFileContents: bytes, source: file))
@@ -78,8 +78,9 @@ public struct KeyringDirectory: Sendable {
         }
     }
 
-    /// Reads a secret file after checking that only its owner can read it.
-    func readSecretFile(_ file: String) throws(KeyringError) -> [UInt8] {
+    /// Reads a secret file after checking that only its owner can read it (key files, and the
+    /// session secret `serve` is given).
+    public static func readSecretFile(_ file: String) throws(KeyringError) -> [UInt8] {
         var info = stat()
         guard stat(file, &info) == 0 else {
             throw KeyringError(.io, "\(file) is missing (\(String(cString: strerror(errno))))")

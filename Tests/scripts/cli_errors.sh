@@ -55,7 +55,12 @@ expect_error "links verify --at nonsense" il links verify x.y.z --offline --at y
 expect_error "links create --ttl 91d" il links create --reseller r1 --ttl 91d --offline
 # A bad session secret stops serve before it opens the database or a port.
 printf 'too short\n' >"$WORK/short.secret"
+chmod 600 "$WORK/short.secret"
 expect_error "serve with a session secret under 32 bytes" il serve --port 1 --session-secret-file "$WORK/short.secret"
+openssl rand -hex 32 >"$WORK/open.secret"
+chmod 644 "$WORK/open.secret"
+expect_error "serve with a session secret readable by others" il serve --port 1 --session-secret-file "$WORK/open.secret"
+grep -q "open.secret is readable by group or others" "$WORK/err" || fail "the 0644 session secret is not named: $(cat "$WORK/err")"
 expect_error "serve with a missing session secret file" il serve --port 1 --session-secret-file "$WORK/missing.secret"
 
 # links verify of garbage: the reason code on stdout, exit 10 + its index (malformed = 10).

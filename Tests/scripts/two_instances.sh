@@ -91,6 +91,7 @@ wait_ready() {
     fail "the server at $base was not ready within 20 s"
 }
 # Both share a session secret, so a browser may land on either (README "Running several instances").
+install -m 600 /dev/null "$WORK/session.secret"
 openssl rand -hex 32 >"$WORK/session.secret"
 start_server a "$PORT_A"
 start_server b "$PORT_B"
