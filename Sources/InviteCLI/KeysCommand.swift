@@ -42,6 +42,9 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             try await ExitStatus.run {
                 let keyring = try options.keyring.load()
+                for file in options.keyring.strayFiles(in: keyring.manifest) {
+                    printError("invitelink: warning: \(file) is not a key of \(KeyringDirectory.manifestName) (left by an interrupted command?); it is never loaded, remove it once you are sure")
+                }
                 if json {
                     print(keyring.manifest.jsonRepresentation(), terminator: "")
                     return

@@ -121,6 +121,24 @@ public struct KeyringDirectory: Sendable {
         }
     }
 
+    /// Secret files the manifest does not name, and half-written temporary files: what a
+    /// command killed between writing a key and the manifest that names it leaves behind. They
+    /// are never loaded; they are reported (`keys list`) rather than deleted, because an
+    /// operator may have put a file there on purpose (a PEM waiting for `keys import`).
+    public func strayFiles(in manifest: KeyManifest) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
+        return names.filter { name in
+            if name.contains(".tmp-") { return true }
+            for algorithm in KeyAlgorithm.allCases {
+                let suffix = algorithm == .hs256 ? ".hmac" : ".pem"
+                guard name.hasSuffix(suffix) else { continue }
+                let kid = String(name.dropLast(suffix.count))
+                return manifest.entry(kid)?.algorithm != algorithm
+            }
+            return false
+        }.sorted().map { path + "/" + $0 }
+    }
+
     // MARK: Changing
 
     /// A secret file to write before the manifest that names it.

@@ -88,6 +88,25 @@ struct KeyringDirectoryTests {
         }
     }
 
+    @Test("files an interrupted command leaves (an unnamed key file, a temporary file) are reported, named keys are not, and the keyring still loads")
+    func strayFiles() throws {
+        try withTemporaryDirectory { path in
+            let directory = KeyringDirectory(path: path)
+            try KeyFiles.addEd25519(directory, kid: "ed-named", promote: true)
+            try KeyFiles.addHMAC(directory, kid: "hs-named")
+            let manifest = try directory.load().manifest
+            #expect(directory.strayFiles(in: manifest).isEmpty, "a fresh keyring reports \(directory.strayFiles(in: manifest))")
+
+            for name in ["ed-orphan.pem", "hs-orphan.hmac", "ed-named.hmac", "ed-late.pem.tmp-4242", "keyring.json.tmp-4242", "notes.txt"] {
+                #expect(FileManager.default.createFile(atPath: path + "/" + name, contents: Data("x".utf8), attributes: [.posixPermissions: 0o600]))
+            }
+            #expect(directory.strayFiles(in: manifest) == [
+                "ed-late.pem.tmp-4242", "ed-named.hmac", "ed-orphan.pem", "hs-orphan.hmac", "keyring.json.tmp-4242",
+            ].map { path + "/" + $0 })
+            #expect(try directory.load().entries.count == 2, "stray files changed what loads")
+        }
+    }
+
     @Test("update creates a missing directory; load of a missing directory is an empty keyring")
     func missingDirectory() throws {
         try withTemporaryDirectory { path in

@@ -82,6 +82,16 @@ grep -q "$primary.pem" "$WORK/err" || fail "keys list with a 0644 secret file do
 chmod 600 "$KEYS/$primary.pem"
 note "0644 secret file → keys list exit 1: $(head -1 "$WORK/err")"
 
+# A key file the manifest does not name (a command killed between the two writes): keys list
+# still succeeds and names it on stderr.
+install -m 600 /dev/null "$KEYS/orphan-kid.pem"
+status=0
+il keys list >"$WORK/out" 2>"$WORK/err" || status=$?
+[ $status = 0 ] || fail "keys list with a stray key file: exit $status"
+grep -q "orphan-kid.pem is not a key of keyring.json" "$WORK/err" || fail "keys list does not name the stray file: $(cat "$WORK/err")"
+rm "$KEYS/orphan-kid.pem"
+note "stray key file → keys list exit 0 and: $(head -1 "$WORK/err")"
+
 # verify_reason TOKEN EXPECTED: links verify --offline gives the reason (or "valid") and its exit.
 verify_reason() {
     local token=$1 expected=$2 status=0 reason
