@@ -17,6 +17,7 @@ deps:
 	@command -v curl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }
 	@command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; }
 	@python3 -c "import joserfc" 2>/dev/null || python3 -m pip install -q joserfc
+	@python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install -q schemathesis==4.32.5
 
 build: deps
 	swift build --build-tests

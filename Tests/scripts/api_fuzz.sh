@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# DESIGN.md §5 and issue 3 ("bad input on every route … never a 5xx"): schemathesis generates
+# requests from the served /openapi.yaml against a real server and checks every answer: no 5xx,
+# only documented status codes and content types, bodies that match their schemas. Once with a
+# reseller's credential over every operation, once with a customer's over the acceptance.
+#
+# The seed (FUZZ_SEED) and the schemathesis version (the Makefile's pin) are fixed, so a run is
+# repeatable; FUZZ_SECONDS (default 60) bounds the first part, a quarter of it the second, and
+# LIMIT (default 240) the whole script. A failure prints schemathesis's report, with the curl
+# command that reproduces each finding. Uses $INVITELINK or .build/debug/invitelink.
+set -euo pipefail
+
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+
+LIMIT=${LIMIT:-240}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SEED=${FUZZ_SEED:-20261126}
+command -v curl >/dev/null || fail "curl is required"
+python3 -c "import schemathesis" 2>/dev/null || fail "schemathesis is required (make deps installs it: pip install schemathesis==4.32.5)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/invitelink-fuzz.XXXXXX")
+KEYS=$WORK/Keys
+DB=sqlite:$WORK/db.sqlite
+SERVER_PID=""
+start_watchdog "$LIMIT"
+
+cleanup() {
+    local status=$?
+    trap - EXIT
+    stop_processes $SERVER_PID
+    kill "$WATCHDOG" 2>/dev/null || true
+    finish_work "$status"
+    exit "$status"
+}
+trap cleanup EXIT
+
+il keys rotate --alg ed25519 >/dev/null
+il partners add --id r1 --kind reseller --name "Reseller One" >/dev/null
+il partners add --id p1 --kind provider --name "Provider One" >/dev/null
+il partners connect --reseller r1 --provider p1 >/dev/null
+RESELLER=$(il credentials create --partner r1 --role global-admin --json | json_get secret)
+il customers add --id c1 --name "Customer One" --domain c1.example --admin-email admin@c1.example >/dev/null
+CUSTOMER=$(il credentials create --customer c1 --role global-admin --json | json_get secret)
+
+PORT=$(free_port)
+BASE=http://127.0.0.1:$PORT
+"$INVITELINK" serve --port "$PORT" --keys-dir "$KEYS" --database "$DB" --public-url "$BASE" --log-level warning \
+    >"$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do
+    curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited at start: $(tail -n 5 "$WORK/serve.log")"
+    sleep 0.2
+done
+curl -fsS "$BASE/readyz" >/dev/null || fail "the server never became ready"
+
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+# fuzz LABEL CREDENTIAL SECONDS [schemathesis options…]
+fuzz() {
+    local label=$1 credential=$2 seconds=$3
+    shift 3
+    if ! python3 -m schemathesis.cli run "$BASE/openapi.yaml" -H "Authorization: Bearer $credential" --checks "$CHECKS" \
+        --seed "$FUZZ_SEED" --max-time "$seconds" --workers 2 --no-color "$@" >"$WORK/$label.txt" 2>&1; then
+        cat "$WORK/$label.txt" >&2
+        fail "$label: schemathesis found the failures above"
+    fi
+    grep -q " passed" "$WORK/$label.txt" || { cat "$WORK/$label.txt" >&2; fail "$label: schemathesis ran no test case"; }
+    note "$label: $(grep -Eo '[0-9]+ generated, [0-9]+ passed' "$WORK/$label.txt" | tail -1) in ${seconds}s"
+}
+fuzz reseller "$RESELLER" "$FUZZ_SECONDS"
+fuzz customer "$CUSTOMER" $((FUZZ_SECONDS / 4)) --include-path /v1/acceptances
+kill -0 "$SERVER_PID" 2>/dev/null || fail "the server died during the run: $(tail -n 5 "$WORK/serve.log")"
+note "OK"
