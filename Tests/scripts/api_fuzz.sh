@@ -60,8 +60,9 @@ CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,respo
 fuzz() {
     local label=$1 credential=$2 seconds=$3
     shift 3
-    if ! python3 -m schemathesis.cli run "$BASE/openapi.yaml" -H "Authorization: Bearer $credential" --checks "$CHECKS" \
-        --seed "$FUZZ_SEED" --max-time "$seconds" --workers 2 --no-color "$@" >"$WORK/$label.txt" 2>&1; then
+    # From $WORK: schemathesis keeps its own state (.schemathesis/) in the current directory.
+    if ! (cd "$WORK" && python3 -m schemathesis.cli run "$BASE/openapi.yaml" -H "Authorization: Bearer $credential" \
+        --checks "$CHECKS" --seed "$FUZZ_SEED" --max-time "$seconds" --workers 2 --no-color "$@") >"$WORK/$label.txt" 2>&1; then
         cat "$WORK/$label.txt" >&2
         fail "$label: schemathesis found the failures above"
     fi
