@@ -48,12 +48,7 @@ BASE=http://127.0.0.1:$PORT
 "$INVITELINK" serve --port "$PORT" --keys-dir "$KEYS" --database "$DB" --public-url "$BASE" --log-level warning \
     >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 100); do
-    curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited at start: $(tail -n 5 "$WORK/serve.log")"
-    sleep 0.2
-done
-curl -fsS "$BASE/readyz" >/dev/null || fail "the server never became ready"
+wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.log"
 
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 # fuzz LABEL CREDENTIAL SECONDS [schemathesis options…]

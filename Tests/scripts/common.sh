@@ -81,6 +81,18 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# `wait_ready BASE PID LOG`: waits up to 20 s for BASE/readyz to answer 200; fails at once,
+# with the tail of LOG, if the server PID exits first.
+wait_ready() {
+    local base=$1 pid=$2 log=$3
+    for _ in $(seq 1 200); do
+        if curl -sf --max-time 1 "$base/readyz" >/dev/null 2>&1; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || fail "the server at $base exited at start: $(tail -n 5 "$log")"
+        sleep 0.1
+    done
+    fail "the server at $base was not ready within 20 s"
+}
+
 # `seed_customers N JOBS`: customers c1…cN with a global admin and a global-admin credential
 # each, JOBS CLI runs at a time; credential I's secret goes to $WORK/secrets/cI.
 seed_customers() {

@@ -36,13 +36,7 @@ PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 "$INVITELINK" serve --port "$PORT" --keys-dir "$KEYS" --database "$DB" --public-url "$BASE" >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
-
-for _ in $(seq 100); do
-    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited before answering"
-    sleep 0.2
-done
-curl -fsS "$BASE/readyz" >/dev/null || fail "the server never became ready"
+wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.log"
 
 kill -TERM "$SERVER_PID"
 stopped=""

@@ -85,12 +85,7 @@ for n in $(seq 1 "$INSTANCES"); do
     BASES+=("http://127.0.0.1:$port")
 done
 for n in "${!BASES[@]}"; do
-    for _ in $(seq 1 200); do
-        curl -sf --max-time 1 "${BASES[$n]}/readyz" >/dev/null 2>&1 && break
-        kill -0 "${PIDS[$n]}" 2>/dev/null || fail "server $((n + 1)) exited at start: $(tail -n 5 "$WORK/serve$((n + 1)).log")"
-        sleep 0.1
-    done
-    curl -sf --max-time 1 "${BASES[$n]}/readyz" >/dev/null || fail "server $((n + 1)) was not ready within 20 s"
+    wait_ready "${BASES[$n]}" "${PIDS[$n]}" "$WORK/serve$((n + 1)).log"
 done
 note "$INSTANCES instance(s) on $BACKEND, first key $KID1, seeded in $((SECONDS - started)) s"
 

@@ -81,15 +81,6 @@ start_server() {
         --session-secret-file "$WORK/session.secret" >"$WORK/serve_$name.log" 2>&1 &
     PIDS+=($!)
 }
-wait_ready() {
-    local base=$1 pid=$2 log=$3
-    for _ in $(seq 1 200); do
-        if curl -sf --max-time 1 "$base/readyz" >/dev/null 2>&1; then return 0; fi
-        kill -0 "$pid" 2>/dev/null || fail "the server at $base exited at start: $(tail -n 5 "$log")"
-        sleep 0.1
-    done
-    fail "the server at $base was not ready within 20 s"
-}
 # Both share a session secret, so a browser may land on either (README "Running several instances").
 install -m 600 /dev/null "$WORK/session.secret"
 openssl rand -hex 32 >"$WORK/session.secret"
