@@ -21,8 +21,6 @@ struct Serve: AsyncParsableCommand {
         try await ExitStatus.run {
             var logger = Logger(label: "invitelink")
             logger.logLevel = (logLevel ?? Environment.value("INVITELINK_LOG_LEVEL")).flatMap(Logger.Level.init(rawValue:)) ?? .info
-            // After a graceful shutdown (or a failed start) the store's connections (PostgreSQL's
-            // pool) are closed instead of being cut by the exit.
             let sessionSecret = try readSessionSecret()
             try await options.withStore { store in
                 let keyring = try KeyringHolder(directory: options.keyring, logger: logger)
@@ -44,9 +42,8 @@ struct Serve: AsyncParsableCommand {
     private func readSessionSecret() throws -> SessionSecret? {
         guard let path = sessionSecretFile ?? Environment.value("INVITELINK_SESSION_SECRET_FILE") else { return nil }
         // Held to the key files' rule: readable by its owner alone.
-        var bytes = try KeyringDirectory.readSecretFile(path)
-        while let last = bytes.last, last == 0x20 || last == 0x0a || last == 0x0d || last == 0x09 { bytes.removeLast() }
-        while let first = bytes.first, first == 0x20 || first == 0x0a || first == 0x0d || first == 0x09 { bytes.removeFirst() }
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x0a || byte == 0x0d || byte == 0x09 }
+        let bytes = Array(try KeyringDirectory.readSecretFile(path).drop(while: isSpace).reversed().drop(while: isSpace).reversed())
         guard bytes.count >= SessionSecret.minimumLength else {
             throw CLIError("the session secret file \(path) holds \(bytes.count) bytes; it needs at least \(SessionSecret.minimumLength) (openssl rand -hex 32 > \(path))")
         }
