@@ -30,9 +30,12 @@ run: deps
 	exec $(BIN) serve
 
 # One build; then, next to a throwaway PostgreSQL (stopped afterwards whatever happens), the
-# Swift suites on both backends and the scripts that drive the real binary; then the browser.
+# Swift suites on both backends and the scripts that drive the real binary; then the crypto and
+# token suites and a real server's issuance/acceptance round again on OpenSSL 3.5 (Debian 13's;
+# scripts/openssl-3.5.sh says where it comes from); then the browser.
 test: build
 	scripts/with-postgres.sh bash -c 'swift test --skip-build && INVITELINK=$(BIN) Tests/scripts/run_all.sh'
+	scripts/openssl-3.5.sh bash -c 'swift test --skip-build --filter "InviteCryptoTests|InviteTokenTests" && INVITELINK=$(BIN) Tests/scripts/openssl_round.sh'
 	$(MAKE) --no-print-directory browser-run
 
 # The signing core beside `openssl speed`, then the HTTP routes beside a bare route (wrk), on

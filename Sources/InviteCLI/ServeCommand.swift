@@ -1,5 +1,6 @@
 import ArgumentParser
 import Hummingbird
+import InviteCrypto
 import InviteServer
 import InviteToken
 import Logging
@@ -21,6 +22,7 @@ struct Serve: AsyncParsableCommand {
         try await ExitStatus.run {
             var logger = Logger(label: "invitelink")
             logger.logLevel = (logLevel ?? Environment.value("INVITELINK_LOG_LEVEL")).flatMap(Logger.Level.init(rawValue:)) ?? .info
+            logger.info("starting", metadata: ["openssl": "\(OpenSSLLibrary.version)"])
             let sessionSecret = try readSessionSecret()
             try await options.withStore { store in
                 let keyring = try KeyringHolder(directory: options.keyring, logger: logger)

@@ -1,9 +1,12 @@
 import Synchronization
 
-/// A small free-list of prepared OpenSSL contexts (pre-keyed HMAC, initialised sign/verify).
+/// A small free-list of OpenSSL contexts (pre-keyed HMAC copies, Ed25519 `EVP_MD_CTX`s).
 ///
 /// OpenSSL contexts are not safe to share between threads, but preparing one (fetching the
-/// algorithm, absorbing the key) costs more than the operation itself for HMAC. Each caller
+/// algorithm, absorbing the key) costs more than the operation itself for HMAC. The borrower
+/// re-initialises the context before its operation (`EVP_MAC_init` with the kept key,
+/// `EVP_DigestSignInit`/`EVP_DigestVerifyInit`): OpenSSL 3.2 and later refuse a second one-shot
+/// operation on a context that was not initialised again (openssl/openssl#23075). Each caller
 /// borrows a context for one operation; a context whose operation failed is freed rather than
 /// returned, so a half-used context is never reused.
 final class ContextPool: Sendable {

@@ -1,6 +1,7 @@
 internal import COpenSSL
 
-/// An Ed25519 signing key (RFC 8032) held by OpenSSL; signing is one-shot `EVP_DigestSign`.
+/// An Ed25519 signing key (RFC 8032) held by OpenSSL; signing is one-shot `EVP_DigestSign` on
+/// a context initialised for that one signature.
 public final class Ed25519PrivateKey: Sendable {
     public let publicKey: Ed25519PublicKey
     private let key: PKey
@@ -63,10 +64,6 @@ public final class Ed25519PrivateKey: Sendable {
         self.signers = ContextPool(
             make: {
                 guard let context = EVP_MD_CTX_new() else { throw CryptoError.openSSL("EVP_MD_CTX_new") }
-                guard EVP_DigestSignInit(context, nil, nil, nil, owned.pointer) == 1 else {
-                    EVP_MD_CTX_free(context)
-                    throw CryptoError.openSSL("EVP_DigestSignInit")
-                }
                 return context
             },
             destroy: { EVP_MD_CTX_free($0) }
@@ -77,6 +74,10 @@ public final class Ed25519PrivateKey: Sendable {
     public func sign(_ message: UnsafeRawBufferPointer, into signature: UnsafeMutableRawBufferPointer) throws {
         precondition(signature.count >= Ed25519PublicKey.signatureByteCount)
         try signers.withContext { context in
+            // Initialised for every signature: since OpenSSL 3.2 a one-shot EVP_DigestSign
+            // marks its context finished (openssl/openssl#23075), so a context is reused only
+            // after EVP_DigestSignInit has made it new again. That works on 3.0 as well.
+            try check(EVP_DigestSignInit(context, nil, nil, nil, key.pointer), "EVP_DigestSignInit")
             var length = Ed25519PublicKey.signatureByteCount
             try check(
                 EVP_DigestSign(

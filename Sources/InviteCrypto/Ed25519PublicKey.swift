@@ -54,14 +54,11 @@ public final class Ed25519PublicKey: Sendable {
         try self.init(rawRepresentation: raw)
     }
 
+    /// Bare contexts; each check initialises the one it borrows with this key.
     private static func makePool(for key: PKey) -> ContextPool {
         ContextPool(
             make: {
                 guard let context = EVP_MD_CTX_new() else { throw CryptoError.openSSL("EVP_MD_CTX_new") }
-                guard EVP_DigestVerifyInit(context, nil, nil, nil, key.pointer) == 1 else {
-                    EVP_MD_CTX_free(context)
-                    throw CryptoError.openSSL("EVP_DigestVerifyInit")
-                }
                 return context
             },
             destroy: { EVP_MD_CTX_free($0) }
@@ -75,7 +72,10 @@ public final class Ed25519PublicKey: Sendable {
             guard sig.count == Self.signatureByteCount else { return false }
             return message.withUnsafeBytes { msg in
                 let valid = (try? verifiers.withContext(reusable: { $0 }) { context in
-                    EVP_DigestVerify(
+                    // Initialised for every check: OpenSSL 3.2 and later mark a context
+                    // finished after one-shot EVP_DigestVerify (openssl/openssl#23075).
+                    try check(EVP_DigestVerifyInit(context, nil, nil, nil, key.pointer), "EVP_DigestVerifyInit")
+                    return EVP_DigestVerify(
                         context,
                         sig.baseAddress?.assumingMemoryBound(to: UInt8.self), sig.count,
                         msg.baseAddress?.assumingMemoryBound(to: UInt8.self), msg.count
