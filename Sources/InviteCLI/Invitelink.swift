@@ -100,7 +100,8 @@ func parseDuration(_ text: String) -> Int64? {
     let multipliers: [Character: Int64] = ["d": 86_400, "h": 3600, "m": 60, "s": 1]
     if let multiplier = multipliers[last] {
         guard let count = Int64(text.dropLast()), count > 0 else { return nil }
-        return count * multiplier
+        let (seconds, overflow) = count.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : seconds
     }
     guard let seconds = Int64(text), seconds > 0 else { return nil }
     return seconds

@@ -75,7 +75,7 @@ struct Links: AsyncParsableCommand {
         @Flag(help: "Print the outcome as JSON.") var json = false
 
         func validate() throws {
-            if let at, RFC3339.parseTime(at) == nil { throw ValidationError("--at must be RFC 3339 (2026-11-26T12:00:00Z) or Unix seconds") }
+            if let at, RFC3339.parseTime(at) == nil { throw ValidationError("--at must be RFC 3339 (2026-11-26T12:00:00Z) or Unix seconds, between the years 1 and 9999") }
         }
 
         func run() async throws {

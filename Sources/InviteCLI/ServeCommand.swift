@@ -22,8 +22,8 @@ struct Serve: AsyncParsableCommand {
         try await ExitStatus.run {
             var logger = Logger(label: "invitelink")
             logger.logLevel = (logLevel ?? Environment.value("INVITELINK_LOG_LEVEL")).flatMap(Logger.Level.init(rawValue:)) ?? .info
-            logger.info("starting", metadata: ["openssl": "\(OpenSSLLibrary.version)"])
             let sessionSecret = try readSessionSecret()
+            logger.info("starting", metadata: ["openssl": "\(OpenSSLLibrary.version)"])
             try await options.withStore { store in
                 let keyring = try KeyringHolder(directory: options.keyring, logger: logger)
                 if keyring.current.signingKey == nil {

@@ -33,6 +33,9 @@ public func buildApplication(
         } catch {
             throw APIError(.serviceUnavailable, "unavailable", "the database is not reachable")
         }
+        guard !keyring.isStale(after: configuration.keyringCheckInterval) else {
+            throw APIError(.serviceUnavailable, "keyring_stale", "the keyring in use differs from the one on disk; see the log")
+        }
         guard keyring.current.signingKey != nil else {
             throw APIError(.serviceUnavailable, "unavailable", "no primary signing key is loaded")
         }
@@ -66,7 +69,7 @@ public func buildApplication(
 
     var services: [any Service] = []
     if reloadKeyring {
-        services.append(KeyringReloadService(holder: keyring, interval: configuration.keyringCheckInterval))
+        services.append(KeyringReloadService(holder: keyring, interval: configuration.keyringCheckInterval, metrics: metrics))
     }
     return Application(
         router: router,

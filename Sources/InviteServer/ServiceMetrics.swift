@@ -12,6 +12,7 @@ public final class ServiceMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let latency: DurationHistogram
     private let acceptances: Counter
+    private let keyringReloadFailures: Counter
     /// The request counters made so far, so that a request costs one look-up rather than the
     /// registry's label formatting and validation.
     private let requestCounters = Mutex<[RequestKey: Counter]>([:])
@@ -41,6 +42,13 @@ public final class ServiceMetrics: Sendable {
         acceptances = registry.makeCounter(
             descriptor: Self.name("acceptances_total", help: "Invitations accepted (first acceptances only)"), labels: []
         )
+        keyringReloadFailures = registry.makeCounter(
+            descriptor: Self.name(
+                "keyring_reload_failures_total",
+                help: "Keyring reloads that left some key unusable or could not read the manifest"
+            ),
+            labels: []
+        )
     }
 
     func recordRequest(route: String, method: HTTPRequest.Method, status: Int, duration: Duration) {
@@ -58,6 +66,8 @@ public final class ServiceMetrics: Sendable {
     }
 
     func recordAcceptance() { acceptances.increment() }
+
+    func recordKeyringReloadFailure() { keyringReloadFailures.increment() }
 
     func recordVerificationFailure(_ reason: TokenError.Code) {
         registry.makeCounter(descriptor: Self.verificationFailures, labels: [("reason", reason.rawValue)]).increment()

@@ -10,9 +10,12 @@ internal import PostgresNIO
 /// - `pool=N` — at most N connections per process (1…1000). Without it, the environment
 ///   variable `INVITELINK_DB_POOL`, else 8. Every instance behind a load balancer opens its own
 ///   pool, so N × instances must stay under the server's `max_connections`.
-/// - `sslmode=disable|prefer|require|verify-full` — libpq's meanings: `prefer` (the default) and
-///   `require` encrypt without checking the certificate, `verify-full` checks it and the host
-///   name against the system's trust store.
+/// - `sslmode=disable|prefer|require|verify-full` — libpq's meanings: `prefer` and `require`
+///   encrypt without checking the certificate, `verify-full` checks it and the host name
+///   against the system's trust store. Without `sslmode`, a server on another host is
+///   `verify-full` (a database password never crosses a network to a server that did not
+///   prove who it is) and one on loopback is `prefer`. Plain TCP to another host only when
+///   the URL says `sslmode=disable`.
 /// - `host=/DIR` — a Unix socket directory instead of TCP (`DIR/.s.PGSQL.PORT`), as libpq reads it.
 /// - `search_path=SCHEMA`, `application_name=NAME` — sent at connection start, so several
 ///   deployments (or test runs) can share one database in separate schemas.
@@ -25,6 +28,8 @@ struct PostgresConfiguration: Sendable {
 
     var client: PostgresClient.Configuration
     var poolSize: Int
+    /// The `sslmode` in effect (the URL's, else the default for its host); nil for a socket.
+    var sslMode: String?
 
     /// Reads `url`; `environment` supplies `INVITELINK_DB_POOL` when the URL has no `pool`.
     init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -37,7 +42,7 @@ struct PostgresConfiguration: Sendable {
         else { throw invalid("expected postgres://USER@HOST:PORT/DATABASE") }
 
         var poolSize: Int?
-        var sslMode = "prefer"
+        var sslMode: String?
         var socketDirectory: String?
         var startupParameters: [(String, String)] = []
         for item in components.queryItems ?? [] {
@@ -76,6 +81,7 @@ struct PostgresConfiguration: Sendable {
         database = database.removingPercentEncoding ?? database
 
         var client: PostgresClient.Configuration
+        var effectiveMode: String?
         if let socketDirectory {
             client = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username,
                            password: password, database: database.isEmpty ? nil : database)
@@ -83,8 +89,10 @@ struct PostgresConfiguration: Sendable {
             guard let host = components.host, !host.isEmpty else { throw invalid("no host") }
             // URLComponents keeps the brackets of an IPv6 literal.
             let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+            let mode = sslMode ?? (Self.isLoopback(bare) ? "prefer" : "verify-full")
+            effectiveMode = mode
             client = .init(host: bare, port: port, username: username, password: password,
-                           database: database.isEmpty ? nil : database, tls: try Self.tls(sslMode, invalid))
+                           database: database.isEmpty ? nil : database, tls: try Self.tls(mode, invalid))
         }
         client.options.additionalStartupParameters = startupParameters
         client.options.maximumConnections = poolSize ?? Self.defaultPoolSize
@@ -93,6 +101,14 @@ struct PostgresConfiguration: Sendable {
         client.options.connectTimeout = .seconds(5)
         self.client = client
         self.poolSize = client.options.maximumConnections
+        self.sslMode = effectiveMode
+    }
+
+    /// `localhost`, 127.0.0.0/8 and ::1: a connection that never leaves the machine.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
     private static func tls(_ mode: String, _ invalid: (String) -> StoreError) throws -> PostgresClient.Configuration.TLS {

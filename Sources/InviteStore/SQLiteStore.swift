@@ -36,6 +36,10 @@ public final class SQLiteStore: RelationshipStore {
         do {
             let file = URL(fileURLWithPath: path)
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            // The database holds password hashes and credential digests: created readable by
+            // its owner alone. SQLite gives the -wal and -shm files the database file's mode.
+            let created = open(file.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+            if created >= 0 { close(created) }
             var configuration = Configuration()
             configuration.label = "InviteStore"
             configuration.journalMode = .wal

@@ -31,20 +31,50 @@ public struct KeyringDirectory: Sendable {
     // MARK: Loading
 
     /// Loads the manifest and the material of every key that verifies. A missing directory or
-    /// manifest is an empty keyring; anything unreadable, unsafe or inconsistent throws.
+    /// manifest is an empty keyring; anything unreadable, unsafe or inconsistent throws. What
+    /// the CLI uses: a change is never made to a keyring whose keys do not all load.
     public func load() throws(KeyringError) -> Keyring {
-        let manifest = try readManifest()
-        var material: [String: KeyMaterial] = [:]
-        for entry in manifest.entries where entry.state.verifies {
-            material[entry.kid] = try readMaterial(entry)
-        }
-        return Keyring(manifest: manifest, material: material)
+        let (keyring, unavailable) = try loadAvailable()
+        if let first = unavailable.min(by: { $0.key < $1.key }) { throw first.value }
+        return keyring
     }
 
-    /// The manifest's bytes, for cheap change detection by a running server.
-    public func manifestFingerprint() -> [UInt8]? {
+    /// What a running server uses: the manifest, whose states always apply, and the material
+    /// of every verifying key that loads. A key whose file is missing, unreadable, too open or
+    /// corrupt is left without material, so it neither signs nor verifies, and is named in
+    /// `unavailable`; the other keys are unaffected. Only a manifest that cannot be read throws.
+    public func loadAvailable() throws(KeyringError) -> (keyring: Keyring, unavailable: [String: KeyringError]) {
+        let manifest = try readManifest()
+        var material: [String: KeyMaterial] = [:]
+        var unavailable: [String: KeyringError] = [:]
+        for entry in manifest.entries where entry.state.verifies {
+            do {
+                material[entry.kid] = try readMaterial(entry)
+            } catch {
+                unavailable[entry.kid] = error
+            }
+        }
+        return (Keyring(manifest: manifest, material: material), unavailable)
+    }
+
+    /// A digest of what a load depends on: the manifest's bytes, and the identity, mode, size
+    /// and modification time of the secret file of every verifying key of `manifest`. A running
+    /// server compares it on every check, so a `chmod` or a replaced key file is noticed even
+    /// when the manifest did not change.
+    public func fingerprint(for manifest: KeyManifest) -> [UInt8]? {
         guard let data = FileManager.default.contents(atPath: manifestPath) else { return nil }
-        return try? Digest.sha256(Array(data))
+        var input = Array(data)
+        for entry in manifest.entries where entry.state.verifies {
+            var info = stat()
+            let found = stat(secretPath(kid: entry.kid, algorithm: entry.algorithm), &info) == 0
+            let fields: [Int64] = found
+                ? [Int64(bitPattern: UInt64(info.st_dev)), Int64(bitPattern: UInt64(info.st_ino)), Int64(info.st_mode),
+                   Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)]
+                : [-1]
+            input.append(contentsOf: entry.kid.utf8)
+            for field in fields { withUnsafeBytes(of: field.littleEndian) { input.append(contentsOf: $0) } }
+        }
+        return try? Digest.sha256(input)
     }
 
     func readManifest() throws(KeyringError) -> KeyManifest {
@@ -79,12 +109,20 @@ public struct KeyringDirectory: Sendable {
     }
 
     /// Reads a secret file after checking that only its owner can read it (key files, and the
-    /// session secret `serve` is given).
+    /// session secret `serve` is given). One descriptor is opened and both the check (`fstat`)
+    /// and the read use it, so the file checked is the file read, even if the path is swapped
+    /// in between; symlinks are followed (Kubernetes mounts secrets through them).
     public static func readSecretFile(_ file: String) throws(KeyringError) -> [UInt8] {
-        var info = stat()
-        guard stat(file, &info) == 0 else {
-            throw KeyringError(.io, "\(file) is missing (\(String(cString: strerror(errno))))")
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw KeyringError(.io, "\(file) cannot be opened (\(String(cString: strerror(errno))))")
         }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw KeyringError(.io, "\(file) cannot be examined (\(String(cString: strerror(errno))))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw KeyringError(.io, "\(file) is not a regular file") }
         let mode = info.st_mode & 0o777
         guard mode & 0o077 == 0 else {
             throw KeyringError(
@@ -92,10 +130,22 @@ public struct KeyringDirectory: Sendable {
                 "\(file) is readable by group or others (mode \(String(mode, radix: 8))); run chmod 600 on it"
             )
         }
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw KeyringError(.io, "\(file) cannot be read")
+        // A key file is a few hundred bytes; anything over 64 KiB is not one.
+        let limit = 65_536
+        guard info.st_size <= limit else { throw KeyringError(.corrupt, "\(file) is larger than \(limit) bytes") }
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var count = 0
+        while count < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw KeyringError(.io, "\(file) cannot be read (\(String(cString: strerror(errno))))")
+            }
+            if got == 0 { break }
+            count += got
         }
-        return Array(data)
+        guard count <= limit else { throw KeyringError(.corrupt, "\(file) is larger than \(limit) bytes") }
+        return Array(bytes[..<count])
     }
 
     /// Decodes an HMAC key file: base64url on one line, an optional final newline, at least
@@ -195,8 +245,11 @@ public struct KeyringDirectory: Sendable {
     /// Writes `contents` to a temporary file in the same directory, fsyncs it, renames it over
     /// `file` and fsyncs the directory, so the change is all-or-nothing and durable.
     private func writeAtomically(_ file: String, mode: mode_t, contents: SecureBytes) throws(KeyringError) {
-        let temporary = "\(file).tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        // Created exclusively under a name no other run can pick: never through a symlink
+        // or a file someone else left there.
+        let suffix = (try? SystemRandom.bytes(6)).map { Base64URL.encode($0) } ?? "0"
+        let temporary = "\(file).tmp-\(getpid())-\(suffix)"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw KeyringError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var ok = fchmod(fd, mode) == 0
         ok = ok && contents.withUnsafeBytes { buffer in

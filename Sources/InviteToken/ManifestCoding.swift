@@ -99,9 +99,15 @@ public enum RFC3339 {
     /// `YYYY-MM-DDTHH:MM:SSZ`. Written by hand (Howard Hinnant's days-to-civil algorithm)
     /// because it is on every API answer, and a Foundation formatter per call costs more than
     /// the rest of a request.
+    /// Total over Int64: floor division and a non-negative remainder, so no step can
+    /// overflow, however far from today the time is.
     public static func format(_ seconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            days -= 1
+            secondOfDay += 86_400
+        }
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -126,9 +132,14 @@ public enum RFC3339 {
         return nil
     }
 
-    /// Parses `--at` values: RFC 3339 or whole Unix seconds.
+    /// The times this service reads from people: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z,
+    /// what RFC 3339 can write. Anything outside is refused as input rather than carried into
+    /// arithmetic with token claims.
+    public static let representable: ClosedRange<Int64> = -62_135_596_800...253_402_300_799
+
+    /// Parses `--at` values: RFC 3339 or whole Unix seconds, within ``representable``.
     public static func parseTime(_ text: String) -> Int64? {
-        if let seconds = Int64(text) { return seconds }
-        return parse(text)
+        guard let seconds = Int64(text) ?? parse(text), representable.contains(seconds) else { return nil }
+        return seconds
     }
 }

@@ -132,9 +132,13 @@ public struct TokenVerifier: Sendable {
         guard claims.audience == InvitationClaims.audience else {
             throw TokenError(.wrongAudience, "audience \(claims.audience), expected \(InvitationClaims.audience)")
         }
-        guard claims.issuedAt <= now + allowedClockSkew else { throw TokenError(.notYetValid, "issued in the future") }
+        // The claims are any Int64 a key holder chose, so every sum and difference here is
+        // checked: an overflow is a refusal, never a trap.
+        let (latestIssue, skewOverflow) = now.addingReportingOverflow(allowedClockSkew)
+        guard skewOverflow || claims.issuedAt <= latestIssue else { throw TokenError(.notYetValid, "issued in the future") }
         guard claims.expiresAt > now else { throw TokenError(.expired, "expired at \(claims.expiresAt)") }
-        guard claims.expiresAt - claims.issuedAt <= maximumLifetime else {
+        let (lifetime, lifetimeOverflow) = claims.expiresAt.subtractingReportingOverflow(claims.issuedAt)
+        guard !lifetimeOverflow, lifetime <= maximumLifetime else {
             throw TokenError(.invalidClaims, "lifetime over the maximum of \(maximumLifetime) s")
         }
         return VerifiedInvitation(claims: claims, kid: kid)

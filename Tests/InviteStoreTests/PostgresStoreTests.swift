@@ -28,6 +28,19 @@ struct PostgresConfigurationTests {
         #expect(socket.client.unixSocketPath == "/run/postgresql/.s.PGSQL.5432", "host=/DIR must name the socket in DIR")
     }
 
+    @Test("a server on another host has its certificate verified unless the URL says otherwise")
+    func tlsDefaults() throws {
+        func mode(_ url: String) throws -> String? { try PostgresConfiguration(url: url, environment: [:]).sslMode }
+        #expect(try mode("postgres://app@db.example/invitelink") == "verify-full")
+        #expect(try mode("postgres://app@10.0.0.5:5433/invitelink") == "verify-full")
+        #expect(try mode("postgres://app@127.0.0.1/invitelink") == "prefer")
+        #expect(try mode("postgres://app@localhost/invitelink") == "prefer")
+        #expect(try mode("postgres://app@[::1]/invitelink") == "prefer")
+        #expect(try mode("postgres://app@db.example/invitelink?sslmode=disable") == "disable")
+        #expect(try mode("postgres://app@db.example/invitelink?sslmode=require") == "require")
+        #expect(try mode("postgres://app@localhost/invitelink?host=/run/postgresql") == nil)
+    }
+
     @Test("malformed URLs and unknown settings are invalidInput, and name no password", arguments: [
         "postgres://app:secret@db.example/invitelink?pool=0",
         "postgres://app:secret@db.example/invitelink?pool=many",

@@ -18,6 +18,20 @@ struct SQLiteStoreTests {
         #expect(try await store.scalarForTesting("PRAGMA busy_timeout") == "5000", "busy timeout is not 5 s")
     }
 
+    @Test("the database and its -wal and -shm files are readable by their owner alone")
+    func filesAreOwnerOnly() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("invitestore-mode-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("db.sqlite").path
+        let store = try SQLiteStore(path: path)
+        try await store.migrate()
+        try await F.seed(store)
+        for file in [path, path + "-wal", path + "-shm"] {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
+            #expect(mode & 0o077 == 0, "\(file) has mode \(String(mode, radix: 8))")
+        }
+    }
+
     @Test("an acknowledged acceptance is there after the store is reopened")
     func acceptanceSurvivesReopen() async throws {
         let subject = try await StoreBackend.sqlite.make()

@@ -415,6 +415,44 @@ struct TokenVerifierTests {
         #expect(fixture.reason(try fixture.signed(Fixture.claims(issuedAt: Fixture.now, lifetime: ninetyDays + 1))) == .invalidClaims)
     }
 
+    /// Issue 11: claims are any Int64 a key holder chose; extreme values are refused with
+    /// their code, never an arithmetic trap (`exp − iat`, `now + skew`).
+    @Test("extreme iat, exp and clocks are refused, never a crash", arguments: KeyAlgorithm.allCases)
+    func extremeNumbers(algorithm: KeyAlgorithm) throws {
+        let min = Int64.min, max = Int64.max
+        let cases: [(iat: Int64, exp: Int64, now: Int64, reason: TokenError.Code)] = [
+            (min, Fixture.now + 3600, Fixture.now, .invalidClaims),
+            (min, max, Fixture.now, .invalidClaims),
+            (Fixture.now, max, Fixture.now, .invalidClaims),
+            (max, max, Fixture.now, .notYetValid),
+            (min, min, Fixture.now, .expired),
+            (Fixture.now - 10, Fixture.now + 3600, max, .expired),
+            (min, max, max, .expired),
+            (max, max, min, .notYetValid),
+        ]
+        for (iat, exp, now, reason) in cases {
+            let payload = Fixture.payload(replacing: ["iat": String(iat), "exp": String(exp)])
+            let signer: Fixture.Signer = algorithm == .ed25519 ? .ed25519 : .hmac
+            let header = Fixture.header(alg: algorithm.jwsName, kid: algorithm == .ed25519 ? Fixture.edKid : Fixture.hmacKid)
+            let token = try fixture.handmade(header: header, payload: payload, signer: signer)
+            #expect(fixture.reason(token, now: now) == reason, "iat \(iat), exp \(exp), now \(now)")
+        }
+    }
+
+    @Test("RFC 3339 formatting is total over Int64, and --at times outside years 1–9999 are refused")
+    func extremeTimes() {
+        #expect(RFC3339.format(0) == "1970-01-01T00:00:00Z")
+        #expect(RFC3339.format(-1) == "1969-12-31T23:59:59Z")
+        #expect(RFC3339.format(253_402_300_799) == "9999-12-31T23:59:59Z")
+        #expect(RFC3339.format(-62_135_596_800) == "0001-01-01T00:00:00Z")
+        _ = RFC3339.format(.min)
+        _ = RFC3339.format(.max)
+        #expect(RFC3339.parseTime("9223372036854775807") == nil)
+        #expect(RFC3339.parseTime("-9223372036854775808") == nil)
+        #expect(RFC3339.parseTime("253402300799") == 253_402_300_799)
+        #expect(RFC3339.parseTime("2026-11-26T12:00:00Z") == 1_795_694_400)
+    }
+
     // MARK: wrong_issuer, wrong_audience
 
     @Test("another issuer is wrong_issuer")

@@ -19,6 +19,7 @@ expect_error() {
     "$@" >"$WORK/out" 2>"$WORK/err" || status=$?
     [ $status != 0 ] || fail "$label: exit 0 (stdout: $(head -c 200 "$WORK/out"))"
     [ $status != 124 ] || fail "$label: did not finish in 30 s"
+    [ -z "${EXPECT_STATUS:-}" ] || [ "$status" = "$EXPECT_STATUS" ] || fail "$label: exit $status, expected $EXPECT_STATUS"
     local first
     first=$(head -1 "$WORK/err")
     case $status in
@@ -53,6 +54,11 @@ expect_error "keys import of a missing file" il keys import --pem "$WORK/missing
 expect_error "keys retire of the primary without --force" il keys retire -- "$primary"
 expect_error "links verify --at nonsense" il links verify x.y.z --offline --at yesterday
 expect_error "links create --ttl 91d" il links create --reseller r1 --ttl 91d --offline
+# Issue 11: numbers that overflow are usage errors (64), never a crash.
+EXPECT_STATUS=64 expect_error "links verify --at Int64.max" il links verify x.y.z --offline --at 9223372036854775807
+EXPECT_STATUS=64 expect_error "links verify --at Int64.min" il links verify x.y.z --offline --at=-9223372036854775808
+EXPECT_STATUS=64 expect_error "links create --ttl 10^30 seconds" il links create --reseller r1 --ttl 1000000000000000000000000000000 --offline
+EXPECT_STATUS=64 expect_error "links create --ttl that overflows in days" il links create --reseller r1 --ttl 106751991167301d --offline
 # A bad session secret stops serve before it opens the database or a port.
 printf 'too short\n' >"$WORK/short.secret"
 chmod 600 "$WORK/short.secret"
