@@ -41,6 +41,9 @@ public enum JSONValue: Sendable, Equatable {
 /// input (tokens are at most 4096 bytes) and by ``maximumDepth``.
 public enum StrictJSON {
     public static let maximumDepth = 16
+    /// Up to this many members, a new name is compared with each one before it (cheaper than
+    /// hashing for the handful a token has); beyond, names go into a set.
+    static let linearScanLimit = 8
 
     public struct ParseError: Error, Sendable, Equatable {
         public let reason: String
@@ -150,6 +153,10 @@ public enum StrictJSON {
         mutating func parseObject(depth: Int) throws(ParseError) -> JSONValue {
             index += 1
             var members: [(String, JSONValue)] = []
+            // Names seen, kept only once an object outgrows a linear scan, so a body of many
+            // members costs what any body of its size costs (issue 11: 5,500 members took 25×
+            // one member of the same size when every name was compared with every other).
+            var names: Set<String> = []
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
@@ -159,7 +166,14 @@ public enum StrictJSON {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
                 let name = try parseString()
-                if members.contains(where: { $0.0 == name }) { throw fail("duplicate member \"\(name)\"") }
+                let duplicate: Bool
+                if members.count < StrictJSON.linearScanLimit {
+                    duplicate = members.contains { $0.0 == name }
+                } else {
+                    if names.isEmpty { names = Set(members.lazy.map(\.0)) }
+                    duplicate = !names.insert(name).inserted
+                }
+                if duplicate { throw fail("duplicate member \"\(name)\"") }
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 index += 1

@@ -35,6 +35,18 @@ struct StrictJSONTests {
         #expect(throws: StrictJSON.ParseError.self) { try StrictJSON.parse(#"{"alg":1,"\u0061lg":2}"#) }
     }
 
+    /// Past a handful of members the names go into a set: a duplicate is found wherever it is,
+    /// before, at and after that switch, and thousands of distinct names still parse.
+    @Test("duplicates among many members are refused wherever they are", arguments: [1, 7, 8, 9, 500, 5_499])
+    func duplicatesAmongMany(position: Int) throws {
+        let names = (0..<5_500).map { "m\($0)" }
+        let distinct = "{" + names.map { "\"\($0)\":1" }.joined(separator: ",") + "}"
+        guard case .object(let members) = try StrictJSON.parse(distinct) else { Issue.record("not an object"); return }
+        #expect(members.count == 5_500)
+        let repeated = "{" + (names.prefix(position) + ["m\(position / 2)"]).map { "\"\($0)\":1" }.joined(separator: ",") + "}"
+        #expect(throws: StrictJSON.ParseError.self) { try StrictJSON.parse(repeated) }
+    }
+
     @Test("a byte-order mark is refused")
     func byteOrderMark() {
         #expect(throws: StrictJSON.ParseError.self) { try StrictJSON.parse([0xEF, 0xBB, 0xBF] + Array("{}".utf8)) }
