@@ -111,8 +111,8 @@ public struct InvitationService: Sendable {
         if invitation.revokedAt != nil {
             return .invalid(TokenError(.revoked, "invitation \(invitation.id) was revoked"))
         }
-        if let maxUses = invitation.maxUses, invitation.useCount >= maxUses {
-            return .invalid(TokenError(.usedUp, "invitation \(invitation.id) has been used \(invitation.useCount) of \(maxUses) times"))
+        if !invitation.hasUsesLeft {
+            return .invalid(TokenError(.usedUp, "invitation \(invitation.id) has been used \(invitation.useCount) of \(invitation.maxUses ?? 0) times"))
         }
         return .valid(verified, invitation)
     }

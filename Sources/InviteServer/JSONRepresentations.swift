@@ -3,13 +3,6 @@ import InviteToken
 
 /// The JSON shapes of the API (openapi.yaml), written without Foundation's encoder.
 enum JSONRepresentation {
-    static func status(of invitation: Invitation, now: Int64) -> String {
-        if invitation.revokedAt != nil { return "revoked" }
-        if let maxUses = invitation.maxUses, invitation.useCount >= maxUses { return "used_up" }
-        if invitation.expiresAt <= now { return "expired" }
-        return invitation.useCount > 0 ? "accepted" : "pending"
-    }
-
     static func invitation(_ record: InvitationRecord, now: Int64) -> String {
         let invitation = record.invitation
         var out = JSONObjectWriter()
@@ -22,7 +15,7 @@ enum JSONRepresentation {
         out.add("expires_at", RFC3339.format(invitation.expiresAt))
         out.add("max_uses", invitation.maxUses)
         out.add("uses", invitation.useCount)
-        out.add("status", status(of: invitation, now: now))
+        out.add("status", invitation.status(at: now).rawValue)
         out.add("customer_email", invitation.customerEmail)
         out.add("revoked_at", invitation.revokedAt.map(RFC3339.format))
         let acceptances = record.acceptances.map { acceptance -> String in

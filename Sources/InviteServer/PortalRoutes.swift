@@ -250,14 +250,10 @@ struct PortalRoutes: Sendable {
                 return try message(request, viewer: viewer, status: .notFound, title: "No such invitation",
                                    text: "There is no invitation \(id) among yours.", code: "not_found")
             }
-            let unusable: (code: String, text: String)? =
-                if invitation.revokedAt != nil { ("revoked", "The invitation was revoked.") }
-                else if invitation.expiresAt <= clock() { ("expired", "The invitation has expired.") }
-                else if let maxUses = invitation.maxUses, invitation.useCount >= maxUses { ("used_up", "The invitation has no uses left.") }
-                else { nil }
-            if let unusable {
+            let status = invitation.status(at: clock())
+            if let reason = Self.unusableText[status] {
                 return try message(request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
-                                   text: unusable.text + " Request a new reseller relationship instead.", code: unusable.code)
+                                   text: reason + " Request a new reseller relationship instead.", code: status.rawValue)
             }
             guard let url = invitations.link(for: invitation) else {
                 return try message(request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
@@ -299,7 +295,7 @@ struct PortalRoutes: Sendable {
             var rows: [[String: Any]] = []
             for record in page.items {
                 let invitation = record.invitation
-                let status = JSONRepresentation.status(of: invitation, now: now)
+                let status = invitation.status(at: now)
                 var acceptances: [[String: Any]] = []
                 for acceptance in record.acceptances {
                     acceptances.append([
@@ -311,8 +307,8 @@ struct PortalRoutes: Sendable {
                 }
                 var row: [String: Any] = [
                     "id": invitation.id,
-                    "status": status,
-                    "statusText": Self.statusText[status] ?? status,
+                    "status": status.rawValue,
+                    "statusText": Self.statusText[status] ?? status.rawValue,
                     "issuedAt": RFC3339.format(invitation.issuedAt),
                     "issuedText": Self.displayTime(invitation.issuedAt),
                     "expiresAt": RFC3339.format(invitation.expiresAt),
@@ -513,8 +509,13 @@ struct PortalRoutes: Sendable {
 
     // MARK: Formatting
 
-    static let statusText = [
-        "pending": "Pending", "accepted": "Accepted", "expired": "Expired", "revoked": "Revoked", "used_up": "Used up",
+    static let statusText: [InvitationStatus: String] = [
+        .pending: "Pending", .accepted: "Accepted", .expired: "Expired", .revoked: "Revoked", .usedUp: "Used up",
+    ]
+
+    /// Why a link of each unusable status cannot be sent again.
+    static let unusableText: [InvitationStatus: String] = [
+        .revoked: "The invitation was revoked.", .usedUp: "The invitation has no uses left.", .expired: "The invitation has expired.",
     ]
 
     static func roleText(_ role: Role) -> String {

@@ -163,6 +163,34 @@ public struct Invitation: Sendable, Equatable {
     }
 }
 
+extension Invitation {
+    /// Uses left before the invitation is used up; nil when it is unlimited until expiry.
+    public var usesLeft: Int? { maxUses.map { Swift.max($0 - useCount, 0) } }
+
+    /// Whether another customer may still accept it (expiry and revocation aside).
+    public var hasUsesLeft: Bool { usesLeft.map { $0 > 0 } ?? true }
+
+    /// Where the invitation stands at `now`: revoked before used up before expired, as the
+    /// acceptance checks them.
+    public func status(at now: UnixTime) -> InvitationStatus {
+        if revokedAt != nil { return .revoked }
+        if !hasUsesLeft { return .usedUp }
+        if expiresAt <= now { return .expired }
+        return useCount > 0 ? .accepted : .pending
+    }
+}
+
+/// An invitation's status in lists (`GET /v1/invitations`, the portal's invitations page).
+public enum InvitationStatus: String, Sendable, CaseIterable {
+    /// Valid, not accepted yet.
+    case pending
+    /// Accepted at least once and still usable by others.
+    case accepted
+    case usedUp = "used_up"
+    case expired
+    case revoked
+}
+
 public enum RelationshipRole: String, Sendable, Codable {
     /// The indirect reseller that issued the invitation.
     case reseller

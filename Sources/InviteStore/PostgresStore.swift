@@ -471,7 +471,7 @@ public final class PostgresStore: RelationshipStore {
     /// used up after the facts had been read.
     static let outrun = StoreError(.unavailable, "the invitation changed during the acceptance; retries exhausted")
 
-    /// The acceptance rules of DESIGN.md §5, checked in the order ``SQLiteStore`` checks them.
+    /// The facts read in one statement, decided by ``AcceptanceRules``, then written by one more.
     ///
     /// The statement's first step takes the invitation row and re-checks "not revoked, uses
     /// left" on its newest committed version (a locking statement waits for the row's lock,
@@ -498,7 +498,7 @@ public final class PostgresStore: RelationshipStore {
         // The stored counter, not the count of acceptances: it is exact where it is compared
         // (a limited invitation), and counting on every acceptance costs more the more
         // popular the link.
-        guard let row = try await db.first(AcceptanceFacts(invitationID: request.invitationID, customerID: request.customerID)) else {
+        guard let row = try await db.first(ReadAcceptanceFacts(invitationID: request.invitationID, customerID: request.customerID)) else {
             throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
         }
         let invitation = try invitation(row: row)
@@ -507,42 +507,23 @@ public final class PostgresStore: RelationshipStore {
             String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
             String?, Bool, String?, String?, Bool
         ).self)
-        if let stored {
-            return try StoredJSON.decodeAcceptance(stored)
-        }
-        guard invitation.revokedAt == nil else {
-            throw StoreError(.revoked, "invitation \(invitation.id) was revoked")
-        }
-        if let maxUses = invitation.maxUses, invitation.useCount >= maxUses {
-            throw StoreError(.usedUp, "invitation \(invitation.id) has no uses left")
-        }
-        guard customerExists else {
-            throw StoreError(.unknownCustomer, "no customer \(request.customerID)")
-        }
-        guard resellerKind == PartnerKind.reseller.rawValue else {
-            throw StoreError(.unknownPartner, "no reseller \(invitation.resellerID)")
-        }
-        if let providerID = invitation.providerID {
-            guard providerKind == PartnerKind.provider.rawValue else {
-                throw StoreError(.unknownPartner, "no provider \(providerID)")
-            }
-            guard connected else {
-                throw StoreError(.providerNotConnected, "reseller \(invitation.resellerID) is not connected to provider \(providerID)")
-            }
+        let facts = AcceptanceFacts(
+            invitation: invitation, storedAnswer: try stored.map(StoredJSON.decodeAcceptance), customerExists: customerExists,
+            resellerKind: resellerKind.flatMap(PartnerKind.init(rawValue:)),
+            providerKind: providerKind.flatMap(PartnerKind.init(rawValue:)), providerConnected: connected
+        )
+        switch try AcceptanceRules.decide(facts, request: request) {
+        case .repeat(let answer):
+            return answer
+        case .accept:
+            break
         }
 
         // Which relationships this acceptance creates is known only inside the statement, so
         // the stored answer is sent in each of its (at most four) forms and the statement keeps
         // the one that happened: byte for byte the JSON SQLiteStore stores.
         func answer(reseller: Bool, provider: Bool) -> Acceptance {
-            var outcomes = [RelationshipOutcome(partnerID: invitation.resellerID, role: .reseller, created: reseller)]
-            if let providerID = invitation.providerID {
-                outcomes.append(RelationshipOutcome(partnerID: providerID, role: .provider, created: provider))
-            }
-            return Acceptance(
-                invitationID: invitation.id, customerID: request.customerID, acceptedBy: request.acceptedBy,
-                acceptedAt: request.at, relationships: outcomes, delegatedAdmin: invitation.delegatedAdmin
-            )
+            AcceptanceRules.answer(to: request, for: invitation, resellerCreated: reseller, providerCreated: provider)
         }
         let answers = [
             answer(reseller: true, provider: true), answer(reseller: true, provider: false),
@@ -1075,7 +1056,7 @@ private struct PrincipalLookup: PostgresPreparedStatement {
 /// An invitation's stored fields and use count, then the facts the acceptance rules need: the
 /// customer's stored answer, whether the customer exists, the reseller's and provider's kinds,
 /// and whether they are connected.
-private struct AcceptanceFacts: PostgresPreparedStatement {
+private struct ReadAcceptanceFacts: PostgresPreparedStatement {
     static let name = "invitelink_acceptance_facts"
     static let sql = """
         SELECT \(PostgresStore.invitationFields), i.use_count,

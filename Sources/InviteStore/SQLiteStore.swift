@@ -412,40 +412,48 @@ public final class SQLiteStore: RelationshipStore {
         try await write { db in try Self.accept(db, request) }
     }
 
-    /// The acceptance rules of DESIGN.md §5, in the order the protocol documents. Runs inside
-    /// the writer's savepoint: a throw anywhere leaves no trace.
+    /// Gathers the facts in one statement, lets ``AcceptanceRules`` decide, then writes what
+    /// it decided. Runs inside the writer's savepoint: a throw anywhere leaves no trace.
     private static func accept(_ db: Database, _ request: AcceptanceRequest) throws -> Acceptance {
         guard let invitation = try invitation(db, id: request.invitationID) else {
             throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
         }
-        if let stored = try db.string(sql: "SELECT result FROM acceptances WHERE invitation_id = ? AND customer_id = ?",
-            arguments: [request.invitationID, request.customerID]
-        ) {
-            var first = try StoredJSON.decodeAcceptance(stored)
-            first.isRepeat = true
-            return first
+        guard let row = try db.row(
+            sql: """
+                SELECT (SELECT result FROM acceptances WHERE invitation_id = ?1 AND customer_id = ?2) AS stored,
+                       EXISTS (SELECT 1 FROM customers WHERE id = ?2) AS customer_exists,
+                       (SELECT kind FROM partners WHERE id = ?3) AS reseller_kind,
+                       (SELECT kind FROM partners WHERE id = ?4) AS provider_kind,
+                       EXISTS (SELECT 1 FROM provider_connections
+                               WHERE reseller_id = ?3 AND provider_id = ?4 AND disconnected_at IS NULL) AS connected
+                """,
+            arguments: [invitation.id, request.customerID, invitation.resellerID, invitation.providerID]
+        ) else { throw corrupt("acceptance facts") }
+        let stored: String? = row["stored"]
+        let facts = AcceptanceFacts(
+            invitation: invitation, storedAnswer: try stored.map(StoredJSON.decodeAcceptance),
+            customerExists: row["customer_exists"],
+            resellerKind: (row["reseller_kind"] as String?).flatMap(PartnerKind.init(rawValue:)),
+            providerKind: (row["provider_kind"] as String?).flatMap(PartnerKind.init(rawValue:)),
+            providerConnected: row["connected"]
+        )
+        switch try AcceptanceRules.decide(facts, request: request) {
+        case .repeat(let answer):
+            return answer
+        case .accept(let invitation):
+            return try write(db, acceptanceOf: invitation, request)
         }
-        guard invitation.revokedAt == nil else {
-            throw StoreError(.revoked, "invitation \(invitation.id) was revoked")
-        }
-        if let maxUses = invitation.maxUses, invitation.useCount >= maxUses {
-            throw StoreError(.usedUp, "invitation \(invitation.id) has no uses left")
-        }
-        guard try customer(db, id: request.customerID) != nil else {
-            throw StoreError(.unknownCustomer, "no customer \(request.customerID)")
-        }
-        try requirePartner(db, id: invitation.resellerID, kind: .reseller)
-        if let providerID = invitation.providerID {
-            try requireConnection(db, resellerID: invitation.resellerID, providerID: providerID)
-        }
+    }
 
+    /// Writes an acceptance the rules allowed: the relationships the customer lacks, the DAP
+    /// grant, the use and the stored answer, with their audit entries.
+    private static func write(_ db: Database, acceptanceOf invitation: Invitation, _ request: AcceptanceRequest) throws -> Acceptance {
         try audit(db, at: request.at, actor: request.acceptedBy, action: "invitation.accepted", subject: invitation.id,
                   detail: ["customer_id": request.customerID])
-        var outcomes = [
-            try establishRelationship(db, partnerID: invitation.resellerID, role: .reseller, request: request),
-        ]
+        let resellerCreated = try establishRelationship(db, partnerID: invitation.resellerID, role: .reseller, request: request)
+        var providerCreated = false
         if let providerID = invitation.providerID {
-            outcomes.append(try establishRelationship(db, partnerID: providerID, role: .provider, request: request))
+            providerCreated = try establishRelationship(db, partnerID: providerID, role: .provider, request: request)
         }
         if invitation.delegatedAdmin {
             try db.run(sql: """
@@ -459,13 +467,12 @@ public final class SQLiteStore: RelationshipStore {
                           detail: ["partner_id": invitation.resellerID, "invitation_id": invitation.id])
             }
         }
-        // The CHECK (use_count <= max_uses) turns a bug in the test above into a failed
-        // acceptance rather than an extra one.
+        // The CHECK (use_count <= max_uses) turns a bug in the rules into a failed acceptance
+        // rather than an extra one.
         try db.run(sql: "UPDATE invitations SET use_count = use_count + 1 WHERE id = ?", arguments: [invitation.id])
 
-        let acceptance = Acceptance(
-            invitationID: invitation.id, customerID: request.customerID, acceptedBy: request.acceptedBy,
-            acceptedAt: request.at, relationships: outcomes, delegatedAdmin: invitation.delegatedAdmin
+        let acceptance = AcceptanceRules.answer(
+            to: request, for: invitation, resellerCreated: resellerCreated, providerCreated: providerCreated
         )
         try db.run(sql: """
                 INSERT INTO acceptances (invitation_id, customer_id, accepted_by, accepted_at, result)
@@ -476,16 +483,17 @@ public final class SQLiteStore: RelationshipStore {
         return acceptance
     }
 
-    /// Creates the partner's relationship with the customer unless an active one exists.
+    /// Creates the partner's relationship with the customer unless an active one exists;
+    /// whether it did.
     private static func establishRelationship(
         _ db: Database, partnerID: String, role: RelationshipRole, request: AcceptanceRequest
-    ) throws -> RelationshipOutcome {
+    ) throws -> Bool {
         let active = try exists(
             db,
             sql: "SELECT 1 FROM relationships WHERE partner_id = ? AND customer_id = ? AND removed_at IS NULL",
             arguments: [partnerID, request.customerID]
         )
-        guard !active else { return RelationshipOutcome(partnerID: partnerID, role: role, created: false) }
+        guard !active else { return false }
         try db.run(sql: """
                 INSERT INTO relationships (partner_id, customer_id, role, invitation_id, created_at)
                 VALUES (?, ?, ?, ?, ?)
@@ -494,7 +502,7 @@ public final class SQLiteStore: RelationshipStore {
         )
         try audit(db, at: request.at, actor: request.acceptedBy, action: "relationship.created", subject: request.customerID,
                   detail: ["partner_id": partnerID, "role": role.rawValue, "invitation_id": request.invitationID])
-        return RelationshipOutcome(partnerID: partnerID, role: role, created: true)
+        return true
     }
 
     // MARK: Customers of a partner

@@ -302,6 +302,10 @@ struct RelationshipStoreContractTests {
         let again = try await store.accept(F.request("inv_1", customer: "cus_1", at: F.t0 + 200))
 
         #expect(again == first, "the repeat must return the first answer unchanged")
+        // `==` compares answers, not how they came about: the flag is checked on its own
+        // (it decides what `invitelink_acceptances_total` counts).
+        #expect(!first.isRepeat, "a first acceptance was marked as a repeat")
+        #expect(again.isRepeat, "a repeated acceptance was not marked as a repeat")
         #expect(try await subject.count(.relationships) == 2, "relationships were created twice")
         #expect(try await subject.count(.dap_grants) == 1, "the DAP grant was created twice")
         #expect(try await store.invitation(id: "inv_1")?.useCount == 1, "the repeat counted as a use")
