@@ -22,6 +22,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Already in the graph through Hummingbird and postgres-nio; declared because
+        // InviteServer imports NIOCore, InviteStore NIOSSL and the server tests HTTPTypes.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // libcrypto from the system (Debian: libssl-dev). Only InviteCrypto imports it.
@@ -43,12 +48,20 @@ let package = Package(
         .target(
             name: "InviteStore",
             dependencies: [
-                "InviteCrypto",
                 "InviteToken",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The domain's operations over a store and a keyring: issuing, checking and accepting
+        // links, the draft email, credentials, passwords. No HTTP: the CLI uses it as the
+        // server does.
+        .target(
+            name: "InviteService",
+            dependencies: ["InviteCrypto", "InviteToken", "InviteStore"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -57,6 +70,8 @@ let package = Package(
                 "InviteCrypto",
                 "InviteToken",
                 "InviteStore",
+                "InviteService",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,7 +89,10 @@ let package = Package(
                 "InviteCrypto",
                 "InviteToken",
                 "InviteStore",
+                "InviteService",
+                // For `serve` alone.
                 "InviteServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,10 +130,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "InviteServiceTests",
+            dependencies: ["InviteService", "InviteToken"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "InviteServerTests",
             dependencies: [
-                "InviteServer", "InviteStore", "InviteToken", "InviteCrypto",
+                "InviteServer", "InviteService", "InviteStore", "InviteToken", "InviteCrypto",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

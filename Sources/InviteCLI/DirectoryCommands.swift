@@ -1,6 +1,6 @@
 public import ArgumentParser
 import Foundation
-import InviteServer
+import InviteService
 public import InviteStore
 public import InviteToken
 

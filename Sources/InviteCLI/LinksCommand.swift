@@ -1,5 +1,5 @@
 import ArgumentParser
-import InviteServer
+import InviteService
 import InviteStore
 import InviteToken
 

@@ -2,6 +2,7 @@ public import Hummingbird
 public import InviteStore
 public import InviteToken
 import NIOCore
+import InviteService
 
 /// An error answered as RFC 9457 `application/problem+json` with a stable `code` member.
 ///

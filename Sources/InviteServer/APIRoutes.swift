@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import InviteStore
 import InviteToken
+import InviteService
 
 /// The JSON API of DESIGN.md §5 under `/v1`.
 struct APIRoutes: Sendable {
@@ -128,8 +129,9 @@ struct APIRoutes: Sendable {
         }
         let body = try await JSONBody.read(request, context: context, allowed: ["token"])
         guard let token = try body.string("token", maxLength: 8192) else { throw APIError.invalidRequest("\"token\" is required") }
-        let acceptance = try await AcceptanceFlow(store: store, invitations: invitations, metrics: metrics)
-            .accept(token: token, customerID: customerID, acceptedBy: caller.credentialID, now: clock())
+        let acceptance = try await metrics.observeAcceptance {
+            try await invitations.accept(token: token, customerID: customerID, acceptedBy: caller.credentialID, now: clock())
+        }
         return jsonResponse(.created, JSONRepresentation.acceptance(acceptance))
     }
 
@@ -171,67 +173,5 @@ struct APIRoutes: Sendable {
             limit = value
         }
         return PageRequest(limit: limit, cursor: request.uri.queryParameters["cursor"].map(String.init))
-    }
-}
-
-/// Verifies a link and accepts it for a customer: the token checks, then one store
-/// transaction. Shared by the API and the acceptance page.
-struct AcceptanceFlow: Sendable {
-    let store: any RelationshipStore
-    let invitations: InvitationService
-    let metrics: ServiceMetrics
-
-    func accept(token: String, customerID: String, acceptedBy: String, now: Int64) async throws -> Acceptance {
-        let verified: VerifiedInvitation
-        do {
-            verified = try invitations.verifier.verify(token, keyring: invitations.keyring(), now: now)
-        } catch {
-            metrics.recordVerificationFailure(error.code)
-            throw error
-        }
-        do {
-            let acceptance = try await store.accept(AcceptanceRequest(
-                invitationID: verified.claims.invitationID, customerID: customerID, acceptedBy: acceptedBy, at: now
-            ))
-            if !acceptance.isRepeat { metrics.recordAcceptance() }
-            return acceptance
-        } catch let error as StoreError {
-            if let reason = TokenError.Code(rawValue: error.code.rawValue) { metrics.recordVerificationFailure(reason) }
-            throw error
-        }
-    }
-}
-
-/// The draft email a reseller sends: names the reseller (and provider), says whether admin
-/// privileges are asked, holds the link on a line of its own.
-struct DraftEmail {
-    let subject: String
-    let body: String
-
-    init(reseller: Partner, provider: Partner?, delegatedAdmin: Bool, url: String, expiresAt: Int64) {
-        let who = provider.map { "\(reseller.name) and \($0.name)" } ?? reseller.name
-        subject = "\(who) invite\(provider == nil ? "s" : "") you to a reseller relationship"
-        var lines = ["Hello,", ""]
-        if let provider {
-            lines.append("\(reseller.name) would like to become your cloud reseller, together with its indirect provider \(provider.name). Accepting makes your organization a customer of both.")
-        } else {
-            lines.append("\(reseller.name) would like to become your cloud reseller.")
-        }
-        if delegatedAdmin {
-            lines.append("")
-            lines.append("\(reseller.name) also asks for delegated administration privileges, which let it manage your tenant on your behalf. You can remove them at any time.")
-        }
-        lines += [
-            "",
-            "A global admin of your organization can accept with this link (sign-in required):",
-            "",
-            url,
-            "",
-            "The link is valid until \(RFC3339.format(expiresAt)). If you did not expect this message, you can ignore it.",
-            "",
-            "Regards,",
-            reseller.name,
-        ]
-        body = lines.joined(separator: "\n")
     }
 }

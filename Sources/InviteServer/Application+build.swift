@@ -5,6 +5,7 @@ import InviteToken
 public import Logging
 import NIOCore
 import ServiceLifecycle
+import InviteService
 
 /// Builds the whole service: routes, middleware, keyring reloads. Tests call it with a
 /// temporary store and a fixed keyring; `invitelink serve` with the real ones.

@@ -1,6 +1,7 @@
 import Foundation
 import InviteStore
 import Mustache
+import InviteService
 
 /// Files shipped in the module's resources: templates, the stylesheet, the OpenAPI document.
 enum Assets {

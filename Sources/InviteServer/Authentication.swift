@@ -1,5 +1,6 @@
 import Hummingbird
 import InviteStore
+import InviteService
 
 /// Who is calling: the tenant and role a bearer credential fixes, and the partner's record for
 /// a partner's credential.

@@ -5,6 +5,7 @@ import InviteToken
 import Logging
 import Mustache
 import NIOCore
+import InviteService
 
 /// The customer's pages: the acceptance page (GET never changes anything: mail scanners open
 /// links), sign-in, first-sign-in password change, and the accept form.
@@ -91,12 +92,13 @@ struct PageRoutes: Sendable {
         }
         let acceptance: Acceptance
         do {
-            acceptance = try await AcceptanceFlow(store: store, invitations: invitations, metrics: metrics)
-                .accept(token: token, customerID: customerID, acceptedBy: user.id, now: now)
+            acceptance = try await metrics.observeAcceptance {
+                try await invitations.accept(token: token, customerID: customerID, acceptedBy: user.id, now: now)
+            }
         } catch let error as TokenError {
-            return try problemPage(TokenError.Code(rawValue: error.code.rawValue)!, request: request)
+            return try problemPage(error.code, request: request)
         } catch let error as StoreError {
-            if let reason = TokenError.Code(rawValue: error.code.rawValue) { return try problemPage(reason, request: request) }
+            if let reason = error.tokenReason { return try problemPage(reason, request: request) }
             return try render("link_problem", status: APIError(error).status, request: request, [
                 "title": "This invitation cannot be accepted", "explanation": error.message, "code": error.code.rawValue,
             ])

@@ -4,6 +4,7 @@ import InviteStore
 import InviteToken
 import Mustache
 import NIOCore
+import InviteService
 
 /// The partner portal under `/portal`: sign-in for partner staff, the partner's customers
 /// (with removal behind a confirmation), its indirect providers, requesting a reseller

@@ -1,4 +1,5 @@
 import Hummingbird
+import InviteStore
 import InviteToken
 public import Prometheus
 import Synchronization
@@ -71,6 +72,22 @@ public final class ServiceMetrics: Sendable {
 
     func recordVerificationFailure(_ reason: TokenError.Code) {
         registry.makeCounter(descriptor: Self.verificationFailures, labels: [("reason", reason.rawValue)]).increment()
+    }
+
+    /// Runs an acceptance and counts what came of it: a first acceptance (never a repeat), or
+    /// the reason the link was refused, whether the token or the database refused it.
+    func observeAcceptance(_ accept: () async throws -> Acceptance) async throws -> Acceptance {
+        do {
+            let acceptance = try await accept()
+            if !acceptance.isRepeat { recordAcceptance() }
+            return acceptance
+        } catch let error as TokenError {
+            recordVerificationFailure(error.code)
+            throw error
+        } catch let error as StoreError {
+            if let reason = error.tokenReason { recordVerificationFailure(reason) }
+            throw error
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+public import InviteToken
+
 /// A store failure with a stable code, mapped to HTTP in the server and to exit codes in the CLI.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
@@ -39,4 +41,18 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+}
+
+extension StoreError {
+    /// The link's reason code (DESIGN.md §2, the checks after the token's own) when this is
+    /// one of the refusals only the database can give; nil for every other store error. The
+    /// one place store codes become token codes.
+    public var tokenReason: TokenError.Code? {
+        switch code {
+        case .revoked: .revoked
+        case .usedUp: .usedUp
+        case .unknownInvitation: .unknownInvitation
+        default: nil
+        }
+    }
 }

@@ -9,7 +9,7 @@ final class TemporaryDirectory: Sendable {
 
     init() throws {
         url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("invitestore-\(try Identifiers.random(prefix: "", bytes: 9))", isDirectory: true)
+            .appendingPathComponent("invitestore-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 

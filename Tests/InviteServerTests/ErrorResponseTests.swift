@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import InviteServer
+import InviteService
 import InviteStore
 import InviteToken
 import NIOCore

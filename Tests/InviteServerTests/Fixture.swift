@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import InviteCrypto
 import InviteServer
+import InviteService
 import InviteStore
 import InviteToken
 import Logging

@@ -1,5 +1,4 @@
 import InviteCrypto
-import InviteStore
 
 /// Bearer credentials: `ID.SECRET`, where ID names the credential (so it can be revoked by
 /// name) and SECRET is 256 random bits. Only the SHA-256 of the whole string is stored; the

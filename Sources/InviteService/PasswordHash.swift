@@ -23,8 +23,14 @@ public enum PasswordHash {
         return "scrypt$\(n)$\(r)$\(p)$\(Base64URL.encode(salt))$\(Base64URL.encode(hash))"
     }
 
+    /// A stored hash this type did not write (or one whose parameters are out of bounds): a
+    /// damaged row, answered as a server error, never as a wrong password.
+    public struct InvalidHash: Error, Sendable, CustomStringConvertible {
+        public var description: String { "not an scrypt password hash this service writes" }
+    }
+
     /// Whether `password` hashes to `encoded`, compared in constant time.
-    /// Throws ``StoreError/Code/invalidInput`` when `encoded` is not a hash this type writes.
+    /// Throws ``InvalidHash`` when `encoded` is not a hash this type writes.
     public static func verify(_ password: String, against encoded: String) throws -> Bool {
         let fields = encoded.split(separator: "$", omittingEmptySubsequences: false)
         guard fields.count == 6, fields[0] == "scrypt",
@@ -34,7 +40,7 @@ public enum PasswordHash {
               let salt = Base64URL.decode(fields[4]), salt.count >= 8,
               let expected = Base64URL.decode(fields[5]), (16...64).contains(expected.count)
         else {
-            throw StoreError(.invalidInput, "not an scrypt password hash")
+            throw InvalidHash()
         }
         let actual = try derive(password, salt: salt, n: n, r: r, p: p, length: expected.count)
         return constantTimeEquals(actual, expected)

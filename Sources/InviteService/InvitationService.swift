@@ -28,8 +28,9 @@ public enum LinkCheck: Sendable, Equatable {
     }
 }
 
-/// Issuing and checking invitation links: the token rules of InviteToken joined with the
-/// invitation records of the store. The HTTP API and the CLI both go through here.
+/// Issuing, checking and accepting invitation links: the token rules of InviteToken joined
+/// with the invitation records of the store. The HTTP API, the pages and the CLI all go
+/// through here.
 public struct InvitationService: Sendable {
     public var issuer: String
     public var publicURL: String
@@ -117,6 +118,17 @@ public struct InvitationService: Sendable {
         return .valid(verified, invitation)
     }
 
+    /// Verifies `token` and accepts it for `customerID`: every check the token needs, then one
+    /// store transaction in which ``AcceptanceRules`` decide. Throws the token's ``TokenError``
+    /// or the store's ``StoreError``. The API and the acceptance page both accept through here.
+    public func accept(token: String, customerID: String, acceptedBy: String, now: Int64) async throws -> Acceptance {
+        guard let store else { throw StoreError(.unavailable, "there is no database to accept in") }
+        let verified = try verifier.verify(token, keyring: keyring(), now: now)
+        return try await store.accept(AcceptanceRequest(
+            invitationID: verified.claims.invitationID, customerID: customerID, acceptedBy: acceptedBy, at: now
+        ))
+    }
+
     /// Pulls a token out of a whole link (`…/invitations/accept?token=…`) or returns the
     /// input as it is.
     public static func token(fromLinkOrToken text: String) -> String {
@@ -124,14 +136,5 @@ public struct InvitationService: Sendable {
         guard let range = trimmed.range(of: "token=") else { return trimmed }
         let rest = trimmed[range.upperBound...]
         return String(rest.prefix { $0 != "&" && $0 != "#" })
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var view = Substring(self)
-        while let first = view.first, first.isWhitespace { view = view.dropFirst() }
-        while let last = view.last, last.isWhitespace { view = view.dropLast() }
-        return String(view)
     }
 }
