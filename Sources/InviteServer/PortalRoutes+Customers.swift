@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import InviteStore
+import InviteToken
+import Mustache
+import NIOCore
+import InviteService
+
+/// The partner's customers, and removing a reseller relationship behind a confirmation.
+extension PortalRoutes {
+    // MARK: Customers
+
+    @Sendable func customers(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let viewer = try await requireViewer(request)
+            let cursor = request.uri.queryParameters["cursor"].map(String.init)
+            let page = try await store.customers(ofPartner: viewer.partner.id, page: PageRequest(limit: Self.pageSize, cursor: cursor))
+            var values: [String: Any] = [
+                "title": "Customers",
+                "customers": page.items.map(Self.customerValues),
+                "empty": page.items.isEmpty,
+            ]
+            if let next = page.nextCursor { values["nextPage"] = "/portal?cursor=" + Self.queryEncoded(next) }
+            return try render("portal_customers", request: request, viewer: viewer, current: "customers", values)
+        }
+    }
+
+    @Sendable func customer(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let viewer = try await requireViewer(request)
+            let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
+            var values = Self.customerValues(item)
+            values["title"] = item.customer.name
+            return try render("portal_customer", request: request, viewer: viewer, current: "customers", values)
+        }
+    }
+
+    @Sendable func confirmRemoval(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let viewer = try await requireViewer(request, acting: true)
+            let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
+            var values = Self.customerValues(item)
+            values["title"] = "Remove customer relationship"
+            return try render("portal_remove", request: request, viewer: viewer, current: "customers", values)
+        }
+    }
+
+    @Sendable func removeRelationship(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            let viewer = try await requireViewer(request, acting: true)
+            let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
+            let removal = try await store.removeRelationship(
+                partnerID: viewer.partner.id, customerID: item.customer.id, at: clock(), actor: viewer.user.id)
+            return try render("portal_removed", request: request, viewer: viewer, current: "customers", [
+                "title": "Customer relationship removed",
+                "name": item.customer.name,
+                "dap": removal.delegatedAdminRetained,
+            ])
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Hummingbird
+import InviteStore
+import InviteToken
+import Mustache
+import NIOCore
+import InviteService
+
+/// The links a reseller issued: their status, their acceptances, revoking one.
+extension PortalRoutes {
+    // MARK: Issued links
+
+    @Sendable func invitationList(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let viewer = try await requireViewer(request, resellerOnly: true)
+            let cursor = request.uri.queryParameters["cursor"].map(String.init)
+            let page = try await store.invitations(resellerID: viewer.partner.id, page: PageRequest(limit: Self.pageSize, cursor: cursor))
+            let now = clock()
+            var names = NameCache(store: store)
+            var rows: [[String: Any]] = []
+            for record in page.items {
+                let invitation = record.invitation
+                let status = invitation.status(at: now)
+                var acceptances: [[String: Any]] = []
+                for acceptance in record.acceptances {
+                    acceptances.append([
+                        "customer": try await names.customer(acceptance.customerID),
+                        "person": try await names.user(acceptance.acceptedBy),
+                        "at": RFC3339.format(acceptance.acceptedAt),
+                        "atText": Self.displayTime(acceptance.acceptedAt),
+                    ])
+                }
+                var row: [String: Any] = [
+                    "id": invitation.id,
+                    "status": status.rawValue,
+                    "statusText": Self.statusText[status] ?? status.rawValue,
+                    "issuedAt": RFC3339.format(invitation.issuedAt),
+                    "issuedText": Self.displayTime(invitation.issuedAt),
+                    "expiresAt": RFC3339.format(invitation.expiresAt),
+                    "expiresText": Self.displayTime(invitation.expiresAt),
+                    "issuedBy": try await names.user(invitation.issuedBy),
+                    "dap": invitation.delegatedAdmin,
+                    "acceptances": acceptances,
+                    "revocable": invitation.revokedAt == nil && invitation.expiresAt > now,
+                ]
+                if let providerID = invitation.providerID { row["providerName"] = try await names.partner(providerID) }
+                if let email = invitation.customerEmail { row["customerEmail"] = email }
+                if let revokedAt = invitation.revokedAt {
+                    row["revokedAt"] = RFC3339.format(revokedAt)
+                    row["revokedText"] = Self.displayTime(revokedAt)
+                }
+                rows.append(row)
+            }
+            var values: [String: Any] = ["title": "Invitations", "invitations": rows, "empty": rows.isEmpty]
+            if request.uri.queryParameters["revoked"] != nil { values["revokedNotice"] = true }
+            if let next = page.nextCursor { values["nextPage"] = "/portal/invitations?cursor=" + Self.queryEncoded(next) }
+            return try render("portal_invitations", request: request, viewer: viewer, current: "invitations", values)
+        }
+    }
+
+    @Sendable func revoke(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
+            let id = try context.parameters.require("id")
+            _ = try await store.revokeInvitation(id: id, resellerID: viewer.partner.id, at: clock(), actor: viewer.user.id)
+            return redirect(to: "/portal/invitations?revoked=1")
+        }
+    }
+}

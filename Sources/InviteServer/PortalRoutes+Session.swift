@@ -1,0 +1,85 @@
+import Foundation
+import Hummingbird
+import InviteStore
+import InviteToken
+import Mustache
+import NIOCore
+import InviteService
+
+/// Signing in and out of the portal, and choosing a new password.
+extension PortalRoutes {
+    // MARK: Signing in and out
+
+    @Sendable func showSignIn(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            if try await currentViewer(request) != nil { return redirect(to: "/portal") }
+            return try signInPage(request, status: .ok, email: "", error: nil)
+        }
+    }
+
+    @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            let email = (form["email"] ?? "").trimmingWhitespace().lowercased()
+            let now = clock()
+            let user: User
+            switch try await PasswordSignIn(store: store).check(email: email, password: form["password"] ?? "", now: now) {
+            case .signedIn(let signedIn):
+                user = signedIn
+            case .refused:
+                return try signInPage(request, status: .unauthorized, email: email, error: "The email or password is not right.")
+            case .locked(let retryAfter):
+                var response = try signInPage(request, status: .tooManyRequests, email: email, error: PasswordSignIn.retryText(retryAfter))
+                response.headers[.retryAfter] = String(retryAfter)
+                return response
+            }
+            guard case .partner(let partnerID) = user.tenant, try await store.partner(id: partnerID) != nil else {
+                return try signInPage(
+                    request, status: .forbidden, email: email,
+                    error: "This account belongs to a customer organization. The portal is for partner staff; a customer accepts an invitation from the link in the email.")
+            }
+            var response = redirect(to: user.mustChangePassword ? "/portal/password" : "/portal")
+            response.setCookie(try sessions.signInCookie(userID: user.id, now: now))
+            return response
+        }
+    }
+
+    @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            try await sessions.revoke(request, now: clock())
+            var response = redirect(to: "/portal/sign-in")
+            response.setCookie(sessions.signOutCookie())
+            return response
+        }
+    }
+
+    @Sendable func showPassword(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let viewer = try await requireViewer(request, allowPasswordChange: true)
+            return try passwordPage(request, viewer: viewer, status: .ok, error: nil)
+        }
+    }
+
+    @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            let viewer = try await requireViewer(request, allowPasswordChange: true)
+            let current = form["current_password"] ?? ""
+            let new = form["new_password"] ?? ""
+            guard try PasswordHash.verify(current, against: viewer.user.passwordHash) else {
+                return try passwordPage(request, viewer: viewer, status: .unauthorized, error: "The current password is not right.")
+            }
+            guard new.count >= PageRoutes.minimumPasswordLength, new != current else {
+                return try passwordPage(
+                    request, viewer: viewer, status: .badRequest,
+                    error: "Choose a new password of at least \(PageRoutes.minimumPasswordLength) characters, different from the current one.")
+            }
+            try await store.setPassword(userID: viewer.user.id, passwordHash: PasswordHash.make(password: new), at: clock())
+            return redirect(to: "/portal")
+        }
+    }
+}

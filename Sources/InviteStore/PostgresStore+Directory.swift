@@ -1,0 +1,239 @@
+internal import InviteToken
+internal import Foundation
+internal import Logging
+internal import PostgresNIO
+internal import Synchronization
+
+/// Partners, customers, the people who sign in, credentials and signed-out sessions.
+extension PostgresStore {
+    // MARK: Partners
+
+    public func addPartner(_ partner: Partner, actor: String) async throws {
+        try await write { db in
+            let inserted = try await db.rows("""
+                INSERT INTO partners (id, name, kind, created_at)
+                VALUES (\(partner.id), \(partner.name), \(partner.kind.rawValue), \(partner.createdAt))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """)
+            guard !inserted.isEmpty else { throw StoreError(.conflict, "partner \(partner.id) already exists") }
+            try await Self.audit(db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
+                                 detail: ["kind": partner.kind.rawValue, "name": partner.name])
+        }
+    }
+
+    public func partner(id: String) async throws -> Partner? {
+        try await read { db in try await Self.partner(db, id: id) }
+    }
+
+    public func connect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            try await Self.requirePartner(db, id: resellerID, kind: .reseller)
+            try await Self.requirePartner(db, id: providerID, kind: .provider)
+            // Two instances connecting the same pair at once: the second waits on the index
+            // entry of the first, then inserts nothing and stays silent, as if it came later.
+            let inserted = try await db.rows("""
+                INSERT INTO provider_connections (reseller_id, provider_id, connected_at)
+                VALUES (\(resellerID), \(providerID), \(at))
+                ON CONFLICT (reseller_id, provider_id) WHERE disconnected_at IS NULL DO NOTHING
+                RETURNING id
+                """)
+            guard !inserted.isEmpty else { return }
+            try await Self.audit(db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
+                                 detail: ["provider_id": providerID])
+        }
+    }
+
+    public func disconnect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            let ended = try await db.rows("""
+                UPDATE provider_connections SET disconnected_at = \(at)
+                WHERE reseller_id = \(resellerID) AND provider_id = \(providerID) AND disconnected_at IS NULL
+                RETURNING id
+                """)
+            guard !ended.isEmpty else {
+                throw StoreError(.notFound, "reseller \(resellerID) is not connected to provider \(providerID)")
+            }
+            try await Self.audit(db, at: at, actor: actor, action: "partner.disconnected", subject: resellerID,
+                                 detail: ["provider_id": providerID])
+        }
+    }
+
+    public func providers(ofReseller resellerID: String) async throws -> [Partner] {
+        try await read { db in
+            try await db.rows("""
+                SELECT p.id, p.name, p.kind, p.created_at FROM partners p
+                JOIN provider_connections c ON c.provider_id = p.id
+                WHERE c.reseller_id = \(resellerID) AND c.disconnected_at IS NULL
+                ORDER BY p.name, p.id
+                """).map(Self.partner(row:))
+        }
+    }
+
+    public func isConnected(resellerID: String, providerID: String) async throws -> Bool {
+        try await read { db in try await Self.isConnected(db, resellerID: resellerID, providerID: providerID) }
+    }
+
+    // MARK: Customers and people
+
+    public func addCustomer(_ customer: Customer, actor: String) async throws {
+        try await write { db in
+            let inserted = try await db.rows("""
+                INSERT INTO customers (id, name, domain, created_at)
+                VALUES (\(customer.id), \(customer.name), \(customer.domain), \(customer.createdAt))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """)
+            guard !inserted.isEmpty else { throw StoreError(.conflict, "customer \(customer.id) already exists") }
+            try await Self.audit(db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
+                                 detail: ["domain": customer.domain, "name": customer.name])
+        }
+    }
+
+    public func customer(id: String) async throws -> Customer? {
+        try await read { db in try await Self.customer(db, id: id) }
+    }
+
+    /// Stores the email lowercased (Swift's `lowercased()`, as ``SQLiteStore`` does), so
+    /// uniqueness and look-up ignore case the same way on both backends.
+    public func addUser(_ user: User, actor: String) async throws {
+        let email = user.email.lowercased()
+        try await write { db in
+            try await Self.requireTenant(db, user.tenant, role: user.role)
+            let taken = try await db.rows("""
+                SELECT EXISTS (SELECT 1 FROM users WHERE id = \(user.id)),
+                       EXISTS (SELECT 1 FROM users WHERE email = \(email))
+                """)[0].decode((Bool, Bool).self)
+            guard !taken.0 else { throw StoreError(.conflict, "user \(user.id) already exists") }
+            guard !taken.1 else { throw StoreError(.conflict, "a user with this email already exists") }
+            // A racing insert of the same id or email ends in 23505, which is a conflict too.
+            try await db.run("""
+                INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
+                                   must_change_password, failed_sign_ins, locked_until, created_at)
+                VALUES (\(user.id), \(user.tenant.partnerID), \(user.tenant.customerID), \(email), \(user.role.rawValue),
+                        \(user.passwordHash), \(user.mustChangePassword), \(Int64(user.failedSignIns)), \(user.lockedUntil),
+                        \(user.createdAt))
+                """)
+            try await Self.audit(db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
+                                 detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
+        }
+    }
+
+    public func user(email: String) async throws -> User? {
+        let email = email.lowercased()
+        return try await read { db in
+            try await db.rows("SELECT \(unescaped: Self.userColumns) FROM users WHERE email = \(email)").first.map(Self.user(row:))
+        }
+    }
+
+    public func user(id: String) async throws -> User? {
+        try await read { db in
+            try await db.rows("SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(id)").first.map(Self.user(row:))
+        }
+    }
+
+    public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws {
+        try await write { db in
+            let updated = try await db.rows("""
+                UPDATE users SET password_hash = \(passwordHash), must_change_password = FALSE, failed_sign_ins = 0,
+                                 locked_until = NULL
+                WHERE id = \(userID) RETURNING id
+                """)
+            guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
+            try await Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID)
+        }
+    }
+
+    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
+        try await write { db in
+            let updated = try await db.rows("""
+                UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
+                                 locked_until = COALESCE(\(lockedUntil)::BIGINT, locked_until)
+                WHERE id = \(userID) RETURNING id
+                """)
+            guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
+        }
+    }
+
+    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    public func recordSuccessfulSignIn(userID: String) async throws {
+        try await write { db in
+            let updated = try await db.rows("""
+                UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = \(userID) RETURNING id
+                """)
+            guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
+        }
+    }
+
+    // MARK: Credentials
+
+    public func addCredential(_ credential: Credential, actor: String) async throws {
+        let hash = Data(credential.secretHash)
+        try await write { db in
+            try await Self.requireTenant(db, credential.tenant, role: credential.role)
+            let taken = try await db.rows("""
+                SELECT EXISTS (SELECT 1 FROM credentials WHERE id = \(credential.id)),
+                       EXISTS (SELECT 1 FROM credentials WHERE secret_hash = \(hash))
+                """)[0].decode((Bool, Bool).self)
+            guard !taken.0 else { throw StoreError(.conflict, "credential \(credential.id) already exists") }
+            guard !taken.1 else { throw StoreError(.conflict, "a credential with this secret already exists") }
+            try await db.run("""
+                INSERT INTO credentials (id, partner_id, customer_id, role, secret_hash, created_at, revoked_at)
+                VALUES (\(credential.id), \(credential.tenant.partnerID), \(credential.tenant.customerID),
+                        \(credential.role.rawValue), \(hash), \(credential.createdAt), \(credential.revokedAt))
+                """)
+            try await Self.audit(db, at: credential.createdAt, actor: actor, action: "credential.added", subject: credential.id,
+                                 detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName])
+        }
+    }
+
+    /// The credential and its partner in one prepared statement: one round trip per
+    /// authenticated call.
+    public func principal(secretHash: [UInt8]) async throws -> Principal? {
+        let hash = Data(secretHash)
+        return try await read { db in
+            guard let row = try await db.first(PrincipalLookup(secretHash: hash)) else { return nil }
+            let (id, partnerID, customerID, role, storedHash, createdAt, revokedAt, partnerName, partnerKind, partnerCreatedAt) =
+                try row.decode((String, String?, String?, String, Data, UnixTime, UnixTime?, String?, String?, UnixTime?).self)
+            let credential = try Self.credential(
+                id: id, partnerID: partnerID, customerID: customerID, role: role, hash: storedHash, createdAt: createdAt, revokedAt: revokedAt
+            )
+            var partner: Partner?
+            if let partnerID, let partnerName, let partnerKind, let partnerCreatedAt {
+                guard let kind = PartnerKind(rawValue: partnerKind) else { throw Self.corrupt("partners.kind") }
+                partner = Partner(id: partnerID, name: partnerName, kind: kind, createdAt: partnerCreatedAt)
+            }
+            return Principal(credential: credential, partner: partner)
+        }
+    }
+
+    // MARK: Signed-out sessions
+
+    public func revokeSession(digest: [UInt8], expiresAt: UnixTime, now: UnixTime) async throws {
+        let digest = Data(digest)
+        try await write { db in
+            try await db.run("DELETE FROM revoked_sessions WHERE expires_at <= \(now)")
+            try await db.run("""
+                INSERT INTO revoked_sessions (digest, expires_at) VALUES (\(digest), \(expiresAt))
+                ON CONFLICT (digest) DO NOTHING
+                """)
+        }
+    }
+
+    public func isSessionRevoked(digest: [UInt8]) async throws -> Bool {
+        let digest = Data(digest)
+        return try await read { db in
+            try await db.rows("SELECT EXISTS (SELECT 1 FROM revoked_sessions WHERE digest = \(digest))")[0].decode(Bool.self)
+        }
+    }
+
+    public func revokeCredential(id: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            guard let row = try await db.rows("SELECT revoked_at FROM credentials WHERE id = \(id) FOR UPDATE").first else {
+                throw StoreError(.notFound, "no credential \(id)")
+            }
+            guard try row.decode(UnixTime?.self) == nil else { return }
+            try await db.run("UPDATE credentials SET revoked_at = \(at) WHERE id = \(id)")
+            try await Self.audit(db, at: at, actor: actor, action: "credential.revoked", subject: id)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+internal import InviteToken
+internal import Foundation
+internal import Logging
+internal import PostgresNIO
+internal import Synchronization
+
+/// Issued invitations: recording, listing, revoking.
+extension PostgresStore {
+    // MARK: Invitations
+
+    /// Records the invitation as issued: unused and unrevoked, whatever `useCount` and
+    /// `revokedAt` say. Throws `.invalidInput` for `maxUses` below 1, `.conflict` for an id
+    /// already recorded, `.unknownPartner` for a missing provider and `.providerNotConnected`
+    /// for a provider the reseller is not connected to.
+    public func addInvitation(_ invitation: Invitation) async throws {
+        if let maxUses = invitation.maxUses, maxUses < 1 {
+            throw StoreError(.invalidInput, "max_uses must be at least 1, or absent for unlimited")
+        }
+        var detail = ["reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
+                      "kid": invitation.kid, "expires_at": String(invitation.expiresAt)]
+        detail["provider_id"] = invitation.providerID
+        detail["max_uses"] = invitation.maxUses.map(String.init)
+        let auditDetail = StoredJSON.auditDetail(detail)
+        // One statement, atomic on its own: the invitation, inserted only when its id is new and
+        // its provider (if any) is one the reseller is connected to, and its audit entry. The
+        // reseller need not exist yet (an operator may mint links ahead of time): acceptance
+        // checks that the reseller and provider exist, at acceptance time.
+        let inserted = try await autocommit { db in
+            try await db.rows("""
+                WITH inserted AS (
+                    INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
+                                             max_uses, use_count, issued_by, customer_email, revoked_at)
+                    SELECT \(invitation.id), \(invitation.resellerID), \(invitation.providerID)::TEXT, \(invitation.delegatedAdmin),
+                           \(invitation.kid), \(invitation.issuedAt), \(invitation.expiresAt), \(invitation.maxUses.map(Int64.init))::BIGINT,
+                           0, \(invitation.issuedBy), \(invitation.customerEmail)::TEXT, NULL
+                    WHERE \(invitation.providerID)::TEXT IS NULL OR EXISTS (
+                        SELECT 1 FROM provider_connections c JOIN partners p ON p.id = c.provider_id AND p.kind = 'provider'
+                        WHERE c.reseller_id = \(invitation.resellerID) AND c.provider_id = \(invitation.providerID)::TEXT
+                          AND c.disconnected_at IS NULL)
+                    ON CONFLICT (id) DO NOTHING
+                    RETURNING id
+                ), logged AS (
+                    INSERT INTO audit_log (at, actor, action, subject, detail)
+                    SELECT \(invitation.issuedAt), \(invitation.issuedBy), 'invitation.issued', id, \(auditDetail) FROM inserted
+                )
+                SELECT count(*) FROM inserted
+                """)[0].decode(Int64.self) > 0
+        }
+        guard !inserted else { return }
+        // Nothing inserted: say why, in the order SQLiteStore checks.
+        let (taken, providerKind, connected) = try await read { db in
+            try await db.rows("""
+                SELECT EXISTS (SELECT 1 FROM invitations WHERE id = \(invitation.id)),
+                       (SELECT kind FROM partners WHERE id = \(invitation.providerID)::TEXT),
+                       EXISTS (SELECT 1 FROM provider_connections
+                               WHERE reseller_id = \(invitation.resellerID) AND provider_id = \(invitation.providerID)::TEXT
+                                 AND disconnected_at IS NULL)
+                """)[0].decode((Bool, String?, Bool).self)
+        }
+        if taken { throw StoreError(.conflict, "invitation \(invitation.id) already exists") }
+        let providerID = invitation.providerID ?? ""
+        guard providerKind == PartnerKind.provider.rawValue else { throw StoreError(.unknownPartner, "no provider \(providerID)") }
+        guard connected else {
+            throw StoreError(.providerNotConnected, "reseller \(invitation.resellerID) is not connected to provider \(providerID)")
+        }
+        // The provider was connected again between the two statements.
+        throw StoreError(.unavailable, "invitation \(invitation.id) could not be recorded; try again")
+    }
+
+    public func invitation(id: String) async throws -> Invitation? {
+        try await read { db in try await Self.invitation(db, id: id) }
+    }
+
+    /// One statement, so the invitation and its acceptances come from one snapshot.
+    public func invitation(id: String, resellerID: String) async throws -> InvitationRecord? {
+        try await read { db in
+            try await db.rows("""
+                SELECT \(unescaped: Self.invitationColumns), \(unescaped: Self.acceptanceResults)
+                FROM invitations i WHERE i.id = \(id) AND i.reseller_id = \(resellerID)
+                """).first.map(Self.invitationRecord(row:))
+        }
+    }
+
+    public func invitations(resellerID: String, page: PageRequest) async throws -> Page<InvitationRecord> {
+        let after = try page.cursor.map { try PageCursor(decoding: $0, for: .invitations) }
+        let limit = page.limit
+        return try await read { db in
+            let rows = try await db.rows("""
+                SELECT \(unescaped: Self.invitationColumns), \(unescaped: Self.acceptanceResults)
+                FROM invitations i
+                WHERE i.reseller_id = \(resellerID)
+                  AND (\(after == nil) OR (i.issued_at, i.id) < (\(after?.time ?? 0), \(after?.key ?? "")))
+                ORDER BY i.issued_at DESC, i.id DESC LIMIT \(Int64(limit + 1))
+                """)
+            let records = try rows.prefix(limit).map(Self.invitationRecord(row:))
+            let next = rows.count > limit ? records.last.map {
+                PageCursor(list: .invitations, time: $0.invitation.issuedAt, key: $0.invitation.id).encoded
+            } : nil
+            return Page(items: records, nextCursor: next)
+        }
+    }
+
+    /// The row lock waits until every acceptance holding the row has committed, and none can
+    /// follow; the invitation is read by a later statement, whose snapshot sees all of them, so
+    /// its use count (counted from the acceptances) is final. Read in the locking statement it
+    /// could miss those the lock waited for: after the wait, PostgreSQL re-checks the newest
+    /// version of the locked row but keeps the statement's older snapshot for everything else.
+    public func revokeInvitation(id: String, resellerID: String, at: UnixTime, actor: String) async throws -> Invitation {
+        try await write { db in
+            let locked = try await db.rows("SELECT reseller_id, revoked_at FROM invitations WHERE id = \(id) FOR UPDATE").first
+            guard let (owner, revokedAt) = try locked?.decode((String, UnixTime?).self), owner == resellerID else {
+                throw StoreError(.notFound, "no invitation \(id)")
+            }
+            if revokedAt != nil {
+                guard let invitation = try await Self.invitation(db, id: id) else { throw StoreError(.notFound, "no invitation \(id)") }
+                return invitation
+            }
+            let revoked = try await db.rows("""
+                UPDATE invitations i SET revoked_at = \(at) WHERE i.id = \(id) RETURNING \(unescaped: Self.invitationColumns)
+                """)[0]
+            try await Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id)
+            return try Self.invitation(row: revoked)
+        }
+    }
+}

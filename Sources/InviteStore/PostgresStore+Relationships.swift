@@ -1,0 +1,88 @@
+internal import InviteToken
+internal import Foundation
+internal import Logging
+internal import PostgresNIO
+internal import Synchronization
+
+/// A partner's customers, removing a relationship, and the audit log.
+extension PostgresStore {
+    // MARK: Customers of a partner
+
+    public func customers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer> {
+        let after = try page.cursor.map { cursor -> (time: UnixTime, id: Int64) in
+            let decoded = try PageCursor(decoding: cursor, for: .customers)
+            guard let id = Int64(decoded.key), String(id) == decoded.key else {
+                throw StoreError(.invalidCursor, "the page cursor is not one this list handed out")
+            }
+            return (decoded.time, id)
+        }
+        let limit = page.limit
+        return try await read { db in
+            let rows = try await db.rows("""
+                SELECT r.id, r.role, r.created_at, d.granted_at, c.id, c.name, c.domain, c.created_at
+                FROM relationships r
+                JOIN customers c ON c.id = r.customer_id
+                LEFT JOIN dap_grants d ON d.partner_id = r.partner_id AND d.customer_id = r.customer_id
+                WHERE r.partner_id = \(partnerID) AND r.removed_at IS NULL
+                  AND (\(after == nil) OR (r.created_at, r.id) > (\(after?.time ?? 0), \(after?.id ?? 0)))
+                ORDER BY r.created_at, r.id LIMIT \(Int64(limit + 1))
+                """)
+            var last: (time: UnixTime, id: Int64)?
+            let items = try rows.prefix(limit).map { row in
+                let (relationshipID, roleText, since, grantedAt, id, name, domain, createdAt) =
+                    try row.decode((Int64, String, UnixTime, UnixTime?, String, String, String, UnixTime).self)
+                guard let role = RelationshipRole(rawValue: roleText) else { throw Self.corrupt("relationships.role") }
+                last = (since, relationshipID)
+                return PartnerCustomer(
+                    customer: Customer(id: id, name: name, domain: domain, createdAt: createdAt),
+                    role: role, since: since, delegatedAdminSince: grantedAt
+                )
+            }
+            var next: String?
+            if rows.count > limit, let last {
+                next = PageCursor(list: .customers, time: last.time, key: String(last.id)).encoded
+            }
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    public func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval {
+        try await write { db in
+            let removed = try await db.rows("""
+                UPDATE relationships SET removed_at = \(at)
+                WHERE partner_id = \(partnerID) AND customer_id = \(customerID) AND removed_at IS NULL
+                RETURNING id
+                """)
+            guard !removed.isEmpty else {
+                throw StoreError(.notFound, "no active relationship between \(partnerID) and customer \(customerID)")
+            }
+            let retained = try await Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID)
+            try await Self.audit(db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
+                                 detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained)])
+            return RelationshipRemoval(removed: true, delegatedAdminRetained: retained)
+        }
+    }
+
+    public func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool {
+        try await read { db in try await Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID) }
+    }
+
+    // MARK: Audit
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await write { db in
+            try await Self.audit(db, at: entry.at, actor: entry.actor, action: entry.action, subject: entry.subject, detail: entry.detail)
+        }
+    }
+
+    public func auditLog(limit: Int) async throws -> [AuditEntry] {
+        try await read { db in
+            try await db.rows("""
+                SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))
+                """).map { row in
+                let (id, at, actor, action, subject, detail) = try row.decode((Int64, UnixTime, String, String, String, String).self)
+                return AuditEntry(id: id, at: at, actor: actor, action: action, subject: subject, detail: detail)
+            }
+        }
+    }
+}

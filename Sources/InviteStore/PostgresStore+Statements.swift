@@ -1,0 +1,181 @@
+internal import InviteToken
+internal import Foundation
+internal import Logging
+internal import PostgresNIO
+internal import Synchronization
+
+// MARK: - The acceptance's write, prepared
+
+/// The values of the acceptance's one write statement (see `PostgresStore.accept`).
+struct AcceptanceWrite: Sendable {
+    var invitationID: String, resellerID: String, customerID: String, at: UnixTime
+    var providerID: String?, delegatedAdmin: Bool, acceptedBy: String
+    /// The audit details of: accepted, reseller relationship, provider relationship, DAP grant.
+    var auditDetails: [String]
+    /// The stored answer when both, only the reseller's, only the provider's, or no
+    /// relationship is created.
+    var answers: [String]
+
+    /// `$1` invitation, `$2` reseller, `$3` customer, `$4` time, `$5` provider (or null),
+    /// `$6` DAP asked, `$7` who accepts, `$8`–`$11` audit details, `$12`–`$15` answers.
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .text, .bool, .text]
+        + Array(repeating: .text, count: 8)
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 15)
+        bindings.append(invitationID)
+        bindings.append(resellerID)
+        bindings.append(customerID)
+        bindings.append(at)
+        bindings.append(providerID)
+        bindings.append(delegatedAdmin)
+        bindings.append(acceptedBy)
+        for text in auditDetails + answers { bindings.append(text) }
+        return bindings
+    }
+
+    /// The statement, taking the invitation row with `take` (`WHERE id = $1 AND revoked_at IS
+    /// NULL` followed by `tail`). Each write selects from the one before it, so they run in
+    /// SQLiteStore's order; see `PostgresStore.accept` for why each step is as it is.
+    static func sql(take head: String, tail: String) -> String {
+        """
+        WITH used AS (
+            \(head) WHERE id = $1 AND revoked_at IS NULL \(tail)
+        ), reseller AS (
+            INSERT INTO relationships (partner_id, customer_id, role, invitation_id, created_at)
+            SELECT $2, $3, 'reseller', id, $4 FROM used
+            ON CONFLICT (partner_id, customer_id) WHERE removed_at IS NULL DO NOTHING
+            RETURNING 1
+        ), provider AS (
+            INSERT INTO relationships (partner_id, customer_id, role, invitation_id, created_at)
+            SELECT $5::TEXT, $3, 'provider', id, $4
+            FROM used, (SELECT count(*) FROM reseller) AS after_reseller
+            WHERE $5::TEXT IS NOT NULL
+            ON CONFLICT (partner_id, customer_id) WHERE removed_at IS NULL DO NOTHING
+            RETURNING 1
+        ), granted AS (
+            INSERT INTO dap_grants (partner_id, customer_id, granted_at, invitation_id)
+            SELECT $2, $3, $4, id
+            FROM used, (SELECT count(*) FROM provider) AS after_provider
+            WHERE $6
+            ON CONFLICT (partner_id, customer_id) DO NOTHING
+            RETURNING 1
+        ), created AS (
+            SELECT (SELECT count(*) FROM reseller) > 0 AS reseller, (SELECT count(*) FROM provider) > 0 AS provider
+        ), logged AS (
+            INSERT INTO audit_log (at, actor, action, subject, detail)
+            SELECT $4, $7, entry.action, entry.subject, entry.detail FROM (
+                SELECT 0 AS position, 'invitation.accepted' AS action, id AS subject, $8 AS detail FROM used
+                UNION ALL
+                SELECT 1, 'relationship.created', $3, $9 FROM reseller
+                UNION ALL
+                SELECT 2, 'relationship.created', $3, $10 FROM provider
+                UNION ALL
+                SELECT 3, 'dap.granted', $3, $11 FROM granted
+            ) entry ORDER BY entry.position
+        ), accepted AS (
+            INSERT INTO acceptances (invitation_id, customer_id, accepted_by, accepted_at, result)
+            SELECT id, $3, $7, $4,
+                   CASE WHEN created.reseller AND created.provider THEN $12
+                        WHEN created.reseller THEN $13
+                        WHEN created.provider THEN $14
+                        ELSE $15 END
+            FROM used, created
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM accepted) > 0, created.reseller, created.provider FROM created
+        """
+    }
+}
+
+/// An acceptance's write as a prepared statement: each connection has PostgreSQL plan it once,
+/// not on every acceptance (planning measured as costly as running it). One type per way of
+/// taking the invitation row, since a prepared statement's text is fixed.
+protocol PreparedAcceptance: PostgresPreparedStatement where Row == (Bool, Bool, Bool) {
+    var values: AcceptanceWrite { get }
+}
+
+extension PreparedAcceptance {
+    static var bindingDataTypes: [PostgresDataType] { AcceptanceWrite.bindingDataTypes }
+    func makeBindings() throws -> PostgresBindings { try values.makeBindings() }
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// A limited invitation: its use count goes up by one, if a use is left.
+struct AcceptLimitedUse: PreparedAcceptance {
+    static let name = "invitelink_accept_limited"
+    static let sql = AcceptanceWrite.sql(
+        take: "UPDATE invitations SET use_count = use_count + 1", tail: "AND use_count < max_uses RETURNING id")
+    let values: AcceptanceWrite
+    init(_ values: AcceptanceWrite) { self.values = values }
+}
+
+/// An unlimited invitation: its row is only share-locked.
+struct AcceptUnlimitedUse: PreparedAcceptance {
+    static let name = "invitelink_accept_unlimited"
+    static let sql = AcceptanceWrite.sql(take: "SELECT id FROM invitations", tail: "AND max_uses IS NULL FOR SHARE")
+    let values: AcceptanceWrite
+    init(_ values: AcceptanceWrite) { self.values = values }
+}
+
+/// The two reads on every acceptance's path, prepared for the same reason. Their rows are
+/// decoded where they are used.
+
+/// A credential by its secret's hash, with its partner's record (null columns for a customer's).
+struct PrincipalLookup: PostgresPreparedStatement {
+    static let name = "invitelink_principal"
+    static let sql = """
+        SELECT c.id, c.partner_id, c.customer_id, c.role, c.secret_hash, c.created_at, c.revoked_at,
+               p.name, p.kind, p.created_at
+        FROM credentials c LEFT JOIN partners p ON p.id = c.partner_id
+        WHERE c.secret_hash = $1 AND c.revoked_at IS NULL
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.bytea]
+    let secretHash: Data
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 1)
+        try bindings.append(secretHash)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+/// An invitation's stored fields and use count, then the facts the acceptance rules need: the
+/// customer's stored answer, whether the customer exists, the reseller's and provider's kinds,
+/// and whether they are connected.
+struct ReadAcceptanceFacts: PostgresPreparedStatement {
+    static let name = "invitelink_acceptance_facts"
+    static let sql = """
+        SELECT \(PostgresStore.invitationFields), i.use_count,
+               (SELECT result FROM acceptances WHERE invitation_id = i.id AND customer_id = $2),
+               EXISTS (SELECT 1 FROM customers WHERE id = $2),
+               (SELECT kind FROM partners WHERE id = i.reseller_id),
+               (SELECT kind FROM partners WHERE id = i.provider_id),
+               EXISTS (SELECT 1 FROM provider_connections
+                       WHERE reseller_id = i.reseller_id AND provider_id = i.provider_id AND disconnected_at IS NULL)
+        FROM invitations i WHERE i.id = $1
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text]
+    let invitationID: String, customerID: String
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(invitationID)
+        bindings.append(customerID)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+extension PostgresConnection {
+    /// Runs a prepared statement and returns its first row, if any (reading all of them, so the
+    /// connection is ready for the next statement).
+    func first<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> Statement.Row? {
+        var first: Statement.Row?
+        for try await row in try await execute(statement, logger: PostgresStore.quiet) where first == nil { first = row }
+        return first
+    }
+}

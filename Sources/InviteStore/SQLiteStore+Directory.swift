@@ -1,0 +1,247 @@
+internal import InviteToken
+internal import Foundation
+internal import GRDB
+
+/// Partners, customers, the people who sign in, credentials and signed-out sessions.
+extension SQLiteStore {
+    // MARK: Partners
+
+    public func addPartner(_ partner: Partner, actor: String) async throws {
+        try await write { db in
+            guard try Self.partner(db, id: partner.id) == nil else {
+                throw StoreError(.conflict, "partner \(partner.id) already exists")
+            }
+            try db.run(sql: "INSERT INTO partners (id, name, kind, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [partner.id, partner.name, partner.kind.rawValue, partner.createdAt]
+            )
+            try Self.audit(db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
+                           detail: ["kind": partner.kind.rawValue, "name": partner.name])
+        }
+    }
+
+    public func partner(id: String) async throws -> Partner? {
+        try await readStatement { db in try Self.partner(db, id: id) }
+    }
+
+    public func connect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            try Self.requirePartner(db, id: resellerID, kind: .reseller)
+            try Self.requirePartner(db, id: providerID, kind: .provider)
+            guard try !Self.isConnected(db, resellerID: resellerID, providerID: providerID) else { return }
+            try db.run(sql: "INSERT INTO provider_connections (reseller_id, provider_id, connected_at) VALUES (?, ?, ?)",
+                arguments: [resellerID, providerID, at]
+            )
+            try Self.audit(db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
+                           detail: ["provider_id": providerID])
+        }
+    }
+
+    public func disconnect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            try db.run(sql: """
+                    UPDATE provider_connections SET disconnected_at = ?
+                    WHERE reseller_id = ? AND provider_id = ? AND disconnected_at IS NULL
+                    """,
+                arguments: [at, resellerID, providerID]
+            )
+            guard db.changesCount > 0 else {
+                throw StoreError(.notFound, "reseller \(resellerID) is not connected to provider \(providerID)")
+            }
+            try Self.audit(db, at: at, actor: actor, action: "partner.disconnected", subject: resellerID,
+                           detail: ["provider_id": providerID])
+        }
+    }
+
+    public func providers(ofReseller resellerID: String) async throws -> [Partner] {
+        try await readStatement { db in
+            try db.rows(sql: """
+                    SELECT p.* FROM partners p
+                    JOIN provider_connections c ON c.provider_id = p.id
+                    WHERE c.reseller_id = ? AND c.disconnected_at IS NULL
+                    ORDER BY p.name, p.id
+                    """,
+                arguments: [resellerID]
+            ).map(Self.partner(row:))
+        }
+    }
+
+    public func isConnected(resellerID: String, providerID: String) async throws -> Bool {
+        try await readStatement { db in try Self.isConnected(db, resellerID: resellerID, providerID: providerID) }
+    }
+
+    // MARK: Customers and people
+
+    public func addCustomer(_ customer: Customer, actor: String) async throws {
+        try await write { db in
+            guard try Self.customer(db, id: customer.id) == nil else {
+                throw StoreError(.conflict, "customer \(customer.id) already exists")
+            }
+            try db.run(sql: "INSERT INTO customers (id, name, domain, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [customer.id, customer.name, customer.domain, customer.createdAt]
+            )
+            try Self.audit(db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
+                           detail: ["domain": customer.domain, "name": customer.name])
+        }
+    }
+
+    public func customer(id: String) async throws -> Customer? {
+        try await readStatement { db in try Self.customer(db, id: id) }
+    }
+
+    /// Stores the email lowercased, so uniqueness and look-up ignore case; the returned
+    /// ``User`` carries the lowercased form.
+    public func addUser(_ user: User, actor: String) async throws {
+        let email = user.email.lowercased()
+        try await write { db in
+            try Self.requireTenant(db, user.tenant, role: user.role)
+            guard try !Self.exists(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.id]) else {
+                throw StoreError(.conflict, "user \(user.id) already exists")
+            }
+            guard try !Self.exists(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [email]) else {
+                throw StoreError(.conflict, "a user with this email already exists")
+            }
+            try db.run(sql: """
+                    INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
+                                       must_change_password, failed_sign_ins, locked_until, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    user.id, user.tenant.partnerID, user.tenant.customerID, email, user.role.rawValue,
+                    user.passwordHash, user.mustChangePassword, user.failedSignIns, user.lockedUntil, user.createdAt,
+                ]
+            )
+            try Self.audit(db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
+                           detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
+        }
+    }
+
+    public func user(email: String) async throws -> User? {
+        let email = email.lowercased()
+        return try await readStatement { db in
+            try db.row(sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(Self.user(row:))
+        }
+    }
+
+    public func user(id: String) async throws -> User? {
+        try await readStatement { db in
+            try db.row(sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user(row:))
+        }
+    }
+
+    public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws {
+        try await write { db in
+            try db.run(sql: """
+                    UPDATE users SET password_hash = ?, must_change_password = 0, failed_sign_ins = 0,
+                                     locked_until = NULL
+                    WHERE id = ?
+                    """,
+                arguments: [passwordHash, userID]
+            )
+            guard db.changesCount > 0 else { throw StoreError(.notFound, "no user \(userID)") }
+            try Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID)
+        }
+    }
+
+    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
+        try await write { db in
+            try db.run(sql: """
+                    UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
+                                     locked_until = COALESCE(?, locked_until)
+                    WHERE id = ?
+                    """,
+                arguments: [lockedUntil, userID]
+            )
+            guard db.changesCount > 0 else { throw StoreError(.notFound, "no user \(userID)") }
+        }
+    }
+
+    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    public func recordSuccessfulSignIn(userID: String) async throws {
+        try await write { db in
+            try db.run(sql: "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?",
+                arguments: [userID]
+            )
+            guard db.changesCount > 0 else { throw StoreError(.notFound, "no user \(userID)") }
+        }
+    }
+
+    // MARK: Credentials
+
+    public func addCredential(_ credential: Credential, actor: String) async throws {
+        try await write { db in
+            try Self.requireTenant(db, credential.tenant, role: credential.role)
+            guard try !Self.exists(db, sql: "SELECT 1 FROM credentials WHERE id = ?", arguments: [credential.id]) else {
+                throw StoreError(.conflict, "credential \(credential.id) already exists")
+            }
+            let hash = Data(credential.secretHash)
+            guard try !Self.exists(db, sql: "SELECT 1 FROM credentials WHERE secret_hash = ?", arguments: [hash]) else {
+                throw StoreError(.conflict, "a credential with this secret already exists")
+            }
+            try db.run(sql: """
+                    INSERT INTO credentials (id, partner_id, customer_id, role, secret_hash, created_at, revoked_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    credential.id, credential.tenant.partnerID, credential.tenant.customerID, credential.role.rawValue,
+                    hash, credential.createdAt, credential.revokedAt,
+                ]
+            )
+            try Self.audit(db, at: credential.createdAt, actor: actor, action: "credential.added", subject: credential.id,
+                           detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName])
+        }
+    }
+
+    /// Both look-ups with one reader: a partner's record never changes once added, so the two
+    /// statements need no shared snapshot.
+    public func principal(secretHash: [UInt8]) async throws -> Principal? {
+        let hash = Data(secretHash)
+        // One statement: every API call starts here.
+        return try await readStatement { db in
+            guard let row = try db.row(
+                sql: """
+                    SELECT c.*, p.name AS partner_name, p.kind AS partner_kind, p.created_at AS partner_created_at
+                    FROM credentials c LEFT JOIN partners p ON p.id = c.partner_id
+                    WHERE c.secret_hash = ? AND c.revoked_at IS NULL
+                    """,
+                arguments: [hash]
+            ) else { return nil }
+            let credential = try Self.credential(row: row)
+            var partner: Partner?
+            if let partnerID = credential.tenant.partnerID, let name: String = row["partner_name"] {
+                guard let kind = PartnerKind(rawValue: row["partner_kind"]) else { throw Self.corrupt("partners.kind") }
+                partner = Partner(id: partnerID, name: name, kind: kind, createdAt: row["partner_created_at"])
+            }
+            return Principal(credential: credential, partner: partner)
+        }
+    }
+
+    // MARK: Signed-out sessions
+
+    public func revokeSession(digest: [UInt8], expiresAt: UnixTime, now: UnixTime) async throws {
+        let digest = Data(digest)
+        try await write { db in
+            try db.run(sql: "DELETE FROM revoked_sessions WHERE expires_at <= ?", arguments: [now])
+            try db.run(sql: "INSERT INTO revoked_sessions (digest, expires_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                       arguments: [digest, expiresAt])
+        }
+    }
+
+    public func isSessionRevoked(digest: [UInt8]) async throws -> Bool {
+        let digest = Data(digest)
+        return try await readStatement { db in
+            try db.int(sql: "SELECT 1 FROM revoked_sessions WHERE digest = ?", arguments: [digest]) != nil
+        }
+    }
+
+    public func revokeCredential(id: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            guard let row = try db.row(sql: "SELECT revoked_at FROM credentials WHERE id = ?", arguments: [id]) else {
+                throw StoreError(.notFound, "no credential \(id)")
+            }
+            guard (row["revoked_at"] as UnixTime?) == nil else { return }
+            try db.run(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ?", arguments: [at, id])
+            try Self.audit(db, at: at, actor: actor, action: "credential.revoked", subject: id)
+        }
+    }
+}

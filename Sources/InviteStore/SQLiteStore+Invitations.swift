@@ -1,0 +1,93 @@
+internal import InviteToken
+internal import Foundation
+internal import GRDB
+
+/// Issued invitations: recording, listing, revoking.
+extension SQLiteStore {
+    // MARK: Invitations
+
+    /// Records the invitation as issued: unused and unrevoked, whatever `useCount` and
+    /// `revokedAt` say. Throws `.invalidInput` for `maxUses` below 1 and `.conflict` for an id
+    /// already recorded.
+    public func addInvitation(_ invitation: Invitation) async throws {
+        if let maxUses = invitation.maxUses, maxUses < 1 {
+            throw StoreError(.invalidInput, "max_uses must be at least 1, or absent for unlimited")
+        }
+        try await write { db in
+            // The reseller need not exist yet (an operator may mint links ahead of time):
+            // acceptance checks that the reseller and provider exist, at acceptance time.
+            if let providerID = invitation.providerID {
+                try Self.requireConnection(db, resellerID: invitation.resellerID, providerID: providerID)
+            }
+            do {
+                try db.run(sql: """
+                        INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
+                                                 max_uses, use_count, issued_by, customer_email, revoked_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL)
+                        """,
+                    arguments: [
+                        invitation.id, invitation.resellerID, invitation.providerID, invitation.delegatedAdmin,
+                        invitation.kid, invitation.issuedAt, invitation.expiresAt, invitation.maxUses,
+                        invitation.issuedBy, invitation.customerEmail,
+                    ]
+                )
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                throw StoreError(.conflict, "invitation \(invitation.id) already exists")
+            }
+            var detail = ["reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
+                          "kid": invitation.kid, "expires_at": String(invitation.expiresAt)]
+            detail["provider_id"] = invitation.providerID
+            detail["max_uses"] = invitation.maxUses.map(String.init)
+            try Self.audit(db, at: invitation.issuedAt, actor: invitation.issuedBy, action: "invitation.issued",
+                           subject: invitation.id, detail: detail)
+        }
+    }
+
+    public func invitation(id: String) async throws -> Invitation? {
+        try await readStatement { db in try Self.invitation(db, id: id) }
+    }
+
+    public func invitation(id: String, resellerID: String) async throws -> InvitationRecord? {
+        try await read { db in
+            guard let invitation = try Self.invitation(db, id: id), invitation.resellerID == resellerID else { return nil }
+            return InvitationRecord(invitation: invitation, acceptances: try Self.acceptances(db, invitationID: id))
+        }
+    }
+
+    public func invitations(resellerID: String, page: PageRequest) async throws -> Page<InvitationRecord> {
+        let after = try page.cursor.map { try PageCursor(decoding: $0, for: .invitations) }
+        let limit = page.limit
+        return try await read { db in
+            var sql = "SELECT * FROM invitations WHERE reseller_id = ?"
+            var arguments: StatementArguments = [resellerID]
+            if let after {
+                sql += " AND (issued_at < ? OR (issued_at = ? AND id < ?))"
+                arguments += [after.time, after.time, after.key]
+            }
+            sql += " ORDER BY issued_at DESC, id DESC LIMIT ?"
+            arguments += [limit + 1]
+            let rows = try db.rows(sql: sql, arguments: arguments)
+            let invitations = rows.prefix(limit).map(Self.invitation(row:))
+            let records = try invitations.map {
+                InvitationRecord(invitation: $0, acceptances: try Self.acceptances(db, invitationID: $0.id))
+            }
+            let next = rows.count > limit ? invitations.last.map {
+                PageCursor(list: .invitations, time: $0.issuedAt, key: $0.id).encoded
+            } : nil
+            return Page(items: records, nextCursor: next)
+        }
+    }
+
+    public func revokeInvitation(id: String, resellerID: String, at: UnixTime, actor: String) async throws -> Invitation {
+        try await write { db in
+            guard var invitation = try Self.invitation(db, id: id), invitation.resellerID == resellerID else {
+                throw StoreError(.notFound, "no invitation \(id)")
+            }
+            guard invitation.revokedAt == nil else { return invitation }
+            try db.run(sql: "UPDATE invitations SET revoked_at = ? WHERE id = ?", arguments: [at, id])
+            try Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id)
+            invitation.revokedAt = at
+            return invitation
+        }
+    }
+}

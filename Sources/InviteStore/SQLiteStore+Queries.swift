@@ -1,0 +1,86 @@
+internal import InviteToken
+internal import Foundation
+internal import GRDB
+
+// MARK: - Queries shared by several operations
+
+extension SQLiteStore {
+    static func exists(_ db: Database, sql: String, arguments: StatementArguments) throws -> Bool {
+        try db.int(sql: sql, arguments: arguments) != nil
+    }
+
+    static func partner(_ db: Database, id: String) throws -> Partner? {
+        try db.row(sql: "SELECT * FROM partners WHERE id = ?", arguments: [id]).map(partner(row:))
+    }
+
+    static func customer(_ db: Database, id: String) throws -> Customer? {
+        try db.row(sql: "SELECT * FROM customers WHERE id = ?", arguments: [id]).map(customer(row:))
+    }
+
+    static func invitation(_ db: Database, id: String) throws -> Invitation? {
+        try db.row(sql: "SELECT * FROM invitations WHERE id = ?", arguments: [id]).map(invitation(row:))
+    }
+
+    static func acceptances(_ db: Database, invitationID: String) throws -> [Acceptance] {
+        try db.strings(sql: "SELECT result FROM acceptances WHERE invitation_id = ? ORDER BY accepted_at, rowid",
+            arguments: [invitationID]
+        ).map(StoredJSON.decodeAcceptance)
+    }
+
+    static func isConnected(_ db: Database, resellerID: String, providerID: String) throws -> Bool {
+        try exists(
+            db,
+            sql: """
+                SELECT 1 FROM provider_connections
+                WHERE reseller_id = ? AND provider_id = ? AND disconnected_at IS NULL
+                """,
+            arguments: [resellerID, providerID]
+        )
+    }
+
+    static func hasDelegatedAdmin(_ db: Database, partnerID: String, customerID: String) throws -> Bool {
+        try exists(db, sql: "SELECT 1 FROM dap_grants WHERE partner_id = ? AND customer_id = ?", arguments: [partnerID, customerID])
+    }
+
+    /// Throws `.unknownPartner` unless partner `id` exists and is of `kind`.
+    static func requirePartner(_ db: Database, id: String, kind: PartnerKind) throws {
+        guard let partner = try partner(db, id: id), partner.kind == kind else {
+            throw StoreError(.unknownPartner, "no \(kind.rawValue) \(id)")
+        }
+    }
+
+    /// Throws `.unknownPartner` for a missing provider, `.providerNotConnected` when the
+    /// reseller has no active connection to it.
+    static func requireConnection(_ db: Database, resellerID: String, providerID: String) throws {
+        try requirePartner(db, id: providerID, kind: .provider)
+        guard try isConnected(db, resellerID: resellerID, providerID: providerID) else {
+            throw StoreError(.providerNotConnected, "reseller \(resellerID) is not connected to provider \(providerID)")
+        }
+    }
+
+    /// Throws `.invalidInput` for a role the tenant cannot hold, `.unknownPartner` or
+    /// `.unknownCustomer` for a missing tenant.
+    static func requireTenant(_ db: Database, _ tenant: Tenant, role: Role) throws {
+        guard role.isAllowed(for: tenant) else {
+            throw StoreError(.invalidInput, "role \(role.rawValue) is not allowed for \(tenant.auditName)")
+        }
+        switch tenant {
+        case .partner(let id):
+            guard try partner(db, id: id) != nil else { throw StoreError(.unknownPartner, "no partner \(id)") }
+        case .customer(let id):
+            guard try customer(db, id: id) != nil else { throw StoreError(.unknownCustomer, "no customer \(id)") }
+        }
+    }
+
+    static func audit(
+        _ db: Database, at: UnixTime, actor: String, action: String, subject: String, detail: [String: String] = [:]
+    ) throws {
+        try audit(db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : StoredJSON.auditDetail(detail))
+    }
+
+    static func audit(_ db: Database, at: UnixTime, actor: String, action: String, subject: String, detail: String) throws {
+        try db.run(sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+            arguments: [at, actor, action, subject, detail]
+        )
+    }
+}

@@ -1,0 +1,88 @@
+internal import InviteToken
+internal import Foundation
+internal import GRDB
+
+/// A partner's customers, removing a relationship, and the audit log.
+extension SQLiteStore {
+    // MARK: Customers of a partner
+
+    public func customers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer> {
+        let after = try page.cursor.map { cursor -> (time: UnixTime, id: Int64) in
+            let decoded = try PageCursor(decoding: cursor, for: .customers)
+            guard let id = Int64(decoded.key), String(id) == decoded.key else {
+                throw StoreError(.invalidCursor, "the page cursor is not one this list handed out")
+            }
+            return (decoded.time, id)
+        }
+        let limit = page.limit
+        return try await readStatement { db in
+            var sql = """
+                SELECT r.id AS relationship_id, r.role, r.created_at AS since, d.granted_at,
+                       c.id, c.name, c.domain, c.created_at
+                FROM relationships r
+                JOIN customers c ON c.id = r.customer_id
+                LEFT JOIN dap_grants d ON d.partner_id = r.partner_id AND d.customer_id = r.customer_id
+                WHERE r.partner_id = ? AND r.removed_at IS NULL
+                """
+            var arguments: StatementArguments = [partnerID]
+            if let after {
+                sql += " AND (r.created_at > ? OR (r.created_at = ? AND r.id > ?))"
+                arguments += [after.time, after.time, after.id]
+            }
+            sql += " ORDER BY r.created_at, r.id LIMIT ?"
+            arguments += [limit + 1]
+            let rows = try db.rows(sql: sql, arguments: arguments)
+            let items = try rows.prefix(limit).map { row in
+                guard let role = RelationshipRole(rawValue: row["role"]) else { throw Self.corrupt("relationships.role") }
+                return PartnerCustomer(
+                    customer: Self.customer(row: row), role: role, since: row["since"], delegatedAdminSince: row["granted_at"]
+                )
+            }
+            var next: String?
+            if rows.count > limit, let last = rows.prefix(limit).last {
+                let id: Int64 = last["relationship_id"]
+                next = PageCursor(list: .customers, time: last["since"], key: String(id)).encoded
+            }
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    public func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval {
+        try await write { db in
+            try db.run(sql: """
+                    UPDATE relationships SET removed_at = ?
+                    WHERE partner_id = ? AND customer_id = ? AND removed_at IS NULL
+                    """,
+                arguments: [at, partnerID, customerID]
+            )
+            guard db.changesCount > 0 else {
+                throw StoreError(.notFound, "no active relationship between \(partnerID) and customer \(customerID)")
+            }
+            let retained = try Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID)
+            try Self.audit(db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
+                           detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained)])
+            return RelationshipRemoval(removed: true, delegatedAdminRetained: retained)
+        }
+    }
+
+    public func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool {
+        try await readStatement { db in try Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID) }
+    }
+
+    // MARK: Audit
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try await write { db in
+            try Self.audit(db, at: entry.at, actor: entry.actor, action: entry.action, subject: entry.subject, detail: entry.detail)
+        }
+    }
+
+    public func auditLog(limit: Int) async throws -> [AuditEntry] {
+        try await readStatement { db in
+            try db.rows(sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(limit, 0)]).map { row in
+                AuditEntry(id: row["id"], at: row["at"], actor: row["actor"], action: row["action"],
+                           subject: row["subject"], detail: row["detail"])
+            }
+        }
+    }
+}
