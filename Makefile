@@ -4,23 +4,40 @@ SHELL := /bin/bash
 BIN := .build/debug/invitelink
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build check lint format run test bench clean
+
+# `$(call need,CHECK,PACKAGES)`: installs Debian PACKAGES with apt-get unless the shell
+# command CHECK succeeds. The one place the Makefile installs anything from Debian.
+APT_INSTALL = $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+need = @$(1) >/dev/null 2>&1 || { echo "installing $(2)"; $(APT_INSTALL) $(2); }
 
 # System packages the build and tests need, installed only when missing.
 deps:
-	@if ! pkg-config --exists openssl 2>/dev/null; then \
-	  echo "installing libssl-dev and pkg-config"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config; \
-	fi
-	@pkg-config --exists sqlite3 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev; }
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
-	@command -v curl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }
-	@command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; }
+	$(call need,pkg-config --exists openssl,libssl-dev pkg-config)
+	$(call need,pkg-config --exists sqlite3,libsqlite3-dev)
+	$(call need,ls /usr/lib/postgresql/*/bin/initdb,postgresql)
+	$(call need,command -v curl,curl)
+	$(call need,command -v openssl,openssl)
 	@python3 -c "import joserfc" 2>/dev/null || python3 -m pip install -q joserfc
 	@python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install -q schemathesis==4.32.5
 
 build: deps
 	swift build --build-tests
+
+# The inner loop: one build, then the Swift suites on SQLite alone (no PostgreSQL, no scripts,
+# no browser). A minute or two once the first build is done.
+check: deps
+	swift build --build-tests
+	swift test --skip-build
+
+# The team's formatting (.swift-format): `make format` rewrites, `make lint` (part of `make
+# test`) fails on any difference. swift-format ships with the Swift toolchain.
+SWIFT_SOURCES = Sources Tests
+lint:
+	swift format lint --strict --recursive $(SWIFT_SOURCES)
+
+format:
+	swift format format --in-place --recursive $(SWIFT_SOURCES)
 
 # Starts the service on 127.0.0.1:8080 with SQLite under Data/ and a dev keyring in Keys/,
 # after seeding a demo reseller, provider and customer and printing how to try them.
@@ -33,7 +50,7 @@ run: deps
 # Swift suites on both backends and the scripts that drive the real binary; then the crypto and
 # token suites and a real server's issuance/acceptance round again on OpenSSL 3.5 (Debian 13's;
 # scripts/openssl-3.5.sh says where it comes from); then the browser.
-test: build
+test: lint build
 	scripts/with-postgres.sh bash -c 'swift test --skip-build && INVITELINK=$(BIN) Tests/scripts/run_all.sh'
 	scripts/openssl-3.5.sh bash -c 'swift test --skip-build --filter "InviteCryptoTests|InviteTokenTests" && INVITELINK=$(BIN) Tests/scripts/openssl_round.sh'
 	$(MAKE) --no-print-directory browser-run
@@ -41,7 +58,7 @@ test: build
 # The signing core beside `openssl speed`, then the HTTP routes beside a bare route (wrk), on
 # SQLite, or on a throwaway PostgreSQL with `make bench DATABASE=postgres`.
 bench: deps
-	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(call need,command -v wrk,wrk)
 	swift build -c release --product invitelink-bench
 	scripts/bench.sh 1 5
 	swift build -c release --product invitelink
@@ -62,10 +79,7 @@ clean:
 
 # Debian's chromium and chromium-driver, and selenium from PyPI, installed only when missing.
 browser-deps:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
-	  echo "installing chromium and chromium-driver"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
-	fi
+	$(call need,{ command -v chromium && command -v chromedriver; },chromium chromium-driver)
 	@python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q selenium
 
 browser-test: browser-deps

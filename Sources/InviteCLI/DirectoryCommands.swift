@@ -30,7 +30,9 @@ struct Partners: AsyncParsableCommand {
 
         func validate() throws {
             if let id, !Identifier.isValid(id) { throw ValidationError("--id must match [A-Za-z0-9._-]{1,64}") }
-            guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 200 else { throw ValidationError("--name must be 1 to 200 characters") }
+            guard !name.trimmingCharacters(in: .whitespaces).isEmpty, name.count <= 200 else {
+                throw ValidationError("--name must be 1 to 200 characters")
+            }
         }
 
         func run() async throws {
@@ -131,7 +133,8 @@ struct Customers: AsyncParsableCommand {
 }
 
 struct Users: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "users", abstract: "Add people who sign in to the web pages.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(
+        commandName: "users", abstract: "Add people who sign in to the web pages.", subcommands: [Add.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a person to a partner or customer; prints a one-time password.")

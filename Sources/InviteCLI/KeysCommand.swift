@@ -9,7 +9,9 @@ struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Manage the signing keyring: add, promote, rotate, retire, revoke, export.",
-        subcommands: [List.self, Add.self, Import.self, Promote.self, Rotate.self, Retire.self, Revoke.self, ExportJWKS.self, ExportPublic.self]
+        subcommands: [
+            List.self, Add.self, Import.self, Promote.self, Rotate.self, Retire.self, Revoke.self, ExportJWKS.self, ExportPublic.self,
+        ]
     )
 
     /// A new random kid: 96 bits, base64url, never starting with `-` (a kid like `-x` would be
@@ -43,7 +45,9 @@ struct Keys: AsyncParsableCommand {
             try await ExitStatus.run {
                 let keyring = try options.keyring.load()
                 for file in options.keyring.strayFiles(in: keyring.manifest) {
-                    printError("invitelink: warning: \(file) is not a key of \(KeyringDirectory.manifestName) (left by an interrupted command?); it is never loaded, remove it once you are sure")
+                    printError(
+                        "invitelink: warning: \(file) is not a key of \(KeyringDirectory.manifestName) (left by an interrupted command?); it is never loaded, remove it once you are sure"
+                    )
                 }
                 if json {
                     print(keyring.manifest.jsonRepresentation(), terminator: "")
@@ -54,7 +58,8 @@ struct Keys: AsyncParsableCommand {
                     return
                 }
                 for entry in keyring.entries {
-                    var line = "\(entry.kid)  \(entry.algorithm.jwsName)  \(entry.state.rawValue)  created \(RFC3339.format(entry.createdAt))"
+                    var line =
+                        "\(entry.kid)  \(entry.algorithm.jwsName)  \(entry.state.rawValue)  created \(RFC3339.format(entry.createdAt))"
                     if let at = entry.promotedAt { line += "  promoted \(RFC3339.format(at))" }
                     if let at = entry.demotedAt { line += "  demoted \(RFC3339.format(at))" }
                     if entry.publicOnly { line += "  (public key only)" }
@@ -218,7 +223,8 @@ struct Keys: AsyncParsableCommand {
     }
 
     struct ExportPublic: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "export-public", abstract: "Print an Ed25519 key's public half as PEM.")
+        static let configuration = CommandConfiguration(
+            commandName: "export-public", abstract: "Print an Ed25519 key's public half as PEM.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The kid.") var kid: String
 

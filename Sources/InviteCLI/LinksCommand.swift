@@ -19,7 +19,8 @@ struct Links: AsyncParsableCommand {
         @Option(help: "An indirect provider partner id the reseller is connected to.") var provider: String?
         @Flag(help: "Ask for delegated admin privileges for the reseller.") var dap = false
         @Option(help: "Lifetime: 14d, 12h, 30m or seconds (maximum 90d).") var ttl = "14d"
-        @Option(name: .customLong("max-uses"), help: "How many customers may accept it (default: unlimited until expiry).") var maxUses: Int?
+        @Option(name: .customLong("max-uses"), help: "How many customers may accept it (default: unlimited until expiry).") var maxUses:
+            Int?
         @Flag(help: "Mint the link only; do not record it in the database.") var offline = false
         @Flag(help: "Print id, url, token, kid and expires_at as JSON.") var json = false
 
@@ -41,7 +42,8 @@ struct Links: AsyncParsableCommand {
                             throw StoreError(.providerNotConnected, "reseller \(reseller) is not connected to provider \(provider)")
                         }
                     }
-                    let service = InvitationService(issuer: options.issuer, publicURL: options.publicURL, store: store, keyring: { keyring })
+                    let service = InvitationService(
+                        issuer: options.issuer, publicURL: options.publicURL, store: store, keyring: { keyring })
                     let issued = try await service.issue(
                         resellerID: reseller, providerID: provider, delegatedAdmin: dap, lifetime: parseDuration(ttl)!,
                         maxUses: maxUses, issuedBy: "cli", customerEmail: nil, now: currentTime(), record: !offline
@@ -75,7 +77,9 @@ struct Links: AsyncParsableCommand {
         @Flag(help: "Print the outcome as JSON.") var json = false
 
         func validate() throws {
-            if let at, RFC3339.parseTime(at) == nil { throw ValidationError("--at must be RFC 3339 (2026-11-26T12:00:00Z) or Unix seconds, between the years 1 and 9999") }
+            if let at, RFC3339.parseTime(at) == nil {
+                throw ValidationError("--at must be RFC 3339 (2026-11-26T12:00:00Z) or Unix seconds, between the years 1 and 9999")
+            }
         }
 
         func run() async throws {
@@ -83,7 +87,8 @@ struct Links: AsyncParsableCommand {
             try await ExitStatus.run {
                 let keyring = try options.keyring.load()
                 try await options.withStore(offline: offline) { store in
-                    let service = InvitationService(issuer: options.issuer, publicURL: options.publicURL, store: store, keyring: { keyring })
+                    let service = InvitationService(
+                        issuer: options.issuer, publicURL: options.publicURL, store: store, keyring: { keyring })
                     let now = at.flatMap(RFC3339.parseTime) ?? currentTime()
                     let check = try await service.check(InvitationService.token(fromLinkOrToken: link), now: now, offline: offline)
                     var out = JSONObjectWriter()
@@ -137,13 +142,14 @@ struct Links: AsyncParsableCommand {
 enum Identifier {
     static func isValid(_ id: String) -> Bool {
         let bytes = id.utf8
-        return (1...64).contains(bytes.count) && bytes.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."): true
-            default: false
+        return (1...64).contains(bytes.count)
+            && bytes.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                    true
+                default: false
+                }
             }
-        }
     }
 }
-

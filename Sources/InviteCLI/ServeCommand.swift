@@ -14,8 +14,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = 8080
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env INVITELINK_LOG_LEVEL).")
     var logLevel: String?
-    @Option(name: .customLong("session-secret-file"),
-            help: "A file (mode 600) of at least 32 bytes (openssl rand -hex 32) that every instance shares, so browser sessions work on any instance and survive restarts (env INVITELINK_SESSION_SECRET_FILE). Without it each process signs its own.")
+    @Option(
+        name: .customLong("session-secret-file"),
+        help:
+            "A file (mode 600) of at least 32 bytes (openssl rand -hex 32) that every instance shares, so browser sessions work on any instance and survive restarts (env INVITELINK_SESSION_SECRET_FILE). Without it each process signs its own."
+    )
     var sessionSecretFile: String?
 
     func run() async throws {
@@ -27,10 +30,13 @@ struct Serve: AsyncParsableCommand {
             try await options.withStore { store in
                 let keyring = try KeyringHolder(directory: options.keyring, logger: logger)
                 if keyring.current.signingKey == nil {
-                    logger.warning("the keyring has no primary key: links cannot be issued until one is promoted (invitelink keys rotate --alg ed25519)")
+                    logger.warning(
+                        "the keyring has no primary key: links cannot be issued until one is promoted (invitelink keys rotate --alg ed25519)"
+                    )
                 }
                 let configuration = ServerConfiguration(
-                    host: host, port: port, publicURL: options.publicURLOption ?? Environment.value("INVITELINK_PUBLIC_URL") ?? "http://\(host):\(port)",
+                    host: host, port: port,
+                    publicURL: options.publicURLOption ?? Environment.value("INVITELINK_PUBLIC_URL") ?? "http://\(host):\(port)",
                     issuer: options.issuer, keysDirectory: options.keysDir, sessionSecret: sessionSecret
                 )
                 let app = try buildApplication(configuration: configuration, store: store, keyring: keyring, logger: logger)
@@ -47,7 +53,9 @@ struct Serve: AsyncParsableCommand {
         let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x0a || byte == 0x0d || byte == 0x09 }
         let bytes = Array(try KeyringDirectory.readSecretFile(path).drop(while: isSpace).reversed().drop(while: isSpace).reversed())
         guard bytes.count >= SessionSecret.minimumLength else {
-            throw CLIError("the session secret file \(path) holds \(bytes.count) bytes; it needs at least \(SessionSecret.minimumLength) (openssl rand -hex 32 > \(path))")
+            throw CLIError(
+                "the session secret file \(path) holds \(bytes.count) bytes; it needs at least \(SessionSecret.minimumLength) (openssl rand -hex 32 > \(path))"
+            )
         }
         return try SessionSecret(bytes)
     }

@@ -55,11 +55,13 @@ final class ContextPool: Sendable {
             destroy(context.pointer)
             throw error
         }
-        let kept = reusable(result) && free.withLock { contexts -> Bool in
-            guard contexts.count < limit else { return false }
-            contexts.append(context)
-            return true
-        }
+        let kept =
+            reusable(result)
+            && free.withLock { contexts -> Bool in
+                guard contexts.count < limit else { return false }
+                contexts.append(context)
+                return true
+            }
         if !kept { destroy(context.pointer) }
         return result
     }

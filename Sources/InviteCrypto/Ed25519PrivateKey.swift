@@ -23,9 +23,11 @@ public final class Ed25519PrivateKey: Sendable {
             guard bytes.count == 32 else {
                 throw CryptoError(code: .invalidKey, reason: "an Ed25519 seed is 32 bytes, not \(bytes.count)")
             }
-            guard let pkey = EVP_PKEY_new_raw_private_key(
-                EVP_PKEY_ED25519, nil, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count
-            ) else {
+            guard
+                let pkey = EVP_PKEY_new_raw_private_key(
+                    EVP_PKEY_ED25519, nil, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count
+                )
+            else {
                 throw CryptoError.openSSL("EVP_PKEY_new_raw_private_key")
             }
             return pkey

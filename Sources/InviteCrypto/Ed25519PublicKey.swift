@@ -20,9 +20,11 @@ public final class Ed25519PublicKey: Sendable {
         guard !Self.hasSmallOrder(bytes) else {
             throw CryptoError(code: .smallOrderKey, reason: "the Ed25519 public key has small order; signatures under it can be forged")
         }
-        guard let pkey = bytes.withUnsafeBufferPointer({
-            EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
-        }) else {
+        guard
+            let pkey = bytes.withUnsafeBufferPointer({
+                EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
+            })
+        else {
             throw CryptoError.openSSL("EVP_PKEY_new_raw_public_key")
         }
         self.rawRepresentation = bytes
@@ -71,16 +73,17 @@ public final class Ed25519PublicKey: Sendable {
         signature.withUnsafeBytes { sig in
             guard sig.count == Self.signatureByteCount else { return false }
             return message.withUnsafeBytes { msg in
-                let valid = (try? verifiers.withContext(reusable: { $0 }) { context in
-                    // Initialised for every check: OpenSSL 3.2 and later mark a context
-                    // finished after one-shot EVP_DigestVerify (openssl/openssl#23075).
-                    try check(EVP_DigestVerifyInit(context, nil, nil, nil, key.pointer), "EVP_DigestVerifyInit")
-                    return EVP_DigestVerify(
-                        context,
-                        sig.baseAddress?.assumingMemoryBound(to: UInt8.self), sig.count,
-                        msg.baseAddress?.assumingMemoryBound(to: UInt8.self), msg.count
-                    ) == 1
-                }) ?? false
+                let valid =
+                    (try? verifiers.withContext(reusable: { $0 }) { context in
+                        // Initialised for every check: OpenSSL 3.2 and later mark a context
+                        // finished after one-shot EVP_DigestVerify (openssl/openssl#23075).
+                        try check(EVP_DigestVerifyInit(context, nil, nil, nil, key.pointer), "EVP_DigestVerifyInit")
+                        return EVP_DigestVerify(
+                            context,
+                            sig.baseAddress?.assumingMemoryBound(to: UInt8.self), sig.count,
+                            msg.baseAddress?.assumingMemoryBound(to: UInt8.self), msg.count
+                        ) == 1
+                    }) ?? false
                 if !valid {
                     // A failed verification leaves an entry on the queue; don't leak it to the
                     // next caller on this thread.

@@ -1,8 +1,8 @@
 public import Hummingbird
+import InviteService
 public import InviteStore
 public import InviteToken
 import NIOCore
-import InviteService
 
 /// An error answered as RFC 9457 `application/problem+json` with a stable `code` member.
 ///
@@ -29,7 +29,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public static func status(for reason: TokenError.Code) -> HTTPResponse.Status {
         switch reason {
         case .malformed, .unknownKey, .algorithmMismatch, .badSignature, .invalidClaims,
-             .wrongIssuer, .wrongAudience, .notYetValid: .badRequest
+            .wrongIssuer, .wrongAudience, .notYetValid:
+            .badRequest
         case .expired, .revoked, .keyRetired, .keyRevoked: .gone
         case .usedUp: .conflict
         case .unknownInvitation: .notFound
@@ -41,15 +42,16 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public init(_ error: StoreError) {
-        let status: HTTPResponse.Status = switch error.code {
-        case .notFound, .unknownCustomer: .notFound
-        case .conflict, .providerNotConnected, .usedUp, .unknownPartner: .conflict
-        case .revoked: .gone
-        case .unknownInvitation: .notFound
-        case .unavailable: .serviceUnavailable
-        case .invalidInput, .invalidCursor: .badRequest
-        default: .internalServerError
-        }
+        let status: HTTPResponse.Status =
+            switch error.code {
+            case .notFound, .unknownCustomer: .notFound
+            case .conflict, .providerNotConnected, .usedUp, .unknownPartner: .conflict
+            case .revoked: .gone
+            case .unknownInvitation: .notFound
+            case .unavailable: .serviceUnavailable
+            case .invalidInput, .invalidCursor: .badRequest
+            default: .internalServerError
+            }
         self.init(status, error.code == .invalidInput ? "invalid_request" : error.code.rawValue, error.message)
     }
 

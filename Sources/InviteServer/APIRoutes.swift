@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
-import InviteService
 
 /// The JSON API of DESIGN.md §5 under `/v1`.
 struct APIRoutes: Sendable {
@@ -28,7 +28,8 @@ struct APIRoutes: Sendable {
 
     @Sendable func issue(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, reseller) = try await auth.reseller(for: request)
-        let body = try await JSONBody.read(request, context: context, allowed: ["provider_id", "dap", "expires_in", "max_uses", "customer_email"])
+        let body = try await JSONBody.read(
+            request, context: context, allowed: ["provider_id", "dap", "expires_in", "max_uses", "customer_email"])
         let providerID = try body.string("provider_id", maxLength: 64)
         let dap = try body.bool("dap") ?? false
         let lifetime = try body.integer("expires_in", in: 60...InvitationClaims.maximumLifetime) ?? InvitationClaims.defaultLifetime
@@ -48,7 +49,8 @@ struct APIRoutes: Sendable {
             resellerID: reseller.id, providerID: providerID, delegatedAdmin: dap, lifetime: lifetime,
             maxUses: maxUses, issuedBy: caller.credentialID, customerEmail: email, now: clock()
         )
-        let draft = DraftEmail(reseller: reseller, provider: provider, delegatedAdmin: dap, url: issued.url, expiresAt: issued.invitation.expiresAt)
+        let draft = DraftEmail(
+            reseller: reseller, provider: provider, delegatedAdmin: dap, url: issued.url, expiresAt: issued.invitation.expiresAt)
         var out = JSONObjectWriter()
         out.add("id", issued.invitation.id)
         out.add("url", issued.url)
@@ -74,13 +76,16 @@ struct APIRoutes: Sendable {
         let (_, reseller) = try await auth.reseller(for: request, actingOnly: false)
         let page = try await store.invitations(resellerID: reseller.id, page: Self.pageRequest(request))
         let now = clock()
-        return jsonResponse(.ok, JSONRepresentation.page(page.items.map { JSONRepresentation.invitation($0, now: now) }, nextCursor: page.nextCursor))
+        return jsonResponse(
+            .ok, JSONRepresentation.page(page.items.map { JSONRepresentation.invitation($0, now: now) }, nextCursor: page.nextCursor))
     }
 
     @Sendable func getInvitation(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (_, reseller) = try await auth.reseller(for: request, actingOnly: false)
         let id = try context.parameters.require("id")
-        guard let record = try await store.invitation(id: id, resellerID: reseller.id) else { throw APIError.notFound("no invitation \(id)") }
+        guard let record = try await store.invitation(id: id, resellerID: reseller.id) else {
+            throw APIError.notFound("no invitation \(id)")
+        }
         return jsonResponse(.ok, JSONRepresentation.invitation(record, now: clock()))
     }
 
@@ -88,7 +93,9 @@ struct APIRoutes: Sendable {
         let (caller, reseller) = try await auth.reseller(for: request)
         let id = try context.parameters.require("id")
         _ = try await store.revokeInvitation(id: id, resellerID: reseller.id, at: clock(), actor: caller.credentialID)
-        guard let record = try await store.invitation(id: id, resellerID: reseller.id) else { throw APIError.notFound("no invitation \(id)") }
+        guard let record = try await store.invitation(id: id, resellerID: reseller.id) else {
+            throw APIError.notFound("no invitation \(id)")
+        }
         return jsonResponse(.ok, JSONRepresentation.invitation(record, now: clock()))
     }
 
@@ -145,7 +152,8 @@ struct APIRoutes: Sendable {
         let caller = try await auth.partner(for: request)
         guard caller.mayActForPartner else { throw APIError.forbidden("the \(caller.role.rawValue) role may list but not remove") }
         let id = try context.parameters.require("id")
-        let removal = try await store.removeRelationship(partnerID: caller.partnerID!, customerID: id, at: clock(), actor: caller.credentialID)
+        let removal = try await store.removeRelationship(
+            partnerID: caller.partnerID!, customerID: id, at: clock(), actor: caller.credentialID)
         var out = JSONObjectWriter()
         out.add("removed", removal.removed)
         out.add("delegated_admin_retained", removal.delegatedAdminRetained)

@@ -1,11 +1,11 @@
 public import Foundation
 public import Hummingbird
+import InviteService
 public import InviteStore
 import InviteToken
 public import Logging
 import NIOCore
 import ServiceLifecycle
-import InviteService
 
 /// Builds the whole service: routes, middleware, keyring reloads. Tests call it with a
 /// temporary store and a fixed keyring; `invitelink serve` with the real ones.
@@ -43,15 +43,18 @@ public func buildApplication(
         return jsonResponse(.ok, #"{"status":"ready"}"#)
     }
     router.get("metrics") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
     }
     router.get(".well-known/jwks.json") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/jwk-set+json", .cacheControl: "max-age=60"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: keyring.current.jwks())))
+        Response(
+            status: .ok, headers: [.contentType: "application/jwk-set+json", .cacheControl: "max-age=60"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: keyring.current.jwks())))
     }
     router.get("openapi.yaml") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/yaml"], body: ResponseBody(byteBuffer: ByteBuffer(string: Assets.openAPI)))
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml"], body: ResponseBody(byteBuffer: ByteBuffer(string: Assets.openAPI)))
     }
 
     APIRoutes(store: store, invitations: invitations, metrics: metrics, clock: clock).register(on: router)

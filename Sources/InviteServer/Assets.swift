@@ -1,13 +1,13 @@
 import Foundation
+import InviteService
 import InviteStore
 import Mustache
-import InviteService
 
 /// Files shipped in the module's resources: templates, the stylesheet, the OpenAPI document.
 enum Assets {
     static func text(_ name: String, _ ext: String, subdirectory: String? = nil) -> String {
         guard let url = Bundle.module.url(forResource: name, withExtension: ext, subdirectory: subdirectory),
-              let data = try? Data(contentsOf: url)
+            let data = try? Data(contentsOf: url)
         else { fatalError("resource \(name).\(ext) is missing from the InviteServer bundle") }
         return String(decoding: data, as: UTF8.self)
     }
@@ -17,10 +17,12 @@ enum Assets {
 
     static func templates() throws -> MustacheLibrary {
         var templates: [String: MustacheTemplate] = [:]
-        for name in ["layout_head", "layout_foot", "accept", "link_problem", "accepted",
-                     "portal_head", "portal_foot", "portal_sign_in", "portal_password", "portal_customers", "portal_customer",
-                     "portal_remove", "portal_removed", "portal_providers", "portal_request", "portal_draft", "portal_invitations",
-                     "portal_message"] {
+        for name in [
+            "layout_head", "layout_foot", "accept", "link_problem", "accepted",
+            "portal_head", "portal_foot", "portal_sign_in", "portal_password", "portal_customers", "portal_customer",
+            "portal_remove", "portal_removed", "portal_providers", "portal_request", "portal_draft", "portal_invitations",
+            "portal_message",
+        ] {
             templates[name] = try MustacheTemplate(string: text(name, "mustache", subdirectory: "Resources/templates"))
         }
         return MustacheLibrary(templates: templates)

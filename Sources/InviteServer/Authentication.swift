@@ -1,6 +1,6 @@
 import Hummingbird
-import InviteStore
 import InviteService
+import InviteStore
 
 /// Who is calling: the tenant and role a bearer credential fixes, and the partner's record for
 /// a partner's credential.
@@ -27,7 +27,7 @@ struct BearerAuthenticator: Sendable {
         let secret = header.dropFirst("Bearer ".count)
         guard (16...256).contains(secret.utf8.count) else { throw APIError.unauthorized }
         guard let principal = try await store.principal(secretHash: BearerSecret.hash(String(secret))),
-              principal.credential.revokedAt == nil
+            principal.credential.revokedAt == nil
         else { throw APIError.unauthorized }
         let credential = principal.credential
         return Caller(credentialID: credential.id, tenant: credential.tenant, role: credential.role, partner: principal.partner)

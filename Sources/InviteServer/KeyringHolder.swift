@@ -1,8 +1,8 @@
-public import Logging
 public import InviteToken
+public import Logging
 import ServiceLifecycle
-import UnixSignals
 import Synchronization
+import UnixSignals
 
 /// The keyring a running server verifies and signs with, reloaded from `Keys/` on SIGHUP and
 /// on a periodic check.
@@ -87,7 +87,9 @@ public final class KeyringHolder: Sendable {
             // The fingerprint is taken again over the new manifest's keys, so the next check
             // compares like with like.
             let loaded = directory.fingerprint(for: keyring.manifest)
-            state.withLock { $0.keyring = keyring; $0.fingerprint = loaded }
+            state.withLock {
+                $0.keyring = keyring; $0.fingerprint = loaded
+            }
         } catch {
             outcome = .failed
             problem = "\(error)"
@@ -107,13 +109,17 @@ public final class KeyringHolder: Sendable {
             break
         case .loaded:
             let keyring = current
-            logger.info("keyring loaded", metadata: [
-                "keys": "\(keyring.entries.count)", "primary": "\(keyring.manifest.primary?.kid ?? "none")",
-            ])
+            logger.info(
+                "keyring loaded",
+                metadata: [
+                    "keys": "\(keyring.entries.count)", "primary": "\(keyring.manifest.primary?.kid ?? "none")",
+                ])
         case .partial(let unavailable) where problem != logged:
-            logger.error("keyring loaded without some keys; they neither sign nor verify until fixed", metadata: [
-                "unusable": "\(unavailable.joined(separator: ","))", "error": "\(problem ?? "")",
-            ])
+            logger.error(
+                "keyring loaded without some keys; they neither sign nor verify until fixed",
+                metadata: [
+                    "unusable": "\(unavailable.joined(separator: ","))", "error": "\(problem ?? "")",
+                ])
         case .failed where problem != logged:
             logger.error("keyring manifest failed to load; keeping the last good keyring", metadata: ["error": "\(problem ?? "")"])
         case .partial, .failed:

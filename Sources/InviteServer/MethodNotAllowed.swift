@@ -61,7 +61,8 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
             let methods = allowed.methods(for: request.uri.path)
             guard !methods.isEmpty, !methods.contains(request.method) else { throw error }
             let list = methods.map(\.rawValue).joined(separator: ", ")
-            throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method.rawValue) is not allowed here; use \(list)", allow: list)
+            throw APIError(
+                .methodNotAllowed, "method_not_allowed", "\(request.method.rawValue) is not allowed here; use \(list)", allow: list)
         }
     }
 }

@@ -12,9 +12,11 @@ struct ObservabilityMiddleware: RouterMiddleware {
         func finish(_ status: Int) {
             let route = context.endpointPath ?? "unmatched"
             metrics.recordRequest(route: route, method: request.method, status: status, duration: ContinuousClock.now - start)
-            context.logger.debug("request", metadata: [
-                "method": .string(request.method.rawValue), "route": .string(route), "status": .stringConvertible(status),
-            ])
+            context.logger.debug(
+                "request",
+                metadata: [
+                    "method": .string(request.method.rawValue), "route": .string(route), "status": .stringConvertible(status),
+                ])
         }
         do {
             var response = try await next(request, context)

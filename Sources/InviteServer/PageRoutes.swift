@@ -1,11 +1,11 @@
 import Foundation
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
 import Logging
 import Mustache
 import NIOCore
-import InviteService
 
 /// The customer's pages: the acceptance page (GET never changes anything: mail scanners open
 /// links), sign-in, first-sign-in password change, and the accept form.
@@ -25,8 +25,9 @@ struct PageRoutes: Sendable {
         router.post("invitations/password", use: changePassword)
         router.post("invitations/accept", use: accept)
         router.get("assets/app.css") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/css", .cacheControl: "max-age=3600"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: Assets.css)))
+            Response(
+                status: .ok, headers: [.contentType: "text/css", .cacheControl: "max-age=3600"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: Assets.css)))
         }
     }
 
@@ -99,25 +100,32 @@ struct PageRoutes: Sendable {
             return try problemPage(error.code, request: request)
         } catch let error as StoreError {
             if let reason = error.tokenReason { return try problemPage(reason, request: request) }
-            return try render("link_problem", status: APIError(error).status, request: request, [
-                "title": "This invitation cannot be accepted", "explanation": error.message, "code": error.code.rawValue,
-            ])
+            return try render(
+                "link_problem", status: APIError(error).status, request: request,
+                [
+                    "title": "This invitation cannot be accepted", "explanation": error.message, "code": error.code.rawValue,
+                ])
         }
         var partners: [[String: Any]] = []
         var resellerName = ""
         for relationship in acceptance.relationships {
             let name = try await store.partner(id: relationship.partnerID)?.name ?? relationship.partnerID
             if relationship.role == .reseller { resellerName = name }
-            partners.append(["name": name, "role": relationship.role == .reseller ? "reseller" : "indirect provider", "created": relationship.created])
+            partners.append([
+                "name": name, "role": relationship.role == .reseller ? "reseller" : "indirect provider", "created": relationship.created,
+            ])
         }
-        return try render("accepted", status: .ok, request: request, [
-            "title": "Invitation accepted", "partners": partners, "dap": acceptance.delegatedAdmin, "resellerName": resellerName,
-        ])
+        return try render(
+            "accepted", status: .ok, request: request,
+            [
+                "title": "Invitation accepted", "partners": partners, "dap": acceptance.delegatedAdmin, "resellerName": resellerName,
+            ])
     }
 
     // MARK: Rendering
 
-    private func invitationPage(token: String, request: Request, status: HTTPResponse.Status = .ok, error: String?) async throws -> Response {
+    private func invitationPage(token: String, request: Request, status: HTTPResponse.Status = .ok, error: String?) async throws -> Response
+    {
         let check = try await invitations.check(token, now: clock())
         guard case .valid(let verified, _) = check else {
             if let reason = check.reason { metrics.recordVerificationFailure(reason) }
@@ -151,17 +159,21 @@ struct PageRoutes: Sendable {
     }
 
     private func problemPage(_ reason: TokenError.Code, request: Request) throws -> Response {
-        try render("link_problem", status: APIError.status(for: reason), request: request, [
-            "title": "This invitation link cannot be used", "explanation": reason.explanation, "code": reason.rawValue,
-        ])
+        try render(
+            "link_problem", status: APIError.status(for: reason), request: request,
+            [
+                "title": "This invitation link cannot be used", "explanation": reason.explanation, "code": reason.rawValue,
+            ])
     }
 
     private func csrfFailure(_ request: Request) throws -> Response {
-        try render("link_problem", status: .forbidden, request: request, [
-            "title": "Please try again",
-            "explanation": "The form expired or did not come from this site. Open the invitation link again.",
-            "code": "csrf",
-        ])
+        try render(
+            "link_problem", status: .forbidden, request: request,
+            [
+                "title": "Please try again",
+                "explanation": "The form expired or did not come from this site. Open the invitation link again.",
+                "code": "csrf",
+            ])
     }
 
     private func render(_ template: String, status: HTTPResponse.Status, request: Request, _ values: [String: Any]) throws -> Response {
@@ -171,8 +183,9 @@ struct PageRoutes: Sendable {
         guard let html = templates.render(values, withTemplate: template) else {
             throw APIError(.internalServerError, "internal_error", "template \(template) is missing")
         }
-        var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        var response = Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
         if isNew { response.setCookie(sessions.csrfCookie(csrf)) }
         return response
     }

@@ -1,5 +1,5 @@
-import InviteStore
 import InviteService
+import InviteStore
 
 /// Email-and-password sign-in with the throttling both the acceptance pages and the reseller
 /// portal use: each failure is answered more slowly (200 ms per recent failure), the

@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
 import Mustache
 import NIOCore
-import InviteService
 
 /// The partner's customers, and removing a reseller relationship behind a confirmation.
 extension PortalRoutes {
@@ -53,11 +53,13 @@ extension PortalRoutes {
             let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
             let removal = try await store.removeRelationship(
                 partnerID: viewer.partner.id, customerID: item.customer.id, at: clock(), actor: viewer.user.id)
-            return try render("portal_removed", request: request, viewer: viewer, current: "customers", [
-                "title": "Customer relationship removed",
-                "name": item.customer.name,
-                "dap": removal.delegatedAdminRetained,
-            ])
+            return try render(
+                "portal_removed", request: request, viewer: viewer, current: "customers",
+                [
+                    "title": "Customer relationship removed",
+                    "name": item.customer.name,
+                    "dap": removal.delegatedAdminRetained,
+                ])
         }
     }
 }

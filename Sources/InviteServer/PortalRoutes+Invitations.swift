@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
 import Mustache
 import NIOCore
-import InviteService
 
 /// The links a reseller issued: their status, their acceptances, revoking one.
 extension PortalRoutes {

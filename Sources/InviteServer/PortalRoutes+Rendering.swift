@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
 import Mustache
 import NIOCore
-import InviteService
 
 /// The portal's pages and messages, and how they write names, roles and times.
 extension PortalRoutes {
@@ -24,8 +24,9 @@ extension PortalRoutes {
         ]
         if let error { values["error"] = error }
         // Until the one-time password is changed there is nowhere else to go: no navigation.
-        return try render("portal_password", status: status, request: request,
-                          viewer: viewer.user.mustChangePassword ? nil : viewer, current: nil, values)
+        return try render(
+            "portal_password", status: status, request: request,
+            viewer: viewer.user.mustChangePassword ? nil : viewer, current: nil, values)
     }
 
     func requestPage(_ request: Request, viewer: Viewer, status: HTTPResponse.Status, error: String?) async throws -> Response {
@@ -41,14 +42,17 @@ extension PortalRoutes {
     func message(
         _ request: Request, viewer: Viewer?, status: HTTPResponse.Status, title: String, text: String, code: String
     ) throws -> Response {
-        try render("portal_message", status: status, request: request, viewer: viewer, current: nil, [
-            "title": title, "text": text, "code": code,
-        ])
+        try render(
+            "portal_message", status: status, request: request, viewer: viewer, current: nil,
+            [
+                "title": title, "text": text, "code": code,
+            ])
     }
 
     func csrfFailure(_ request: Request) throws -> Response {
-        try message(request, viewer: nil, status: .forbidden, title: "Please try again",
-                    text: "The form expired or did not come from this site. Go back, reload the page and send it again.", code: "csrf")
+        try message(
+            request, viewer: nil, status: .forbidden, title: "Please try again",
+            text: "The form expired or did not come from this site. Go back, reload the page and send it again.", code: "csrf")
     }
 
     func render(
@@ -71,8 +75,9 @@ extension PortalRoutes {
         guard let html = templates.render(values, withTemplate: template) else {
             throw APIError(.internalServerError, "internal_error", "template \(template) is missing")
         }
-        var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        var response = Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
         if isNew { response.setCookie(csrf.csrfCookie(token)) }
         return response
     }
@@ -141,6 +146,7 @@ extension PortalRoutes {
 
     /// The address part of a `mailto:` link, percent-encoded (empty when there is none).
     static func mailtoAddress(_ address: String) -> String {
-        address.isEmpty ? "" : (address.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: "@"))) ?? "")
+        address.isEmpty
+            ? "" : (address.addingPercentEncoding(withAllowedCharacters: unreserved.union(CharacterSet(charactersIn: "@"))) ?? "")
     }
 }

@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
 import Mustache
 import NIOCore
-import InviteService
 
 /// Indirect providers and requesting a reseller relationship: the link and its draft email.
 extension PortalRoutes {
@@ -14,11 +14,13 @@ extension PortalRoutes {
         try await guarded(request) {
             let viewer = try await requireViewer(request, resellerOnly: true)
             let providers = try await store.providers(ofReseller: viewer.partner.id)
-            return try render("portal_providers", request: request, viewer: viewer, current: "providers", [
-                "title": "Indirect providers",
-                "providers": providers.map { ["id": $0.id, "name": $0.name] },
-                "empty": providers.isEmpty,
-            ])
+            return try render(
+                "portal_providers", request: request, viewer: viewer, current: "providers",
+                [
+                    "title": "Indirect providers",
+                    "providers": providers.map { ["id": $0.id, "name": $0.name] },
+                    "empty": providers.isEmpty,
+                ])
         }
     }
 
@@ -40,13 +42,15 @@ extension PortalRoutes {
             if !providerID.isEmpty {
                 provider = try await store.partner(id: providerID)
                 guard provider?.kind == .provider, try await store.isConnected(resellerID: viewer.partner.id, providerID: providerID) else {
-                    return try await requestPage(request, viewer: viewer, status: .conflict,
-                                                 error: "You are not an indirect reseller of that provider (any more). Choose another or none.")
+                    return try await requestPage(
+                        request, viewer: viewer, status: .conflict,
+                        error: "You are not an indirect reseller of that provider (any more). Choose another or none.")
                 }
             }
             if !email.isEmpty, !EmailAddress.isPlausible(email) {
-                return try await requestPage(request, viewer: viewer, status: .badRequest,
-                                             error: "The customer's email is not an email address. Leave it empty to address the email yourself.")
+                return try await requestPage(
+                    request, viewer: viewer, status: .badRequest,
+                    error: "The customer's email is not an email address. Leave it empty to address the email yourself.")
             }
             let dap = form["dap"] != nil
             let issued = try await invitations.issue(
@@ -66,23 +70,27 @@ extension PortalRoutes {
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let id = try context.parameters.require("id")
             guard let invitation = try await store.invitation(id: id, resellerID: viewer.partner.id)?.invitation else {
-                return try message(request, viewer: viewer, status: .notFound, title: "No such invitation",
-                                   text: "There is no invitation \(id) among yours.", code: "not_found")
+                return try message(
+                    request, viewer: viewer, status: .notFound, title: "No such invitation",
+                    text: "There is no invitation \(id) among yours.", code: "not_found")
             }
             let status = invitation.status(at: clock())
             if let reason = Self.unusableText[status] {
-                return try message(request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
-                                   text: reason + " Request a new reseller relationship instead.", code: status.rawValue)
+                return try message(
+                    request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
+                    text: reason + " Request a new reseller relationship instead.", code: status.rawValue)
             }
             guard let url = invitations.link(for: invitation) else {
-                return try message(request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
-                                   text: "The key that signed it has been retired or revoked. Request a new reseller relationship instead.",
-                                   code: "key_retired")
+                return try message(
+                    request, viewer: viewer, status: .gone, title: "This link can no longer be sent",
+                    text: "The key that signed it has been retired or revoked. Request a new reseller relationship instead.",
+                    code: "key_retired")
             }
             var provider: Partner?
             if let providerID = invitation.providerID { provider = try await store.partner(id: providerID) }
-            let draft = DraftEmail(reseller: viewer.partner, provider: provider, delegatedAdmin: invitation.delegatedAdmin,
-                                   url: url, expiresAt: invitation.expiresAt)
+            let draft = DraftEmail(
+                reseller: viewer.partner, provider: provider, delegatedAdmin: invitation.delegatedAdmin,
+                url: url, expiresAt: invitation.expiresAt)
             let email = invitation.customerEmail ?? ""
             var values: [String: Any] = [
                 "title": "Draft email",

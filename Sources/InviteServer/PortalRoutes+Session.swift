@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
 import Mustache
 import NIOCore
-import InviteService
 
 /// Signing in and out of the portal, and choosing a new password.
 extension PortalRoutes {
@@ -37,7 +37,9 @@ extension PortalRoutes {
             guard case .partner(let partnerID) = user.tenant, try await store.partner(id: partnerID) != nil else {
                 return try signInPage(
                     request, status: .forbidden, email: email,
-                    error: "This account belongs to a customer organization. The portal is for partner staff; a customer accepts an invitation from the link in the email.")
+                    error:
+                        "This account belongs to a customer organization. The portal is for partner staff; a customer accepts an invitation from the link in the email."
+                )
             }
             var response = redirect(to: user.mustChangePassword ? "/portal/password" : "/portal")
             response.setCookie(try sessions.signInCookie(userID: user.id, now: now))
@@ -76,7 +78,8 @@ extension PortalRoutes {
             guard new.count >= PageRoutes.minimumPasswordLength, new != current else {
                 return try passwordPage(
                     request, viewer: viewer, status: .badRequest,
-                    error: "Choose a new password of at least \(PageRoutes.minimumPasswordLength) characters, different from the current one.")
+                    error:
+                        "Choose a new password of at least \(PageRoutes.minimumPasswordLength) characters, different from the current one.")
             }
             try await store.setPassword(userID: viewer.user.id, passwordHash: PasswordHash.make(password: new), at: clock())
             return redirect(to: "/portal")

@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
 import Mustache
 import NIOCore
-import InviteService
 
 /// The partner portal under `/portal`: sign-in for partner staff, the partner's customers
 /// (with removal behind a confirmation), its indirect providers, requesting a reseller
@@ -41,8 +41,9 @@ struct PortalRoutes: Sendable {
 
     func register(on router: Router<AppRequestContext>) {
         router.get("assets/portal.js") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=3600"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: Self.script)))
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "max-age=3600"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: Self.script)))
         }
         let portal = router.group("portal")
         portal.get("sign-in", use: showSignIn)
@@ -79,9 +80,9 @@ struct PortalRoutes: Sendable {
 
     func currentViewer(_ request: Request) async throws -> Viewer? {
         guard let userID = try await sessions.userID(from: request, now: clock()),
-              let user = try await store.user(id: userID),
-              case .partner(let partnerID) = user.tenant,
-              let partner = try await store.partner(id: partnerID)
+            let user = try await store.user(id: userID),
+            case .partner(let partnerID) = user.tenant,
+            let partner = try await store.partner(id: partnerID)
         else { return nil }
         return Viewer(user: user, partner: partner)
     }
@@ -101,16 +102,19 @@ struct PortalRoutes: Sendable {
             throw Interruption(response: redirect(to: "/portal/password"))
         }
         if resellerOnly, viewer.partner.kind != .reseller {
-            throw Interruption(response: try message(
-                request, viewer: viewer, status: .forbidden, title: "For resellers only",
-                text: "\(viewer.partner.name) is a provider. Invitations and indirect providers are managed by resellers.",
-                code: "forbidden"))
+            throw Interruption(
+                response: try message(
+                    request, viewer: viewer, status: .forbidden, title: "For resellers only",
+                    text: "\(viewer.partner.name) is a provider. Invitations and indirect providers are managed by resellers.",
+                    code: "forbidden"))
         }
         if acting, !viewer.mayAct {
-            throw Interruption(response: try message(
-                request, viewer: viewer, status: .forbidden, title: "Not allowed for your role",
-                text: "As a \(Self.roleText(viewer.user.role)) you can see the lists but not invite, revoke or remove. Ask a global admin or admin agent of \(viewer.partner.name).",
-                code: "forbidden"))
+            throw Interruption(
+                response: try message(
+                    request, viewer: viewer, status: .forbidden, title: "Not allowed for your role",
+                    text:
+                        "As a \(Self.roleText(viewer.user.role)) you can see the lists but not invite, revoke or remove. Ask a global admin or admin agent of \(viewer.partner.name).",
+                    code: "forbidden"))
         }
         return viewer
     }
@@ -120,13 +124,15 @@ struct PortalRoutes: Sendable {
     func requireCustomer(_ id: String, of viewer: Viewer, request: Request) async throws -> PartnerCustomer {
         var cursor: String?
         repeat {
-            let page = try await store.customers(ofPartner: viewer.partner.id, page: PageRequest(limit: PageRequest.maximumLimit, cursor: cursor))
+            let page = try await store.customers(
+                ofPartner: viewer.partner.id, page: PageRequest(limit: PageRequest.maximumLimit, cursor: cursor))
             if let item = page.items.first(where: { $0.customer.id == id }) { return item }
             cursor = page.nextCursor
         } while cursor != nil
-        throw Interruption(response: try message(
-            request, viewer: viewer, status: .notFound, title: "Not one of your customers",
-            text: "There is no active relationship between \(viewer.partner.name) and this customer.", code: "not_found"))
+        throw Interruption(
+            response: try message(
+                request, viewer: viewer, status: .notFound, title: "Not one of your customers",
+                text: "There is no active relationship between \(viewer.partner.name) and this customer.", code: "not_found"))
     }
 
     /// Runs a handler and turns its interruptions and domain errors into HTML pages.
@@ -138,7 +144,8 @@ struct PortalRoutes: Sendable {
         } catch let error as StoreError {
             let problem = APIError(error)
             guard problem.status.code < 500 || error.code == .unavailable else { throw error }
-            return try message(request, viewer: nil, status: problem.status, title: "That did not work", text: error.message, code: problem.code)
+            return try message(
+                request, viewer: nil, status: problem.status, title: "That did not work", text: error.message, code: problem.code)
         } catch let error as KeyringError {
             return try message(
                 request, viewer: nil, status: .serviceUnavailable, title: "Links cannot be issued right now",
@@ -147,7 +154,8 @@ struct PortalRoutes: Sendable {
         } catch let error as LinkTooLongError {
             return try message(
                 request, viewer: nil, status: .unprocessableContent, title: "Links cannot be issued right now",
-                text: "The link would be too long for email (\(error.length) characters, the limit is under 600). Ask your administrator to shorten the service's public URL or issuer.",
+                text:
+                    "The link would be too long for email (\(error.length) characters, the limit is under 600). Ask your administrator to shorten the service's public URL or issuer.",
                 code: "link_too_long")
         }
     }

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import InviteCrypto
-import InviteToken
 import InviteStore
+import InviteToken
 
 /// The partner portal's sign-in cookie, kept apart from the customer's acceptance session.
 ///
@@ -36,8 +36,9 @@ final class PortalSession: Sendable {
     func signInCookie(userID: String, now: Int64) throws -> Cookie {
         let body = "\(userID).\(now + Self.lifetime)"
         let value = body + "." + Base64URL.encode(try key.authenticationCode(for: Array(body.utf8)))
-        return Cookie(name: Self.cookieName, value: value, maxAge: Int(Self.lifetime), path: Self.path,
-                      secure: secureCookies, httpOnly: true, sameSite: .strict)
+        return Cookie(
+            name: Self.cookieName, value: value, maxAge: Int(Self.lifetime), path: Self.path,
+            secure: secureCookies, httpOnly: true, sameSite: .strict)
     }
 
     /// A cookie that replaces the session with nothing and expires at once.
@@ -48,7 +49,7 @@ final class PortalSession: Sendable {
     /// The signed-in user id, when the cookie is intact, unexpired and not signed out.
     func userID(from request: Request, now: Int64) async throws -> String? {
         guard let session = try validSession(request, now: now),
-              try await !store.isSessionRevoked(digest: session.digest)
+            try await !store.isSessionRevoked(digest: session.digest)
         else { return nil }
         return session.userID
     }
@@ -64,8 +65,8 @@ final class PortalSession: Sendable {
         guard let value = request.cookies[Self.cookieName]?.value else { return nil }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, let expiry = Int64(parts[1]), expiry > now,
-              let mac = Base64URL.decode(parts[2]),
-              (try? key.isValidAuthenticationCode(mac, for: Array("\(parts[0]).\(parts[1])".utf8))) == true
+            let mac = Base64URL.decode(parts[2]),
+            (try? key.isValidAuthenticationCode(mac, for: Array("\(parts[0]).\(parts[1])".utf8))) == true
         else { return nil }
         return (String(parts[0]), expiry, try Digest.sha256(Array(value.utf8)))
     }

@@ -37,8 +37,10 @@ public final class ServiceMetrics: Sendable {
     public init() {
         latency = registry.makeDurationHistogram(
             descriptor: Self.name("http_request_duration", unit: "seconds", help: "HTTP request latency"),
-            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)]
+            buckets: [
+                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            ]
         )
         acceptances = registry.makeCounter(
             descriptor: Self.name("acceptances_total", help: "Invitations accepted (first acceptances only)"), labels: []

@@ -34,14 +34,16 @@ struct WebSession: Sendable {
         guard let value = request.cookies[Self.cookieName]?.value else { return nil }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expiry = Int64(parts[1]), expiry > now,
-              let mac = Base64URL.decode(parts[2]),
-              (try? key.isValidAuthenticationCode(mac, for: Array("\(parts[0]).\(parts[1])".utf8))) == true
+            let mac = Base64URL.decode(parts[2]),
+            (try? key.isValidAuthenticationCode(mac, for: Array("\(parts[0]).\(parts[1])".utf8))) == true
         else { return nil }
         return String(parts[0])
     }
 
     func sessionCookie(_ value: String) -> Cookie {
-        Cookie(name: Self.cookieName, value: value, maxAge: Int(Self.lifetime), path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+        Cookie(
+            name: Self.cookieName, value: value, maxAge: Int(Self.lifetime), path: "/", secure: secureCookies, httpOnly: true,
+            sameSite: .lax)
     }
 
     /// The request's CSRF token, or a new one to set.

@@ -12,13 +12,17 @@ public struct DraftEmail: Sendable {
         subject = "\(who) invite\(provider == nil ? "s" : "") you to a reseller relationship"
         var lines = ["Hello,", ""]
         if let provider {
-            lines.append("\(reseller.name) would like to become your cloud reseller, together with its indirect provider \(provider.name). Accepting makes your organization a customer of both.")
+            lines.append(
+                "\(reseller.name) would like to become your cloud reseller, together with its indirect provider \(provider.name). Accepting makes your organization a customer of both."
+            )
         } else {
             lines.append("\(reseller.name) would like to become your cloud reseller.")
         }
         if delegatedAdmin {
             lines.append("")
-            lines.append("\(reseller.name) also asks for delegated administration privileges, which let it manage your tenant on your behalf. You can remove them at any time.")
+            lines.append(
+                "\(reseller.name) also asks for delegated administration privileges, which let it manage your tenant on your behalf. You can remove them at any time."
+            )
         }
         lines += [
             "",

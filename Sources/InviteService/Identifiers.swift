@@ -1,5 +1,5 @@
-internal import InviteToken
 internal import InviteCrypto
+internal import InviteToken
 
 /// Random identifiers for partners, customers, users, credentials and invitations.
 ///

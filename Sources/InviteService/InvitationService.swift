@@ -82,8 +82,8 @@ public struct InvitationService: Sendable {
     public func link(for invitation: Invitation) -> String? {
         let keyring = keyring()
         guard let entry = keyring.entry(invitation.kid), entry.state.verifies,
-              let material = keyring.material(for: invitation.kid),
-              let signer = try? TokenSigner(kid: invitation.kid, material: material)
+            let material = keyring.material(for: invitation.kid),
+            let signer = try? TokenSigner(kid: invitation.kid, material: material)
         else { return nil }
         return (try? signer.sign(claims(of: invitation))).map(link(for:))
     }
@@ -113,7 +113,8 @@ public struct InvitationService: Sendable {
             return .invalid(TokenError(.revoked, "invitation \(invitation.id) was revoked"))
         }
         if !invitation.hasUsesLeft {
-            return .invalid(TokenError(.usedUp, "invitation \(invitation.id) has been used \(invitation.useCount) of \(invitation.maxUses ?? 0) times"))
+            return .invalid(
+                TokenError(.usedUp, "invitation \(invitation.id) has been used \(invitation.useCount) of \(invitation.maxUses ?? 0) times"))
         }
         return .valid(verified, invitation)
     }
@@ -124,9 +125,10 @@ public struct InvitationService: Sendable {
     public func accept(token: String, customerID: String, acceptedBy: String, now: Int64) async throws -> Acceptance {
         guard let store else { throw StoreError(.unavailable, "there is no database to accept in") }
         let verified = try verifier.verify(token, keyring: keyring(), now: now)
-        return try await store.accept(AcceptanceRequest(
-            invitationID: verified.claims.invitationID, customerID: customerID, acceptedBy: acceptedBy, at: now
-        ))
+        return try await store.accept(
+            AcceptanceRequest(
+                invitationID: verified.claims.invitationID, customerID: customerID, acceptedBy: acceptedBy, at: now
+            ))
     }
 
     /// Pulls a token out of a whole link (`…/invitations/accept?token=…`) or returns the

@@ -1,6 +1,6 @@
-internal import InviteToken
 internal import Foundation
 internal import InviteCrypto
+internal import InviteToken
 
 /// Password hashes for people who sign in to the web pages: scrypt (RFC 7914), encoded as
 /// `scrypt$N$r$p$SALT$HASH` with salt and hash in unpadded base64url.
@@ -34,11 +34,11 @@ public enum PasswordHash {
     public static func verify(_ password: String, against encoded: String) throws -> Bool {
         let fields = encoded.split(separator: "$", omittingEmptySubsequences: false)
         guard fields.count == 6, fields[0] == "scrypt",
-              let n = UInt64(fields[1]), n >= 2, n <= 1 << 20, n & (n - 1) == 0,
-              let r = UInt32(fields[2]), (1...32).contains(r),
-              let p = UInt32(fields[3]), (1...16).contains(p),
-              let salt = Base64URL.decode(fields[4]), salt.count >= 8,
-              let expected = Base64URL.decode(fields[5]), (16...64).contains(expected.count)
+            let n = UInt64(fields[1]), n >= 2, n <= 1 << 20, n & (n - 1) == 0,
+            let r = UInt32(fields[2]), (1...32).contains(r),
+            let p = UInt32(fields[3]), (1...16).contains(p),
+            let salt = Base64URL.decode(fields[4]), salt.count >= 8,
+            let expected = Base64URL.decode(fields[5]), (16...64).contains(expected.count)
         else {
             throw InvalidHash()
         }

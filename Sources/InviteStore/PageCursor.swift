@@ -1,4 +1,5 @@
 internal import InviteToken
+
 /// The position after the last row of a page, handed to clients as an opaque string.
 ///
 /// Keyset pagination: the next page starts strictly after `(time, key)` in the list's order, so
@@ -27,13 +28,13 @@ struct PageCursor: Equatable {
     init(decoding text: String, for list: List) throws {
         let invalid = StoreError(.invalidCursor, "the page cursor is not one this list handed out")
         guard text.utf8.count <= 512,
-              let bytes = Base64URL.decode(text),
-              let plain = String(validating: bytes, as: UTF8.self)
+            let bytes = Base64URL.decode(text),
+            let plain = String(validating: bytes, as: UTF8.self)
         else { throw invalid }
         let parts = plain.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == list.rawValue,
-              let time = UnixTime(parts[1]), String(time) == parts[1],
-              !parts[2].isEmpty
+            let time = UnixTime(parts[1]), String(time) == parts[1],
+            !parts[2].isEmpty
         else { throw invalid }
         self.init(list: list, time: time, key: String(parts[2]))
     }

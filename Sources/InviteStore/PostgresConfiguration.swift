@@ -38,7 +38,7 @@ struct PostgresConfiguration: Sendable {
             StoreError(.invalidInput, "invalid PostgreSQL URL: \(reason)")
         }
         guard let components = URLComponents(string: url),
-              let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
+            let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
         else { throw invalid("expected postgres://USER@HOST:PORT/DATABASE") }
 
         var poolSize: Int?
@@ -83,16 +83,18 @@ struct PostgresConfiguration: Sendable {
         var client: PostgresClient.Configuration
         var effectiveMode: String?
         if let socketDirectory {
-            client = .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username,
-                           password: password, database: database.isEmpty ? nil : database)
+            client = .init(
+                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username,
+                password: password, database: database.isEmpty ? nil : database)
         } else {
             guard let host = components.host, !host.isEmpty else { throw invalid("no host") }
             // URLComponents keeps the brackets of an IPv6 literal.
             let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
             let mode = sslMode ?? (Self.isLoopback(bare) ? "prefer" : "verify-full")
             effectiveMode = mode
-            client = .init(host: bare, port: port, username: username, password: password,
-                           database: database.isEmpty ? nil : database, tls: try Self.tls(mode, invalid))
+            client = .init(
+                host: bare, port: port, username: username, password: password,
+                database: database.isEmpty ? nil : database, tls: try Self.tls(mode, invalid))
         }
         client.options.additionalStartupParameters = startupParameters
         client.options.maximumConnections = poolSize ?? Self.defaultPoolSize

@@ -15,7 +15,8 @@ struct PostgresFailure {
         if let transaction = error as? PostgresTransactionError {
             // The closure's own error first (a StoreError it threw, or the query that failed);
             // then why BEGIN or COMMIT failed.
-            error = transaction.closureError ?? transaction.commitError ?? transaction.beginError
+            error =
+                transaction.closureError ?? transaction.commitError ?? transaction.beginError
                 ?? transaction.rollbackError ?? transaction
         }
         if let storeError = error as? StoreError {

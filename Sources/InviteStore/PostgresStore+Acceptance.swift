@@ -1,5 +1,5 @@
-internal import InviteToken
 internal import Foundation
+internal import InviteToken
 internal import Logging
 internal import PostgresNIO
 internal import Synchronization
@@ -56,10 +56,11 @@ extension PostgresStore {
         }
         let invitation = try invitation(row: row)
         // The invitation's columns again, then the five facts.
-        let (_, _, _, _, _, _, _, _, _, _, _, _, stored, customerExists, resellerKind, providerKind, connected) = try row.decode((
-            String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
-            String?, Bool, String?, String?, Bool
-        ).self)
+        let (_, _, _, _, _, _, _, _, _, _, _, _, stored, customerExists, resellerKind, providerKind, connected) = try row.decode(
+            (
+                String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
+                String?, Bool, String?, String?, Bool
+            ).self)
         let facts = AcceptanceFacts(
             invitation: invitation, storedAnswer: try stored.map(StoredJSON.decodeAcceptance), customerExists: customerExists,
             resellerKind: resellerKind.flatMap(PartnerKind.init(rawValue:)),
@@ -104,7 +105,8 @@ extension PostgresStore {
             ],
             answers: json
         )
-        let written = invitation.maxUses == nil
+        let written =
+            invitation.maxUses == nil
             ? try await db.first(AcceptUnlimitedUse(values))
             : try await db.first(AcceptLimitedUse(values))
         guard let outcome = written else { throw StoreError(.unavailable, "PostgreSQL answered the acceptance with no row") }

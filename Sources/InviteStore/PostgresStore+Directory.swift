@@ -1,5 +1,5 @@
-internal import InviteToken
 internal import Foundation
+internal import InviteToken
 internal import Logging
 internal import PostgresNIO
 internal import Synchronization
@@ -10,14 +10,16 @@ extension PostgresStore {
 
     public func addPartner(_ partner: Partner, actor: String) async throws {
         try await write { db in
-            let inserted = try await db.rows("""
+            let inserted = try await db.rows(
+                """
                 INSERT INTO partners (id, name, kind, created_at)
                 VALUES (\(partner.id), \(partner.name), \(partner.kind.rawValue), \(partner.createdAt))
                 ON CONFLICT (id) DO NOTHING RETURNING id
                 """)
             guard !inserted.isEmpty else { throw StoreError(.conflict, "partner \(partner.id) already exists") }
-            try await Self.audit(db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
-                                 detail: ["kind": partner.kind.rawValue, "name": partner.name])
+            try await Self.audit(
+                db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
+                detail: ["kind": partner.kind.rawValue, "name": partner.name])
         }
     }
 
@@ -31,21 +33,24 @@ extension PostgresStore {
             try await Self.requirePartner(db, id: providerID, kind: .provider)
             // Two instances connecting the same pair at once: the second waits on the index
             // entry of the first, then inserts nothing and stays silent, as if it came later.
-            let inserted = try await db.rows("""
+            let inserted = try await db.rows(
+                """
                 INSERT INTO provider_connections (reseller_id, provider_id, connected_at)
                 VALUES (\(resellerID), \(providerID), \(at))
                 ON CONFLICT (reseller_id, provider_id) WHERE disconnected_at IS NULL DO NOTHING
                 RETURNING id
                 """)
             guard !inserted.isEmpty else { return }
-            try await Self.audit(db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
-                                 detail: ["provider_id": providerID])
+            try await Self.audit(
+                db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
+                detail: ["provider_id": providerID])
         }
     }
 
     public func disconnect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws {
         try await write { db in
-            let ended = try await db.rows("""
+            let ended = try await db.rows(
+                """
                 UPDATE provider_connections SET disconnected_at = \(at)
                 WHERE reseller_id = \(resellerID) AND provider_id = \(providerID) AND disconnected_at IS NULL
                 RETURNING id
@@ -53,19 +58,22 @@ extension PostgresStore {
             guard !ended.isEmpty else {
                 throw StoreError(.notFound, "reseller \(resellerID) is not connected to provider \(providerID)")
             }
-            try await Self.audit(db, at: at, actor: actor, action: "partner.disconnected", subject: resellerID,
-                                 detail: ["provider_id": providerID])
+            try await Self.audit(
+                db, at: at, actor: actor, action: "partner.disconnected", subject: resellerID,
+                detail: ["provider_id": providerID])
         }
     }
 
     public func providers(ofReseller resellerID: String) async throws -> [Partner] {
         try await read { db in
-            try await db.rows("""
+            try await db.rows(
+                """
                 SELECT p.id, p.name, p.kind, p.created_at FROM partners p
                 JOIN provider_connections c ON c.provider_id = p.id
                 WHERE c.reseller_id = \(resellerID) AND c.disconnected_at IS NULL
                 ORDER BY p.name, p.id
-                """).map(Self.partner(row:))
+                """
+            ).map(Self.partner(row:))
         }
     }
 
@@ -77,14 +85,16 @@ extension PostgresStore {
 
     public func addCustomer(_ customer: Customer, actor: String) async throws {
         try await write { db in
-            let inserted = try await db.rows("""
+            let inserted = try await db.rows(
+                """
                 INSERT INTO customers (id, name, domain, created_at)
                 VALUES (\(customer.id), \(customer.name), \(customer.domain), \(customer.createdAt))
                 ON CONFLICT (id) DO NOTHING RETURNING id
                 """)
             guard !inserted.isEmpty else { throw StoreError(.conflict, "customer \(customer.id) already exists") }
-            try await Self.audit(db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
-                                 detail: ["domain": customer.domain, "name": customer.name])
+            try await Self.audit(
+                db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
+                detail: ["domain": customer.domain, "name": customer.name])
         }
     }
 
@@ -98,22 +108,25 @@ extension PostgresStore {
         let email = user.email.lowercased()
         try await write { db in
             try await Self.requireTenant(db, user.tenant, role: user.role)
-            let taken = try await db.rows("""
+            let taken = try await db.rows(
+                """
                 SELECT EXISTS (SELECT 1 FROM users WHERE id = \(user.id)),
                        EXISTS (SELECT 1 FROM users WHERE email = \(email))
                 """)[0].decode((Bool, Bool).self)
             guard !taken.0 else { throw StoreError(.conflict, "user \(user.id) already exists") }
             guard !taken.1 else { throw StoreError(.conflict, "a user with this email already exists") }
             // A racing insert of the same id or email ends in 23505, which is a conflict too.
-            try await db.run("""
+            try await db.run(
+                """
                 INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
                                    must_change_password, failed_sign_ins, locked_until, created_at)
                 VALUES (\(user.id), \(user.tenant.partnerID), \(user.tenant.customerID), \(email), \(user.role.rawValue),
                         \(user.passwordHash), \(user.mustChangePassword), \(Int64(user.failedSignIns)), \(user.lockedUntil),
                         \(user.createdAt))
                 """)
-            try await Self.audit(db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
-                                 detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
+            try await Self.audit(
+                db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
+                detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
         }
     }
 
@@ -132,7 +145,8 @@ extension PostgresStore {
 
     public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws {
         try await write { db in
-            let updated = try await db.rows("""
+            let updated = try await db.rows(
+                """
                 UPDATE users SET password_hash = \(passwordHash), must_change_password = FALSE, failed_sign_ins = 0,
                                  locked_until = NULL
                 WHERE id = \(userID) RETURNING id
@@ -145,7 +159,8 @@ extension PostgresStore {
     /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
     public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
         try await write { db in
-            let updated = try await db.rows("""
+            let updated = try await db.rows(
+                """
                 UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
                                  locked_until = COALESCE(\(lockedUntil)::BIGINT, locked_until)
                 WHERE id = \(userID) RETURNING id
@@ -157,7 +172,8 @@ extension PostgresStore {
     /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
     public func recordSuccessfulSignIn(userID: String) async throws {
         try await write { db in
-            let updated = try await db.rows("""
+            let updated = try await db.rows(
+                """
                 UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = \(userID) RETURNING id
                 """)
             guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
@@ -170,19 +186,22 @@ extension PostgresStore {
         let hash = Data(credential.secretHash)
         try await write { db in
             try await Self.requireTenant(db, credential.tenant, role: credential.role)
-            let taken = try await db.rows("""
+            let taken = try await db.rows(
+                """
                 SELECT EXISTS (SELECT 1 FROM credentials WHERE id = \(credential.id)),
                        EXISTS (SELECT 1 FROM credentials WHERE secret_hash = \(hash))
                 """)[0].decode((Bool, Bool).self)
             guard !taken.0 else { throw StoreError(.conflict, "credential \(credential.id) already exists") }
             guard !taken.1 else { throw StoreError(.conflict, "a credential with this secret already exists") }
-            try await db.run("""
+            try await db.run(
+                """
                 INSERT INTO credentials (id, partner_id, customer_id, role, secret_hash, created_at, revoked_at)
                 VALUES (\(credential.id), \(credential.tenant.partnerID), \(credential.tenant.customerID),
                         \(credential.role.rawValue), \(hash), \(credential.createdAt), \(credential.revokedAt))
                 """)
-            try await Self.audit(db, at: credential.createdAt, actor: actor, action: "credential.added", subject: credential.id,
-                                 detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName])
+            try await Self.audit(
+                db, at: credential.createdAt, actor: actor, action: "credential.added", subject: credential.id,
+                detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName])
         }
     }
 
@@ -195,7 +214,8 @@ extension PostgresStore {
             let (id, partnerID, customerID, role, storedHash, createdAt, revokedAt, partnerName, partnerKind, partnerCreatedAt) =
                 try row.decode((String, String?, String?, String, Data, UnixTime, UnixTime?, String?, String?, UnixTime?).self)
             let credential = try Self.credential(
-                id: id, partnerID: partnerID, customerID: customerID, role: role, hash: storedHash, createdAt: createdAt, revokedAt: revokedAt
+                id: id, partnerID: partnerID, customerID: customerID, role: role, hash: storedHash, createdAt: createdAt,
+                revokedAt: revokedAt
             )
             var partner: Partner?
             if let partnerID, let partnerName, let partnerKind, let partnerCreatedAt {
@@ -212,7 +232,8 @@ extension PostgresStore {
         let digest = Data(digest)
         try await write { db in
             try await db.run("DELETE FROM revoked_sessions WHERE expires_at <= \(now)")
-            try await db.run("""
+            try await db.run(
+                """
                 INSERT INTO revoked_sessions (digest, expires_at) VALUES (\(digest), \(expiresAt))
                 ON CONFLICT (digest) DO NOTHING
                 """)

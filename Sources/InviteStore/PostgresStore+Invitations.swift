@@ -1,5 +1,5 @@
-internal import InviteToken
 internal import Foundation
+internal import InviteToken
 internal import Logging
 internal import PostgresNIO
 internal import Synchronization
@@ -16,8 +16,10 @@ extension PostgresStore {
         if let maxUses = invitation.maxUses, maxUses < 1 {
             throw StoreError(.invalidInput, "max_uses must be at least 1, or absent for unlimited")
         }
-        var detail = ["reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
-                      "kid": invitation.kid, "expires_at": String(invitation.expiresAt)]
+        var detail = [
+            "reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
+            "kid": invitation.kid, "expires_at": String(invitation.expiresAt),
+        ]
         detail["provider_id"] = invitation.providerID
         detail["max_uses"] = invitation.maxUses.map(String.init)
         let auditDetail = StoredJSON.auditDetail(detail)
@@ -26,7 +28,8 @@ extension PostgresStore {
         // reseller need not exist yet (an operator may mint links ahead of time): acceptance
         // checks that the reseller and provider exist, at acceptance time.
         let inserted = try await autocommit { db in
-            try await db.rows("""
+            try await db.rows(
+                """
                 WITH inserted AS (
                     INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
                                              max_uses, use_count, issued_by, customer_email, revoked_at)
@@ -49,7 +52,8 @@ extension PostgresStore {
         guard !inserted else { return }
         // Nothing inserted: say why, in the order SQLiteStore checks.
         let (taken, providerKind, connected) = try await read { db in
-            try await db.rows("""
+            try await db.rows(
+                """
                 SELECT EXISTS (SELECT 1 FROM invitations WHERE id = \(invitation.id)),
                        (SELECT kind FROM partners WHERE id = \(invitation.providerID)::TEXT),
                        EXISTS (SELECT 1 FROM provider_connections
@@ -74,10 +78,12 @@ extension PostgresStore {
     /// One statement, so the invitation and its acceptances come from one snapshot.
     public func invitation(id: String, resellerID: String) async throws -> InvitationRecord? {
         try await read { db in
-            try await db.rows("""
+            try await db.rows(
+                """
                 SELECT \(unescaped: Self.invitationColumns), \(unescaped: Self.acceptanceResults)
                 FROM invitations i WHERE i.id = \(id) AND i.reseller_id = \(resellerID)
-                """).first.map(Self.invitationRecord(row:))
+                """
+            ).first.map(Self.invitationRecord(row:))
         }
     }
 
@@ -85,7 +91,8 @@ extension PostgresStore {
         let after = try page.cursor.map { try PageCursor(decoding: $0, for: .invitations) }
         let limit = page.limit
         return try await read { db in
-            let rows = try await db.rows("""
+            let rows = try await db.rows(
+                """
                 SELECT \(unescaped: Self.invitationColumns), \(unescaped: Self.acceptanceResults)
                 FROM invitations i
                 WHERE i.reseller_id = \(resellerID)
@@ -93,9 +100,11 @@ extension PostgresStore {
                 ORDER BY i.issued_at DESC, i.id DESC LIMIT \(Int64(limit + 1))
                 """)
             let records = try rows.prefix(limit).map(Self.invitationRecord(row:))
-            let next = rows.count > limit ? records.last.map {
-                PageCursor(list: .invitations, time: $0.invitation.issuedAt, key: $0.invitation.id).encoded
-            } : nil
+            let next =
+                rows.count > limit
+                ? records.last.map {
+                    PageCursor(list: .invitations, time: $0.invitation.issuedAt, key: $0.invitation.id).encoded
+                } : nil
             return Page(items: records, nextCursor: next)
         }
     }
@@ -115,7 +124,8 @@ extension PostgresStore {
                 guard let invitation = try await Self.invitation(db, id: id) else { throw StoreError(.notFound, "no invitation \(id)") }
                 return invitation
             }
-            let revoked = try await db.rows("""
+            let revoked = try await db.rows(
+                """
                 UPDATE invitations i SET revoked_at = \(at) WHERE i.id = \(id) RETURNING \(unescaped: Self.invitationColumns)
                 """)[0]
             try await Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id)

@@ -1,5 +1,5 @@
-internal import InviteToken
 internal import Foundation
+internal import InviteToken
 internal import Logging
 internal import PostgresNIO
 internal import Synchronization
@@ -40,14 +40,16 @@ extension PostgresStore {
     }
 
     static func isConnected(_ db: PostgresConnection, resellerID: String, providerID: String) async throws -> Bool {
-        try await db.rows("""
+        try await db.rows(
+            """
             SELECT EXISTS (SELECT 1 FROM provider_connections
                            WHERE reseller_id = \(resellerID) AND provider_id = \(providerID) AND disconnected_at IS NULL)
             """)[0].decode(Bool.self)
     }
 
     static func hasDelegatedAdmin(_ db: PostgresConnection, partnerID: String, customerID: String) async throws -> Bool {
-        try await db.rows("""
+        try await db.rows(
+            """
             SELECT EXISTS (SELECT 1 FROM dap_grants WHERE partner_id = \(partnerID) AND customer_id = \(customerID))
             """)[0].decode(Bool.self)
     }
@@ -76,11 +78,13 @@ extension PostgresStore {
     static func audit(
         _ db: PostgresConnection, at: UnixTime, actor: String, action: String, subject: String, detail: [String: String] = [:]
     ) async throws {
-        try await audit(db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : StoredJSON.auditDetail(detail))
+        try await audit(
+            db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : StoredJSON.auditDetail(detail))
     }
 
     static func audit(_ db: PostgresConnection, at: UnixTime, actor: String, action: String, subject: String, detail: String) async throws {
-        try await db.run("""
+        try await db.run(
+            """
             INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (\(at), \(actor), \(action), \(subject), \(detail))
             """)
     }

@@ -1,5 +1,5 @@
-internal import InviteToken
 internal import Foundation
+internal import InviteToken
 internal import Logging
 internal import PostgresNIO
 internal import Synchronization
@@ -18,7 +18,8 @@ extension PostgresStore {
         }
         let limit = page.limit
         return try await read { db in
-            let rows = try await db.rows("""
+            let rows = try await db.rows(
+                """
                 SELECT r.id, r.role, r.created_at, d.granted_at, c.id, c.name, c.domain, c.created_at
                 FROM relationships r
                 JOIN customers c ON c.id = r.customer_id
@@ -48,7 +49,8 @@ extension PostgresStore {
 
     public func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval {
         try await write { db in
-            let removed = try await db.rows("""
+            let removed = try await db.rows(
+                """
                 UPDATE relationships SET removed_at = \(at)
                 WHERE partner_id = \(partnerID) AND customer_id = \(customerID) AND removed_at IS NULL
                 RETURNING id
@@ -57,8 +59,9 @@ extension PostgresStore {
                 throw StoreError(.notFound, "no active relationship between \(partnerID) and customer \(customerID)")
             }
             let retained = try await Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID)
-            try await Self.audit(db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
-                                 detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained)])
+            try await Self.audit(
+                db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
+                detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained)])
             return RelationshipRemoval(removed: true, delegatedAdminRetained: retained)
         }
     }
@@ -77,9 +80,11 @@ extension PostgresStore {
 
     public func auditLog(limit: Int) async throws -> [AuditEntry] {
         try await read { db in
-            try await db.rows("""
+            try await db.rows(
+                """
                 SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))
-                """).map { row in
+                """
+            ).map { row in
                 let (id, at, actor, action, subject, detail) = try row.decode((Int64, UnixTime, String, String, String, String).self)
                 return AuditEntry(id: id, at: at, actor: actor, action: action, subject: subject, detail: detail)
             }

@@ -1,5 +1,5 @@
-internal import InviteToken
 internal import Foundation
+internal import InviteToken
 internal import Logging
 internal import PostgresNIO
 internal import Synchronization
@@ -58,7 +58,8 @@ extension PostgresStore {
     /// Reads ``invitationColumns`` followed by ``acceptanceResults``.
     static func invitationRecord(row: PostgresRow) throws -> InvitationRecord {
         let (id, resellerID, providerID, dap, kid, issuedAt, expiresAt, maxUses, issuedBy, customerEmail, revokedAt, useCount, results) =
-            try row.decode((String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64, [String]).self)
+            try row.decode(
+                (String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64, [String]).self)
         let invitation = Invitation(
             id: id, resellerID: resellerID, providerID: providerID, delegatedAdmin: dap, kid: kid, issuedAt: issuedAt,
             expiresAt: expiresAt, maxUses: maxUses.map { Int($0) }, issuedBy: issuedBy, customerEmail: customerEmail,

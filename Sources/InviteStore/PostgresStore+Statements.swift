@@ -1,5 +1,5 @@
-internal import InviteToken
 internal import Foundation
+internal import InviteToken
 internal import Logging
 internal import PostgresNIO
 internal import Synchronization
@@ -18,7 +18,8 @@ struct AcceptanceWrite: Sendable {
 
     /// `$1` invitation, `$2` reseller, `$3` customer, `$4` time, `$5` provider (or null),
     /// `$6` DAP asked, `$7` who accepts, `$8`–`$11` audit details, `$12`–`$15` answers.
-    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .int8, .text, .bool, .text]
+    static let bindingDataTypes: [PostgresDataType] =
+        [.text, .text, .text, .int8, .text, .bool, .text]
         + Array(repeating: .text, count: 8)
 
     func makeBindings() throws -> PostgresBindings {

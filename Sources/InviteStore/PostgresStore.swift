@@ -1,5 +1,5 @@
-internal import InviteToken
 internal import Foundation
+internal import InviteToken
 internal import Logging
 internal import PostgresNIO
 internal import Synchronization
@@ -163,7 +163,8 @@ public final class PostgresStore: RelationshipStore {
                 }
             } catch {
                 let failure = PostgresFailure(error)
-                let retryable = failure.isTransient || (retryingUniqueViolations && failure.isUniqueViolation)
+                let retryable =
+                    failure.isTransient || (retryingUniqueViolations && failure.isUniqueViolation)
                     || failure.storeError == Self.outrun
                 guard retryable, attempt < Self.maximumAttempts else { throw failure.storeError }
                 // A short random pause, longer each time, so that the transactions that

@@ -1,6 +1,6 @@
-internal import InviteToken
 internal import Foundation
 internal import GRDB
+internal import InviteToken
 
 /// Partners, customers, the people who sign in, credentials and signed-out sessions.
 extension SQLiteStore {
@@ -11,11 +11,13 @@ extension SQLiteStore {
             guard try Self.partner(db, id: partner.id) == nil else {
                 throw StoreError(.conflict, "partner \(partner.id) already exists")
             }
-            try db.run(sql: "INSERT INTO partners (id, name, kind, created_at) VALUES (?, ?, ?, ?)",
+            try db.run(
+                sql: "INSERT INTO partners (id, name, kind, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [partner.id, partner.name, partner.kind.rawValue, partner.createdAt]
             )
-            try Self.audit(db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
-                           detail: ["kind": partner.kind.rawValue, "name": partner.name])
+            try Self.audit(
+                db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
+                detail: ["kind": partner.kind.rawValue, "name": partner.name])
         }
     }
 
@@ -28,17 +30,20 @@ extension SQLiteStore {
             try Self.requirePartner(db, id: resellerID, kind: .reseller)
             try Self.requirePartner(db, id: providerID, kind: .provider)
             guard try !Self.isConnected(db, resellerID: resellerID, providerID: providerID) else { return }
-            try db.run(sql: "INSERT INTO provider_connections (reseller_id, provider_id, connected_at) VALUES (?, ?, ?)",
+            try db.run(
+                sql: "INSERT INTO provider_connections (reseller_id, provider_id, connected_at) VALUES (?, ?, ?)",
                 arguments: [resellerID, providerID, at]
             )
-            try Self.audit(db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
-                           detail: ["provider_id": providerID])
+            try Self.audit(
+                db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
+                detail: ["provider_id": providerID])
         }
     }
 
     public func disconnect(resellerID: String, providerID: String, at: UnixTime, actor: String) async throws {
         try await write { db in
-            try db.run(sql: """
+            try db.run(
+                sql: """
                     UPDATE provider_connections SET disconnected_at = ?
                     WHERE reseller_id = ? AND provider_id = ? AND disconnected_at IS NULL
                     """,
@@ -47,14 +52,16 @@ extension SQLiteStore {
             guard db.changesCount > 0 else {
                 throw StoreError(.notFound, "reseller \(resellerID) is not connected to provider \(providerID)")
             }
-            try Self.audit(db, at: at, actor: actor, action: "partner.disconnected", subject: resellerID,
-                           detail: ["provider_id": providerID])
+            try Self.audit(
+                db, at: at, actor: actor, action: "partner.disconnected", subject: resellerID,
+                detail: ["provider_id": providerID])
         }
     }
 
     public func providers(ofReseller resellerID: String) async throws -> [Partner] {
         try await readStatement { db in
-            try db.rows(sql: """
+            try db.rows(
+                sql: """
                     SELECT p.* FROM partners p
                     JOIN provider_connections c ON c.provider_id = p.id
                     WHERE c.reseller_id = ? AND c.disconnected_at IS NULL
@@ -76,11 +83,13 @@ extension SQLiteStore {
             guard try Self.customer(db, id: customer.id) == nil else {
                 throw StoreError(.conflict, "customer \(customer.id) already exists")
             }
-            try db.run(sql: "INSERT INTO customers (id, name, domain, created_at) VALUES (?, ?, ?, ?)",
+            try db.run(
+                sql: "INSERT INTO customers (id, name, domain, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [customer.id, customer.name, customer.domain, customer.createdAt]
             )
-            try Self.audit(db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
-                           detail: ["domain": customer.domain, "name": customer.name])
+            try Self.audit(
+                db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
+                detail: ["domain": customer.domain, "name": customer.name])
         }
     }
 
@@ -100,7 +109,8 @@ extension SQLiteStore {
             guard try !Self.exists(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [email]) else {
                 throw StoreError(.conflict, "a user with this email already exists")
             }
-            try db.run(sql: """
+            try db.run(
+                sql: """
                     INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
                                        must_change_password, failed_sign_ins, locked_until, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -110,8 +120,9 @@ extension SQLiteStore {
                     user.passwordHash, user.mustChangePassword, user.failedSignIns, user.lockedUntil, user.createdAt,
                 ]
             )
-            try Self.audit(db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
-                           detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
+            try Self.audit(
+                db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
+                detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
         }
     }
 
@@ -130,7 +141,8 @@ extension SQLiteStore {
 
     public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws {
         try await write { db in
-            try db.run(sql: """
+            try db.run(
+                sql: """
                     UPDATE users SET password_hash = ?, must_change_password = 0, failed_sign_ins = 0,
                                      locked_until = NULL
                     WHERE id = ?
@@ -145,7 +157,8 @@ extension SQLiteStore {
     /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
     public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
         try await write { db in
-            try db.run(sql: """
+            try db.run(
+                sql: """
                     UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
                                      locked_until = COALESCE(?, locked_until)
                     WHERE id = ?
@@ -159,7 +172,8 @@ extension SQLiteStore {
     /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
     public func recordSuccessfulSignIn(userID: String) async throws {
         try await write { db in
-            try db.run(sql: "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?",
+            try db.run(
+                sql: "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?",
                 arguments: [userID]
             )
             guard db.changesCount > 0 else { throw StoreError(.notFound, "no user \(userID)") }
@@ -178,7 +192,8 @@ extension SQLiteStore {
             guard try !Self.exists(db, sql: "SELECT 1 FROM credentials WHERE secret_hash = ?", arguments: [hash]) else {
                 throw StoreError(.conflict, "a credential with this secret already exists")
             }
-            try db.run(sql: """
+            try db.run(
+                sql: """
                     INSERT INTO credentials (id, partner_id, customer_id, role, secret_hash, created_at, revoked_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
@@ -187,8 +202,9 @@ extension SQLiteStore {
                     hash, credential.createdAt, credential.revokedAt,
                 ]
             )
-            try Self.audit(db, at: credential.createdAt, actor: actor, action: "credential.added", subject: credential.id,
-                           detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName])
+            try Self.audit(
+                db, at: credential.createdAt, actor: actor, action: "credential.added", subject: credential.id,
+                detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName])
         }
     }
 
@@ -198,14 +214,16 @@ extension SQLiteStore {
         let hash = Data(secretHash)
         // One statement: every API call starts here.
         return try await readStatement { db in
-            guard let row = try db.row(
-                sql: """
-                    SELECT c.*, p.name AS partner_name, p.kind AS partner_kind, p.created_at AS partner_created_at
-                    FROM credentials c LEFT JOIN partners p ON p.id = c.partner_id
-                    WHERE c.secret_hash = ? AND c.revoked_at IS NULL
-                    """,
-                arguments: [hash]
-            ) else { return nil }
+            guard
+                let row = try db.row(
+                    sql: """
+                        SELECT c.*, p.name AS partner_name, p.kind AS partner_kind, p.created_at AS partner_created_at
+                        FROM credentials c LEFT JOIN partners p ON p.id = c.partner_id
+                        WHERE c.secret_hash = ? AND c.revoked_at IS NULL
+                        """,
+                    arguments: [hash]
+                )
+            else { return nil }
             let credential = try Self.credential(row: row)
             var partner: Partner?
             if let partnerID = credential.tenant.partnerID, let name: String = row["partner_name"] {
@@ -222,8 +240,9 @@ extension SQLiteStore {
         let digest = Data(digest)
         try await write { db in
             try db.run(sql: "DELETE FROM revoked_sessions WHERE expires_at <= ?", arguments: [now])
-            try db.run(sql: "INSERT INTO revoked_sessions (digest, expires_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
-                       arguments: [digest, expiresAt])
+            try db.run(
+                sql: "INSERT INTO revoked_sessions (digest, expires_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                arguments: [digest, expiresAt])
         }
     }
 

@@ -1,6 +1,6 @@
-internal import InviteToken
 internal import Foundation
 internal import GRDB
+internal import InviteToken
 
 /// Issued invitations: recording, listing, revoking.
 extension SQLiteStore {
@@ -20,7 +20,8 @@ extension SQLiteStore {
                 try Self.requireConnection(db, resellerID: invitation.resellerID, providerID: providerID)
             }
             do {
-                try db.run(sql: """
+                try db.run(
+                    sql: """
                         INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
                                                  max_uses, use_count, issued_by, customer_email, revoked_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL)
@@ -34,12 +35,15 @@ extension SQLiteStore {
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
                 throw StoreError(.conflict, "invitation \(invitation.id) already exists")
             }
-            var detail = ["reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
-                          "kid": invitation.kid, "expires_at": String(invitation.expiresAt)]
+            var detail = [
+                "reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
+                "kid": invitation.kid, "expires_at": String(invitation.expiresAt),
+            ]
             detail["provider_id"] = invitation.providerID
             detail["max_uses"] = invitation.maxUses.map(String.init)
-            try Self.audit(db, at: invitation.issuedAt, actor: invitation.issuedBy, action: "invitation.issued",
-                           subject: invitation.id, detail: detail)
+            try Self.audit(
+                db, at: invitation.issuedAt, actor: invitation.issuedBy, action: "invitation.issued",
+                subject: invitation.id, detail: detail)
         }
     }
 
@@ -71,9 +75,11 @@ extension SQLiteStore {
             let records = try invitations.map {
                 InvitationRecord(invitation: $0, acceptances: try Self.acceptances(db, invitationID: $0.id))
             }
-            let next = rows.count > limit ? invitations.last.map {
-                PageCursor(list: .invitations, time: $0.issuedAt, key: $0.id).encoded
-            } : nil
+            let next =
+                rows.count > limit
+                ? invitations.last.map {
+                    PageCursor(list: .invitations, time: $0.issuedAt, key: $0.id).encoded
+                } : nil
             return Page(items: records, nextCursor: next)
         }
     }

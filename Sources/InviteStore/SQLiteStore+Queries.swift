@@ -1,6 +1,6 @@
-internal import InviteToken
 internal import Foundation
 internal import GRDB
+internal import InviteToken
 
 // MARK: - Queries shared by several operations
 
@@ -22,7 +22,8 @@ extension SQLiteStore {
     }
 
     static func acceptances(_ db: Database, invitationID: String) throws -> [Acceptance] {
-        try db.strings(sql: "SELECT result FROM acceptances WHERE invitation_id = ? ORDER BY accepted_at, rowid",
+        try db.strings(
+            sql: "SELECT result FROM acceptances WHERE invitation_id = ? ORDER BY accepted_at, rowid",
             arguments: [invitationID]
         ).map(StoredJSON.decodeAcceptance)
     }
@@ -79,7 +80,8 @@ extension SQLiteStore {
     }
 
     static func audit(_ db: Database, at: UnixTime, actor: String, action: String, subject: String, detail: String) throws {
-        try db.run(sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+        try db.run(
+            sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
             arguments: [at, actor, action, subject, detail]
         )
     }

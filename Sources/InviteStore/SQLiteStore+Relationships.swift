@@ -1,6 +1,6 @@
-internal import InviteToken
 internal import Foundation
 internal import GRDB
+internal import InviteToken
 
 /// A partner's customers, removing a relationship, and the audit log.
 extension SQLiteStore {
@@ -49,7 +49,8 @@ extension SQLiteStore {
 
     public func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval {
         try await write { db in
-            try db.run(sql: """
+            try db.run(
+                sql: """
                     UPDATE relationships SET removed_at = ?
                     WHERE partner_id = ? AND customer_id = ? AND removed_at IS NULL
                     """,
@@ -59,8 +60,9 @@ extension SQLiteStore {
                 throw StoreError(.notFound, "no active relationship between \(partnerID) and customer \(customerID)")
             }
             let retained = try Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID)
-            try Self.audit(db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
-                           detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained)])
+            try Self.audit(
+                db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
+                detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained)])
             return RelationshipRemoval(removed: true, delegatedAdminRetained: retained)
         }
     }
@@ -80,8 +82,9 @@ extension SQLiteStore {
     public func auditLog(limit: Int) async throws -> [AuditEntry] {
         try await readStatement { db in
             try db.rows(sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(limit, 0)]).map { row in
-                AuditEntry(id: row["id"], at: row["at"], actor: row["actor"], action: row["action"],
-                           subject: row["subject"], detail: row["detail"])
+                AuditEntry(
+                    id: row["id"], at: row["at"], actor: row["actor"], action: row["action"],
+                    subject: row["subject"], detail: row["detail"])
             }
         }
     }

@@ -1,6 +1,6 @@
-internal import InviteToken
 internal import Foundation
 internal import GRDB
+internal import InviteToken
 
 // MARK: - Rows and JSON
 

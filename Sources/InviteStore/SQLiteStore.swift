@@ -1,6 +1,6 @@
-internal import InviteToken
 internal import Foundation
 internal import GRDB
+internal import InviteToken
 
 /// The embedded store: one SQLite file in WAL mode behind a GRDB `DatabasePool`.
 ///

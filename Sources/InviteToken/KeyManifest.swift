@@ -54,7 +54,8 @@ public struct KeyManifest: Sendable, Equatable {
         }
         if !force {
             if entry.state == .primary {
-                throw KeyringError(.linksMayBeUnexpired, "key \(kid) is the primary and signs new links; promote another key first, or use --force")
+                throw KeyringError(
+                    .linksMayBeUnexpired, "key \(kid) is the primary and signs new links; promote another key first, or use --force")
             }
             if let demotedAt = entry.demotedAt, demotedAt + maximumLifetime > now {
                 let remaining = demotedAt + maximumLifetime - now

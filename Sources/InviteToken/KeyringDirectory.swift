@@ -1,9 +1,10 @@
 import Foundation
 public import InviteCrypto
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The `Keys/` directory: `keyring.json` (the manifest), `KID.pem` (Ed25519 PKCS#8 PEM) and
@@ -67,9 +68,12 @@ public struct KeyringDirectory: Sendable {
         for entry in manifest.entries where entry.state.verifies {
             var info = stat()
             let found = stat(secretPath(kid: entry.kid, algorithm: entry.algorithm), &info) == 0
-            let fields: [Int64] = found
-                ? [Int64(bitPattern: UInt64(info.st_dev)), Int64(bitPattern: UInt64(info.st_ino)), Int64(info.st_mode),
-                   Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)]
+            let fields: [Int64] =
+                found
+                ? [
+                    Int64(bitPattern: UInt64(info.st_dev)), Int64(bitPattern: UInt64(info.st_ino)), Int64(info.st_mode),
+                    Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec),
+                ]
                 : [-1]
             input.append(contentsOf: entry.kid.utf8)
             for field in fields { withUnsafeBytes(of: field.littleEndian) { input.append(contentsOf: $0) } }
@@ -252,18 +256,20 @@ public struct KeyringDirectory: Sendable {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw KeyringError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
         var ok = fchmod(fd, mode) == 0
-        ok = ok && contents.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
+        ok =
+            ok
+            && contents.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return false
+                    }
+                    offset += written
                 }
-                offset += written
+                return true
             }
-            return true
-        }
         ok = ok && fsync(fd) == 0
         let failure = ok ? "" : String(cString: strerror(errno))
         close(fd)

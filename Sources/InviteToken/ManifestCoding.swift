@@ -62,7 +62,9 @@ enum ManifestCoding {
         guard case .array(let keys)? = document["keys"] else { throw corrupt("\"keys\" must be an array") }
         var manifest = KeyManifest()
         for key in keys {
-            guard case .string(let kid)? = key["kid"], KeyEntry.isValidKid(kid) else { throw corrupt("a key has a missing or invalid \"kid\"") }
+            guard case .string(let kid)? = key["kid"], KeyEntry.isValidKid(kid) else {
+                throw corrupt("a key has a missing or invalid \"kid\"")
+            }
             guard case .string(let alg)? = key["alg"], let algorithm = KeyAlgorithm(manifestName: alg) else {
                 throw corrupt("key \(kid) has an unknown \"alg\"")
             }
@@ -83,11 +85,12 @@ enum ManifestCoding {
             var publicOnly = false
             if case .bool(let flag)? = key["public_only"] { publicOnly = flag }
             guard manifest.entry(kid) == nil else { throw corrupt("kid \(kid) appears twice") }
-            manifest.entries.append(KeyEntry(
-                kid: kid, algorithm: algorithm, state: state, createdAt: created,
-                promotedAt: try time("promoted_at"), demotedAt: try time("demoted_at"),
-                retiredAt: try time("retired_at"), revokedAt: try time("revoked_at"), publicOnly: publicOnly
-            ))
+            manifest.entries.append(
+                KeyEntry(
+                    kid: kid, algorithm: algorithm, state: state, createdAt: created,
+                    promotedAt: try time("promoted_at"), demotedAt: try time("demoted_at"),
+                    retiredAt: try time("retired_at"), revokedAt: try time("revoked_at"), publicOnly: publicOnly
+                ))
         }
         guard manifest.entries.filter({ $0.state == .primary }).count <= 1 else { throw corrupt("more than one primary key") }
         return manifest

@@ -31,7 +31,8 @@ public struct TokenError: Error, Sendable, Equatable, CustomStringConvertible {
             case .malformed: "This link is damaged or incomplete. Ask your partner to send it again."
             case .unknownKey: "This link was signed with a key this service does not know. Ask your partner for a new link."
             case .keyRetired: "This link was signed with a key that has been retired. Ask your partner for a new link."
-            case .keyRevoked: "This link was signed with a key that has been withdrawn for security reasons. Ask your partner for a new link."
+            case .keyRevoked:
+                "This link was signed with a key that has been withdrawn for security reasons. Ask your partner for a new link."
             case .algorithmMismatch, .badSignature: "This link has been altered and cannot be trusted. Ask your partner to send it again."
             case .invalidClaims: "This link is not a valid invitation. Ask your partner to send it again."
             case .wrongIssuer, .wrongAudience: "This link was not issued for this service."

@@ -74,8 +74,11 @@ public struct TokenVerifier: Sendable {
         let payloadCapacity = Base64URL.decodedCapacity(of: payloadPart.count)
         let capacity = payloadCapacity + Base64URL.decodedCapacity(of: signaturePart.count)
         return try withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 8) { scratch throws(TokenError) in
-            guard let payloadCount = Base64URL.decode(payloadPart, into: UnsafeMutableRawBufferPointer(rebasing: scratch[..<payloadCapacity])),
-                  let signatureCount = Base64URL.decode(signaturePart, into: UnsafeMutableRawBufferPointer(rebasing: scratch[payloadCapacity...]))
+            guard
+                let payloadCount = Base64URL.decode(
+                    payloadPart, into: UnsafeMutableRawBufferPointer(rebasing: scratch[..<payloadCapacity])),
+                let signatureCount = Base64URL.decode(
+                    signaturePart, into: UnsafeMutableRawBufferPointer(rebasing: scratch[payloadCapacity...]))
             else {
                 throw TokenError(.malformed, "a part is empty or not canonical unpadded base64url")
             }

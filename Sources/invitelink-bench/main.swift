@@ -32,7 +32,8 @@ let claims = InvitationClaims(
 )
 let hmac = KeyMaterial.hmac(try HMACSHA256Key(secret: SecureBytes(randomCount: 32)))
 let ed25519 = KeyMaterial.ed25519(try Ed25519PrivateKey())
-for (label, material, kid) in [("hs256", hmac, "bench-hs"), ("eddsa", ed25519, "bench-ed")] where only.map({ label.hasPrefix($0) || $0.hasPrefix(label) }) ?? true {
+for (label, material, kid) in [("hs256", hmac, "bench-hs"), ("eddsa", ed25519, "bench-ed")]
+where only.map({ label.hasPrefix($0) || $0.hasPrefix(label) }) ?? true {
     var manifest = KeyManifest()
     try manifest.add(kid: kid, algorithm: material.algorithm, now: now)
     try manifest.promote(kid, now: now)

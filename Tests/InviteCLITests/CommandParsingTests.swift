@@ -1,7 +1,8 @@
 import ArgumentParser
-@testable import InviteCLI
 import InviteToken
 import Testing
+
+@testable import InviteCLI
 
 /// The commands parse and validate their arguments before touching anything (STYLE.md §11):
 /// a wrong argument is a usage error, never a half-done change.

@@ -15,10 +15,12 @@ struct DigestTests {
     @Test("RFC 7914 §12: scrypt(\"\", \"\", N=16, r=1, p=1, 64)")
     func scryptEmpty() throws {
         let derived = try Digest.scrypt(password: [UInt8](), salt: [UInt8](), n: 16, r: 1, p: 1, length: 64)
-        #expect(derived == (try hex(
-            "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3fede21442"
-                + "fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d3628cf35e20c38d18906"
-        )))
+        #expect(
+            derived
+                == (try hex(
+                    "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3fede21442"
+                        + "fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d3628cf35e20c38d18906"
+                )))
     }
 
     /// RFC 7914 §12, second vector.
@@ -27,10 +29,12 @@ struct DigestTests {
         let derived = try Digest.scrypt(
             password: Array("password".utf8), salt: Array("NaCl".utf8), n: 1024, r: 8, p: 16, length: 64
         )
-        #expect(derived == (try hex(
-            "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
-                + "2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640"
-        )))
+        #expect(
+            derived
+                == (try hex(
+                    "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
+                        + "2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640"
+                )))
     }
 
     @Test("scrypt with N not a power of two fails with a CryptoError")

@@ -136,7 +136,9 @@ struct Ed25519Tests {
             let bytes = [UInt8](repeating: 0x42, count: length)
             let seedError = #expect(throws: CryptoError.self, "seed of \(length) bytes") { try Ed25519PrivateKey(seed: bytes) }
             #expect(seedError?.code == .invalidKey)
-            let keyError = #expect(throws: CryptoError.self, "public key of \(length) bytes") { try Ed25519PublicKey(rawRepresentation: bytes) }
+            let keyError = #expect(throws: CryptoError.self, "public key of \(length) bytes") {
+                try Ed25519PublicKey(rawRepresentation: bytes)
+            }
             #expect(keyError?.code == .invalidKey)
         }
     }
@@ -169,11 +171,11 @@ struct Ed25519Tests {
     @Test("RFC 8410 §10.3 example PEM loads and gives its seed's public key")
     func rfc8410ExamplePEM() throws {
         let pem = """
-        -----BEGIN PRIVATE KEY-----
-        MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC
-        -----END PRIVATE KEY-----
+            -----BEGIN PRIVATE KEY-----
+            MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC
+            -----END PRIVATE KEY-----
 
-        """
+            """
         let key = try Ed25519PrivateKey(pemRepresentation: pem)
         let fromSeed = try Ed25519PrivateKey(seed: hex("d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a88f44755842"))
         #expect(key.publicKey.rawRepresentation == fromSeed.publicKey.rawRepresentation)

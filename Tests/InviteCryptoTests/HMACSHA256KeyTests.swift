@@ -69,14 +69,15 @@ struct HMACSHA256KeyTests {
             for test in try #require(group["tests"] as? [[String: Any]]) {
                 let result = try #require(test["result"] as? String)
                 #expect(result == "valid" || result == "invalid", "unexpected result \(result)")
-                cases.append(WycheproofCase(
-                    tcId: try #require(test["tcId"] as? Int),
-                    key: try hex(try #require(test["key"] as? String)),
-                    message: try hex(try #require(test["msg"] as? String)),
-                    tag: try hex(try #require(test["tag"] as? String)),
-                    valid: result == "valid",
-                    tagSize: tagSize
-                ))
+                cases.append(
+                    WycheproofCase(
+                        tcId: try #require(test["tcId"] as? Int),
+                        key: try hex(try #require(test["key"] as? String)),
+                        message: try hex(try #require(test["msg"] as? String)),
+                        tag: try hex(try #require(test["tag"] as? String)),
+                        valid: result == "valid",
+                        tagSize: tagSize
+                    ))
             }
         }
         return cases

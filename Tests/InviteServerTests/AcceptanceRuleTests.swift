@@ -39,20 +39,30 @@ struct AcceptanceRuleTests {
             let accept = try await client.send(.post, "/v1/acceptances", bearer: customer, json: acceptBody(token))
             #expect(accept.status == .created, "A's link was not accepted: \(accept.text)")
 
-            expectProblem(try await client.send(.get, "/v1/invitations/\(id)", bearer: world.adminB), .notFound, "not_found", "B reads A's invitation")
-            expectProblem(try await client.send(.delete, "/v1/invitations/\(id)", bearer: world.adminB), .notFound, "not_found", "B revokes A's invitation")
+            expectProblem(
+                try await client.send(.get, "/v1/invitations/\(id)", bearer: world.adminB), .notFound, "not_found", "B reads A's invitation"
+            )
+            expectProblem(
+                try await client.send(.delete, "/v1/invitations/\(id)", bearer: world.adminB), .notFound, "not_found",
+                "B revokes A's invitation")
             let listB = try await client.send(.get, "/v1/invitations", bearer: world.adminB)
             #expect((listB.json["items"] as? [Any])?.isEmpty == true, "B's invitation list shows A's: \(listB.text)")
             let customersB = try await client.send(.get, "/v1/customers", bearer: world.adminB)
-            #expect(customersB.status == .ok && (customersB.json["items"] as? [Any])?.isEmpty == true, "B's customer list shows A's customer: \(customersB.text)")
-            expectProblem(try await client.send(.delete, "/v1/customers/cus_1/relationship", bearer: world.adminB),
-                          .notFound, "not_found", "B removes A's relationship")
-            expectProblem(try await client.send(.post, "/v1/invitations", bearer: world.adminB, json: #"{"provider_id":"prov_p"}"#),
-                          .conflict, "provider_not_connected", "B issues with A's provider")
-            expectProblem(try await client.send(.post, "/v1/invitations", bearer: world.adminB, json: #"{"provider_id":"res_a"}"#),
-                          .conflict, "provider_not_connected", "B issues naming a reseller as provider")
-            expectProblem(try await client.send(.post, "/v1/invitations", bearer: world.adminB, json: #"{"provider_id":"nobody"}"#),
-                          .conflict, "provider_not_connected", "B issues with an unknown provider")
+            #expect(
+                customersB.status == .ok && (customersB.json["items"] as? [Any])?.isEmpty == true,
+                "B's customer list shows A's customer: \(customersB.text)")
+            expectProblem(
+                try await client.send(.delete, "/v1/customers/cus_1/relationship", bearer: world.adminB),
+                .notFound, "not_found", "B removes A's relationship")
+            expectProblem(
+                try await client.send(.post, "/v1/invitations", bearer: world.adminB, json: #"{"provider_id":"prov_p"}"#),
+                .conflict, "provider_not_connected", "B issues with A's provider")
+            expectProblem(
+                try await client.send(.post, "/v1/invitations", bearer: world.adminB, json: #"{"provider_id":"res_a"}"#),
+                .conflict, "provider_not_connected", "B issues naming a reseller as provider")
+            expectProblem(
+                try await client.send(.post, "/v1/invitations", bearer: world.adminB, json: #"{"provider_id":"nobody"}"#),
+                .conflict, "provider_not_connected", "B issues with an unknown provider")
             let providersB = try await client.send(.get, "/v1/providers", bearer: world.adminB)
             let providerIDs = (providersB.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
             #expect(providerIDs == [W.otherProvider], "B's providers are not [prov_q]: \(providersB.text)")
@@ -61,6 +71,8 @@ struct AcceptanceRuleTests {
             #expect(stillA.json["status"] as? String == "accepted", "B's DELETE changed A's invitation: \(stillA.text)")
         }
         #expect(try await world.customerIDs(of: W.resellerA) == ["cus_1"], "B's DELETE removed A's relationship")
-        #expect(try await world.store.invitations(resellerID: W.resellerB, page: PageRequest()).items.isEmpty, "B's refused issues were recorded")
+        #expect(
+            try await world.store.invitations(resellerID: W.resellerB, page: PageRequest()).items.isEmpty,
+            "B's refused issues were recorded")
     }
 }

@@ -31,17 +31,21 @@ struct ConcurrencyTests {
             let winners = replies.filter { $0.1.status == .created }
             let losers = replies.filter { $0.1.status != .created }
             #expect(winners.count == 1, "\(winners.count) acceptances answered 201, not exactly one")
-            #expect(losers.allSatisfy { $0.1.status == .conflict && $0.1.json["code"] as? String == "used_up" },
-                    "not every other acceptance was 409 used_up: \(Set(losers.map { "\($0.1.status.code) \($0.1.json["code"] ?? "-")" }))")
+            #expect(
+                losers.allSatisfy { $0.1.status == .conflict && $0.1.json["code"] as? String == "used_up" },
+                "not every other acceptance was 409 used_up: \(Set(losers.map { "\($0.1.status.code) \($0.1.json["code"] ?? "-")" }))")
             #expect(replies.allSatisfy { $0.1.status.code < 500 }, "an acceptance answered 5xx")
             let winner = try #require(winners.first?.0)
             #expect(try await world.customerIDs(of: W.resellerA) == [winner], "the reseller's customers are not just the winner")
             #expect(try await world.customerIDs(of: W.provider) == [winner], "the provider's customers are not just the winner")
             let record = try await world.store.invitation(id: try #require(created["id"] as? String), resellerID: W.resellerA)
-            #expect(record?.invitation.useCount == 1 && record?.acceptances.map(\.customerID) == [winner],
-                    "the invitation does not show exactly the winner's one use: \(String(describing: record))")
+            #expect(
+                record?.invitation.useCount == 1 && record?.acceptances.map(\.customerID) == [winner],
+                "the invitation does not show exactly the winner's one use: \(String(describing: record))")
             for (id, _) in losers {
-                #expect(try await !world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: id), "\(id) was refused but holds a DAP grant")
+                #expect(
+                    try await !world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: id),
+                    "\(id) was refused but holds a DAP grant")
             }
         }
     }
@@ -65,12 +69,14 @@ struct ConcurrencyTests {
             #expect(replies.allSatisfy { $0.status == .created }, "not all 20 answered 201: \(replies.map(\.status.code))")
             #expect(Set(replies.map(\.text)).count == 1, "the 20 bodies differ: \(Set(replies.map(\.text)))")
             let relationships = replies.first?.json["relationships"] as? [[String: Any]] ?? []
-            #expect(relationships.allSatisfy { $0["created"] as? Bool == true },
-                    "the repeated answer is not the first one (created must stay true): \(replies.first?.text ?? "")")
+            #expect(
+                relationships.allSatisfy { $0["created"] as? Bool == true },
+                "the repeated answer is not the first one (created must stay true): \(replies.first?.text ?? "")")
             #expect(try await world.customerIDs(of: W.resellerA) == ["cus_1"], "the reseller's relationships are not exactly one")
             #expect(try await world.customerIDs(of: W.provider) == ["cus_1"], "the provider's relationships are not exactly one")
-            #expect(try await world.store.invitation(id: try #require(created["id"] as? String))?.useCount == 1,
-                    "repeats counted more than one use")
+            #expect(
+                try await world.store.invitation(id: try #require(created["id"] as? String))?.useCount == 1,
+                "repeats counted more than one use")
         }
     }
 }

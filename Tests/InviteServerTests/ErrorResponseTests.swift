@@ -28,7 +28,8 @@ struct ErrorResponseTests {
         defer { world.cleanUp() }
         let customer = try await world.customer("cus_1")
         try await world.withClient { client in
-            let created = try await client.issue(#"{"provider_id":"prov_p","dap":true,"max_uses":5,"customer_email":"admin@cus1.example"}"#, bearer: world.adminA)
+            let created = try await client.issue(
+                #"{"provider_id":"prov_p","dap":true,"max_uses":5,"customer_email":"admin@cus1.example"}"#, bearer: world.adminA)
             let id = try #require(created["id"] as? String, "POST /v1/invitations gave no id")
             let token = try #require(created["token"] as? String, "POST /v1/invitations gave no token")
             let checks: [(HTTPRequest.Method, String, String?, String?, HTTPResponse.Status)] = [
@@ -54,8 +55,9 @@ struct ErrorResponseTests {
                 #expect(reply.status == status, "\(method) \(uri) answered \(reply.status.code), wanted \(status.code): \(reply.text)")
             }
             let verify = try await client.send(.post, "/v1/invitations/verify", bearer: world.adminA, json: acceptBody(token))
-            #expect(verify.json["valid"] as? Bool == false && verify.json["reason"] as? String == "revoked",
-                    "verify of a revoked link did not say revoked: \(verify.text)")
+            #expect(
+                verify.json["valid"] as? Bool == false && verify.json["reason"] as? String == "revoked",
+                "verify of a revoked link did not say revoked: \(verify.text)")
         }
     }
 
@@ -76,8 +78,10 @@ struct ErrorResponseTests {
         let before = try await world.relationships()
         try await world.withClient { client in
             for (method, uri, json) in routes {
-                for (label, header) in [("no credential", nil), ("a malformed credential", "short"),
-                                        ("an unknown credential", unknown), ("a revoked credential", revoked)] as [(String, String?)] {
+                for (label, header) in [
+                    ("no credential", nil), ("a malformed credential", "short"),
+                    ("an unknown credential", unknown), ("a revoked credential", revoked),
+                ] as [(String, String?)] {
                     let reply = try await client.send(method, uri, bearer: header, json: json)
                     expectProblem(reply, .unauthorized, "unauthorized", "\(method) \(uri) with \(label)")
                 }
@@ -165,7 +169,8 @@ struct ErrorResponseTests {
             for (method, uri, allow) in cases {
                 let reply = try await client.send(method, uri, bearer: world.adminA)
                 expectProblem(reply, .methodNotAllowed, "method_not_allowed", "\(method) \(uri)")
-                #expect(reply.headers[.allow] == allow, "\(method) \(uri): Allow is \(reply.headers[.allow] ?? "missing"), expected \(allow)")
+                #expect(
+                    reply.headers[.allow] == allow, "\(method) \(uri): Allow is \(reply.headers[.allow] ?? "missing"), expected \(allow)")
             }
         }
     }
@@ -218,11 +223,13 @@ struct ErrorResponseTests {
                 expectProblem(reply, .badRequest, "invalid_request", "GET /v1/customers?\(query)")
             }
             let cursor = try await client.send(.get, "/v1/invitations?cursor=tampered", bearer: world.adminA)
-            #expect(cursor.status == .badRequest && cursor.contentType.hasPrefix("application/problem+json"),
-                    "a tampered cursor did not answer a 400 problem: \(cursor.status) \(cursor.text)")
+            #expect(
+                cursor.status == .badRequest && cursor.contentType.hasPrefix("application/problem+json"),
+                "a tampered cursor did not answer a 400 problem: \(cursor.status) \(cursor.text)")
         }
-        #expect(try await world.store.invitations(resellerID: W.resellerA, page: PageRequest()).items.isEmpty,
-                "a refused POST /v1/invitations recorded an invitation")
+        #expect(
+            try await world.store.invitations(resellerID: W.resellerA, page: PageRequest()).items.isEmpty,
+            "a refused POST /v1/invitations recorded an invitation")
     }
 
     @Test("415 unsupported_media_type for a body that is not application/json")
@@ -234,9 +241,11 @@ struct ErrorResponseTests {
         let before = try await world.relationships()
         try await world.withClient { client in
             for contentType in ["text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=x"] {
-                let issue = try await client.send(.post, "/v1/invitations", bearer: world.adminA, contentType: contentType, body: ByteBuffer(string: "{}"))
+                let issue = try await client.send(
+                    .post, "/v1/invitations", bearer: world.adminA, contentType: contentType, body: ByteBuffer(string: "{}"))
                 expectProblem(issue, .unsupportedMediaType, "unsupported_media_type", "POST /v1/invitations as \(contentType)")
-                let accept = try await client.send(.post, "/v1/acceptances", bearer: customer, contentType: contentType, body: ByteBuffer(string: acceptBody(token)))
+                let accept = try await client.send(
+                    .post, "/v1/acceptances", bearer: customer, contentType: contentType, body: ByteBuffer(string: acceptBody(token)))
                 expectProblem(accept, .unsupportedMediaType, "unsupported_media_type", "POST /v1/acceptances as \(contentType)")
                 try await expectNoNewRelationships(world, since: before, "acceptance as \(contentType)")
             }
@@ -285,8 +294,9 @@ struct ErrorResponseTests {
         }
     }
 
-    @Test("a refused token on POST /v1/acceptances answers its reason code, 4xx problem+json, and creates nothing",
-          arguments: TokenFailure.allCases)
+    @Test(
+        "a refused token on POST /v1/acceptances answers its reason code, 4xx problem+json, and creates nothing",
+        arguments: TokenFailure.allCases)
     func tokenFailure(_ failure: TokenFailure) async throws {
         let world = try await World.make()
         defer { world.cleanUp() }
@@ -309,7 +319,8 @@ struct ErrorResponseTests {
                 #expect(revoke.status == .ok && revoke.json["status"] as? String == "revoked", "DELETE did not revoke: \(revoke.text)")
                 token = good
             case .usedUp:
-                let first = try await client.send(.post, "/v1/acceptances", bearer: try await world.customer("cus_first"), json: acceptBody(good))
+                let first = try await client.send(
+                    .post, "/v1/acceptances", bearer: try await world.customer("cus_first"), json: acceptBody(good))
                 #expect(first.status == .created, "the one allowed acceptance failed: \(first.text)")
                 token = good
             case .unknownInvitation:
@@ -319,10 +330,13 @@ struct ErrorResponseTests {
             let reply = try await client.send(.post, "/v1/acceptances", bearer: customer, json: acceptBody(token))
             expectProblem(reply, failure.status, failure.rawValue, "acceptance of a \(failure.rawValue) token")
             try await expectNoNewRelationships(world, since: before, "acceptance of a \(failure.rawValue) token")
-            #expect(try await !world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: "cus_1"),
-                    "a refused \(failure.rawValue) acceptance granted DAP")
-            #expect(try await world.store.invitation(id: id, resellerID: W.resellerA)?.acceptances.contains { $0.customerID == "cus_1" } == false,
-                    "a refused \(failure.rawValue) acceptance was recorded")
+            #expect(
+                try await !world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: "cus_1"),
+                "a refused \(failure.rawValue) acceptance granted DAP")
+            #expect(
+                try await world.store.invitation(id: id, resellerID: W.resellerA)?.acceptances.contains { $0.customerID == "cus_1" }
+                    == false,
+                "a refused \(failure.rawValue) acceptance was recorded")
         }
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import InviteCrypto
-@testable import InviteServer
 import InviteToken
 import Logging
 import Testing
+
+@testable import InviteServer
 
 /// A running server's keyring follows `Keys/` (DESIGN.md §3, §11): changes are picked up, a
 /// manifest that cannot be read leaves the last good keyring in use, a key whose file fails to

@@ -17,8 +17,9 @@ struct NewcomerFlowTests {
         let customer = try await world.customer("cus_fabrikam")
         try await world.withClient { client in
             // 1. Issue.
-            let issue = try await client.send(.post, "/v1/invitations", bearer: world.adminA,
-                                              json: #"{"provider_id":"prov_p","dap":true,"customer_email":"admin@fabrikam.example"}"#)
+            let issue = try await client.send(
+                .post, "/v1/invitations", bearer: world.adminA,
+                json: #"{"provider_id":"prov_p","dap":true,"customer_email":"admin@fabrikam.example"}"#)
             #expect(issue.status == .created, "issuing answered \(issue.status.code): \(issue.text)")
             let created = issue.json
             let id = try #require(created["id"] as? String, "no id in \(issue.text)")
@@ -31,9 +32,12 @@ struct NewcomerFlowTests {
             let email = try #require(created["email"] as? [String: Any], "no email in \(issue.text)")
             let subject = try #require(email["subject"] as? String)
             let body = try #require(email["body"] as? String)
-            #expect(subject.contains(W.resellerAName) && subject.contains(W.providerName), "the subject \"\(subject)\" does not name both partners")
+            #expect(
+                subject.contains(W.resellerAName) && subject.contains(W.providerName),
+                "the subject \"\(subject)\" does not name both partners")
             #expect(body.contains(W.resellerAName) && body.contains(W.providerName), "the email body does not name both partners:\n\(body)")
-            #expect(body.split(separator: "\n").contains { $0 == url }, "the email body does not hold the url on a line of its own:\n\(body)")
+            #expect(
+                body.split(separator: "\n").contains { $0 == url }, "the email body does not hold the url on a line of its own:\n\(body)")
             #expect(body.contains("delegated"), "the email body does not mention the DAP request:\n\(body)")
             let token = token(ofURL: url)
 
@@ -52,16 +56,21 @@ struct NewcomerFlowTests {
             #expect(accept.json["delegated_admin"] as? Bool == true, "delegated_admin is not true: \(accept.text)")
             let relationships = try #require(accept.json["relationships"] as? [[String: Any]], "no relationships in \(accept.text)")
             let outcomes = Set(relationships.map { "\($0["partner_id"] ?? "")/\($0["role"] ?? "")/\($0["created"] as? Bool == true)" })
-            #expect(outcomes == ["res_a/reseller/true", "prov_p/provider/true"], "the relationships are not the two created ones: \(accept.text)")
+            #expect(
+                outcomes == ["res_a/reseller/true", "prov_p/provider/true"],
+                "the relationships are not the two created ones: \(accept.text)")
 
             // 4. The reseller's list.
             let list = try await client.send(.get, "/v1/customers", bearer: world.adminA)
             let items = try #require(list.json["items"] as? [[String: Any]], "no items in \(list.text)")
-            #expect(items.count == 1 && items.first?["id"] as? String == "cus_fabrikam", "the reseller's list is not [cus_fabrikam]: \(list.text)")
+            #expect(
+                items.count == 1 && items.first?["id"] as? String == "cus_fabrikam",
+                "the reseller's list is not [cus_fabrikam]: \(list.text)")
             #expect(items.first?["delegated_admin"] as? Bool == true, "the reseller's list does not show DAP: \(list.text)")
             let invitation = try await client.send(.get, "/v1/invitations/\(id)", bearer: world.adminA)
-            #expect(invitation.json["uses"] as? Int == 1 && invitation.json["status"] as? String == "accepted",
-                    "the invitation does not show one use: \(invitation.text)")
+            #expect(
+                invitation.json["uses"] as? Int == 1 && invitation.json["status"] as? String == "accepted",
+                "the invitation does not show one use: \(invitation.text)")
 
             // 5. Removal by the reseller: DAP stays, no provider change.
             let removal = try await client.send(.delete, "/v1/customers/cus_fabrikam/relationship", bearer: world.adminA)
@@ -74,8 +83,11 @@ struct NewcomerFlowTests {
             let providerList = try await client.send(.get, "/v1/customers", bearer: world.providerAdmin)
             let providerItems = providerList.json["items"] as? [[String: Any]] ?? []
             #expect(providerItems.map { $0["id"] as? String } == ["cus_fabrikam"], "the provider lost the customer: \(providerList.text)")
-            #expect(providerItems.first?["role"] as? String == "provider", "the provider's relationship has the wrong role: \(providerList.text)")
+            #expect(
+                providerItems.first?["role"] as? String == "provider",
+                "the provider's relationship has the wrong role: \(providerList.text)")
         }
-        #expect(try await world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: "cus_fabrikam"), "removal took the DAP grant away")
+        #expect(
+            try await world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: "cus_fabrikam"), "removal took the DAP grant away")
     }
 }

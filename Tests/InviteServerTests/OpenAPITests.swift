@@ -67,10 +67,11 @@ struct OpenAPITests {
     /// shape changed (then the test fails and asks for an update, rather than passing).
     static func routedRoutes(_ responder: Any) -> Set<Route>? {
         guard let trie = Mirror(reflecting: responder).descendant("trie"),
-              let values = Mirror(reflecting: trie).descendant("values") else { return nil }
+            let values = Mirror(reflecting: trie).descendant("values")
+        else { return nil }
         var routes = Set<Route>()
         for slot in Mirror(reflecting: values).children {
-            guard let endpoint = Mirror(reflecting: slot.value).children.first?.value else { continue }  // Optional.some
+            guard let endpoint = Mirror(reflecting: slot.value).children.first?.value else { continue } // Optional.some
             let mirror = Mirror(reflecting: endpoint)
             guard let path = mirror.descendant("path"), let methods = mirror.descendant("methods") else { return nil }
             for entry in Mirror(reflecting: methods).children {
@@ -91,7 +92,9 @@ struct OpenAPITests {
         let routed = Self.routedRoutes(try await app.responder)
         let yaml = try await world.withClient { client in
             let reply = try await client.send(.get, "/openapi.yaml")
-            #expect(reply.status == .ok && reply.contentType.hasPrefix("application/yaml"), "GET /openapi.yaml answered \(reply.status.code) \(reply.contentType)")
+            #expect(
+                reply.status == .ok && reply.contentType.hasPrefix("application/yaml"),
+                "GET /openapi.yaml answered \(reply.status.code) \(reply.contentType)")
             return reply.text
         }
         let documented = Self.documentedRoutes(yaml)
@@ -105,7 +108,10 @@ struct OpenAPITests {
         } else {
             Issue.record("could not enumerate the router's routes: Hummingbird's internal layout changed; update routedRoutes(_:)")
         }
-        #expect(documented == Self.exercised, "documented ≠ exercised: only documented \((documented.subtracting(Self.exercised)).sorted()), only exercised \((Self.exercised.subtracting(documented)).sorted())")
+        #expect(
+            documented == Self.exercised,
+            "documented ≠ exercised: only documented \((documented.subtracting(Self.exercised)).sorted()), only exercised \((Self.exercised.subtracting(documented)).sorted())"
+        )
 
         // Without credentials, a routed path answers 401/403/415/200/400…, never the router's 404.
         try await world.withClient { client in

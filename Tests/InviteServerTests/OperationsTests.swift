@@ -29,8 +29,9 @@ struct OperationsTests {
         try await world.withClient(keyring: KeyringHolder(keyring: .empty)) { client in
             let ready = try await client.send(.get, "/readyz")
             #expect(ready.status == .serviceUnavailable, "/readyz with no keys answered \(ready.status.code)")
-            #expect(ready.contentType.hasPrefix("application/problem+json") && ready.json["code"] as? String == "unavailable",
-                    "/readyz with no keys is not an unavailable problem: \(ready.text)")
+            #expect(
+                ready.contentType.hasPrefix("application/problem+json") && ready.json["code"] as? String == "unavailable",
+                "/readyz with no keys is not an unavailable problem: \(ready.text)")
             let health = try await client.send(.get, "/healthz")
             #expect(health.status == .ok, "/healthz with no keys answered \(health.status.code)")
         }
@@ -54,22 +55,32 @@ struct OperationsTests {
             expectProblem(expired, .gone, "expired", "the expired acceptance")
 
             let metrics = try await client.send(.get, "/metrics")
-            #expect(metrics.status == .ok && metrics.contentType.hasPrefix("text/plain"), "/metrics answered \(metrics.status.code) \(metrics.contentType)")
+            #expect(
+                metrics.status == .ok && metrics.contentType.hasPrefix("text/plain"),
+                "/metrics answered \(metrics.status.code) \(metrics.contentType)")
             let lines = metrics.text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
-            #expect(lines.contains { $0.hasPrefix("invitelink_http_requests_total{") && $0.contains("route=\"/v1/acceptances\"") && $0.contains("status=\"201\"") },
-                    "no invitelink_http_requests_total for POST /v1/acceptances 201:\n\(metrics.text)")
-            #expect(lines.contains { $0.hasPrefix("invitelink_http_requests_total{") && $0.contains("status=\"410\"") },
-                    "no invitelink_http_requests_total for the 410:\n\(metrics.text)")
+            #expect(
+                lines.contains {
+                    $0.hasPrefix("invitelink_http_requests_total{") && $0.contains("route=\"/v1/acceptances\"")
+                        && $0.contains("status=\"201\"")
+                },
+                "no invitelink_http_requests_total for POST /v1/acceptances 201:\n\(metrics.text)")
+            #expect(
+                lines.contains { $0.hasPrefix("invitelink_http_requests_total{") && $0.contains("status=\"410\"") },
+                "no invitelink_http_requests_total for the 410:\n\(metrics.text)")
             #expect(!lines.contains { $0.contains(token) }, "a token leaked into the metrics")
-            #expect(lines.contains { $0.hasPrefix(#"invitelink_http_request_duration_seconds_bucket{le="0.001"}"#) },
-                    "no latency histogram invitelink_http_request_duration_seconds:\n\(metrics.text)")
+            #expect(
+                lines.contains { $0.hasPrefix(#"invitelink_http_request_duration_seconds_bucket{le="0.001"}"#) },
+                "no latency histogram invitelink_http_request_duration_seconds:\n\(metrics.text)")
             // One acceptance and one repeat of it: the counter's help says "first acceptances only".
             let acceptances = lines.first { $0.hasPrefix("invitelink_acceptances_total ") }
-            #expect(acceptances == "invitelink_acceptances_total 1",
-                    "after one acceptance and one repeat, \(acceptances ?? "no invitelink_acceptances_total") (want 1: first acceptances only)")
+            #expect(
+                acceptances == "invitelink_acceptances_total 1",
+                "after one acceptance and one repeat, \(acceptances ?? "no invitelink_acceptances_total") (want 1: first acceptances only)")
             let expiredFailures = lines.first { $0.hasPrefix(#"invitelink_verification_failures_total{reason="expired"}"#) }
-            #expect(expiredFailures == #"invitelink_verification_failures_total{reason="expired"} 1"#,
-                    "after one expired acceptance: \(expiredFailures ?? "no invitelink_verification_failures_total{reason=\"expired\"}")")
+            #expect(
+                expiredFailures == #"invitelink_verification_failures_total{reason="expired"} 1"#,
+                "after one expired acceptance: \(expiredFailures ?? "no invitelink_verification_failures_total{reason=\"expired\"}")")
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import InviteServer
 import InviteStore
 import InviteToken
@@ -14,12 +14,15 @@ struct PageTests {
 
     func expectSecurityHeaders(_ reply: Reply, _ comment: String, sourceLocation: SourceLocation = #_sourceLocation) {
         let csp = reply.headers[.contentSecurityPolicy] ?? ""
-        #expect(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
-                "\(comment): Content-Security-Policy is \"\(csp)\"", sourceLocation: sourceLocation)
-        #expect(reply.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer", "\(comment): Referrer-Policy is not no-referrer",
-                sourceLocation: sourceLocation)
-        #expect(reply.headers[HTTPField.Name("X-Frame-Options")!] == "DENY", "\(comment): X-Frame-Options is not DENY",
-                sourceLocation: sourceLocation)
+        #expect(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "\(comment): Content-Security-Policy is \"\(csp)\"", sourceLocation: sourceLocation)
+        #expect(
+            reply.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer", "\(comment): Referrer-Policy is not no-referrer",
+            sourceLocation: sourceLocation)
+        #expect(
+            reply.headers[HTTPField.Name("X-Frame-Options")!] == "DENY", "\(comment): X-Frame-Options is not DENY",
+            sourceLocation: sourceLocation)
     }
 
     @Test("GET /invitations/accept for a valid link changes nothing: no acceptance, no relationship, 0 uses, no audit entry")
@@ -40,11 +43,14 @@ struct PageTests {
             }
             // A signed-in global admin opening the page (as a mail scanner with cookies would) changes nothing either.
             let csrf = try #require(try await client.send(.get, "/invitations/accept?token=\(token)").cookie("invitelink_csrf"))
-            let signIn = try await client.send(.post, "/invitations/sign-in", form: [
-                ("token", token), ("csrf", csrf), ("email", "admin@cus1.example"), ("password", "correct horse battery"),
-            ], cookie: "invitelink_csrf=\(csrf)")
+            let signIn = try await client.send(
+                .post, "/invitations/sign-in",
+                form: [
+                    ("token", token), ("csrf", csrf), ("email", "admin@cus1.example"), ("password", "correct horse battery"),
+                ], cookie: "invitelink_csrf=\(csrf)")
             let session = try #require(signIn.cookie("invitelink_session"), "sign-in set no session: \(signIn.status) \(signIn.text)")
-            let signedIn = try await client.send(.get, "/invitations/accept?token=\(token)", cookie: "invitelink_csrf=\(csrf); invitelink_session=\(session)")
+            let signedIn = try await client.send(
+                .get, "/invitations/accept?token=\(token)", cookie: "invitelink_csrf=\(csrf); invitelink_session=\(session)")
             #expect(signedIn.text.contains("action=\"/invitations/accept\""), "the signed-in page has no accept form")
 
             let record = try #require(try await world.store.invitation(id: id, resellerID: W.resellerA))
@@ -68,19 +74,24 @@ struct PageTests {
             let tamperedPage = try await client.send(.get, "/invitations/accept?token=\(tampered(token))")
             #expect(tamperedPage.status == .badRequest, "the tampered link's page answered \(tamperedPage.status.code)")
             #expect(tamperedPage.contentType.hasPrefix("text/html"), "the tampered link's page is \(tamperedPage.contentType)")
-            #expect(tamperedPage.text.contains(TokenError.Code.badSignature.explanation), "the tampered link's page lacks the explanation:\n\(tamperedPage.text)")
+            #expect(
+                tamperedPage.text.contains(TokenError.Code.badSignature.explanation),
+                "the tampered link's page lacks the explanation:\n\(tamperedPage.text)")
             #expect(tamperedPage.text.contains("bad_signature"), "the tampered link's page does not show its reason code")
             expectSecurityHeaders(tamperedPage, "the tampered link's page")
 
             let emptyPage = try await client.send(.get, "/invitations/accept")
-            #expect(emptyPage.status == .badRequest && emptyPage.text.contains(TokenError.Code.malformed.explanation),
-                    "the page without a token is not a 400 explanation: \(emptyPage.status.code)")
+            #expect(
+                emptyPage.status == .badRequest && emptyPage.text.contains(TokenError.Code.malformed.explanation),
+                "the page without a token is not a 400 explanation: \(emptyPage.status.code)")
 
             world.clock.set(W.t0 + 15 * W.day)
             let expiredPage = try await client.send(.get, "/invitations/accept?token=\(token)")
             #expect(expiredPage.status == .gone, "the expired link's page answered \(expiredPage.status.code)")
             #expect(expiredPage.contentType.hasPrefix("text/html"), "the expired link's page is \(expiredPage.contentType)")
-            #expect(expiredPage.text.contains(TokenError.Code.expired.explanation), "the expired link's page lacks the explanation:\n\(expiredPage.text)")
+            #expect(
+                expiredPage.text.contains(TokenError.Code.expired.explanation),
+                "the expired link's page lacks the explanation:\n\(expiredPage.text)")
             expectSecurityHeaders(expiredPage, "the expired link's page")
         }
     }
@@ -105,9 +116,11 @@ struct PageTests {
             #expect(landing.text.contains("action=\"/invitations/sign-in\""), "the page offers no sign-in form")
 
             // Sign in with the one-time password (the email in another case).
-            let signIn = try await client.send(.post, "/invitations/sign-in", form: [
-                ("token", token), ("csrf", csrf), ("email", "admin@CUS1.example"), ("password", oneTime),
-            ], cookie: "invitelink_csrf=\(csrf)")
+            let signIn = try await client.send(
+                .post, "/invitations/sign-in",
+                form: [
+                    ("token", token), ("csrf", csrf), ("email", "admin@CUS1.example"), ("password", oneTime),
+                ], cookie: "invitelink_csrf=\(csrf)")
             #expect(signIn.status == .seeOther, "sign-in answered \(signIn.status.code), not 303: \(signIn.text)")
             #expect(signIn.headers[.location] == acceptPath, "sign-in redirects to \(signIn.headers[.location] ?? "nowhere")")
             let session = try #require(signIn.cookie("invitelink_session"), "sign-in set no session cookie: \(signIn.setCookies)")
@@ -121,18 +134,25 @@ struct PageTests {
             #expect(mustChange.text.contains("action=\"/invitations/password\""), "the page does not ask for a password change")
             #expect(!mustChange.text.contains("action=\"/invitations/accept\""), "the page offers to accept before the password change")
             let early = try await client.send(.post, "/invitations/accept", form: [("token", token), ("csrf", csrf)], cookie: cookies)
-            #expect(early.text.contains("action=\"/invitations/password\""), "accepting before the password change did not ask for it again")
+            #expect(
+                early.text.contains("action=\"/invitations/password\""), "accepting before the password change did not ask for it again")
             #expect(try await world.store.invitation(id: id)?.useCount == 0, "an acceptance went through before the password change")
 
-            let short = try await client.send(.post, "/invitations/password", form: [
-                ("token", token), ("csrf", csrf), ("current_password", oneTime), ("new_password", "short"),
-            ], cookie: cookies)
-            #expect(short.status == .ok && short.text.contains("at least 12"), "a too-short new password was not refused: \(short.status.code)")
-            let change = try await client.send(.post, "/invitations/password", form: [
-                ("token", token), ("csrf", csrf), ("current_password", oneTime), ("new_password", "a much longer passphrase"),
-            ], cookie: cookies)
+            let short = try await client.send(
+                .post, "/invitations/password",
+                form: [
+                    ("token", token), ("csrf", csrf), ("current_password", oneTime), ("new_password", "short"),
+                ], cookie: cookies)
+            #expect(
+                short.status == .ok && short.text.contains("at least 12"), "a too-short new password was not refused: \(short.status.code)")
+            let change = try await client.send(
+                .post, "/invitations/password",
+                form: [
+                    ("token", token), ("csrf", csrf), ("current_password", oneTime), ("new_password", "a much longer passphrase"),
+                ], cookie: cookies)
             #expect(change.status == .seeOther, "the password change answered \(change.status.code), not 303: \(change.text)")
-            #expect(try await world.store.user(email: "admin@cus1.example")?.mustChangePassword == false, "the password change was not stored")
+            #expect(
+                try await world.store.user(email: "admin@cus1.example")?.mustChangePassword == false, "the password change was not stored")
 
             let ready = try await client.send(.get, acceptPath, cookie: cookies)
             #expect(ready.text.contains("action=\"/invitations/accept\""), "the page offers no accept form after the password change")
@@ -157,7 +177,8 @@ struct PageTests {
         }
         #expect(try await world.customerIDs(of: W.resellerA) == ["cus_1"], "the form's acceptance made no reseller relationship")
         #expect(try await world.customerIDs(of: W.provider) == ["cus_1"], "the form's acceptance made no provider relationship")
-        #expect(try await world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: "cus_1"), "the form's acceptance granted no DAP")
+        #expect(
+            try await world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: "cus_1"), "the form's acceptance granted no DAP")
     }
 
     @Test("five wrong passwords lock the account: the sixth attempt answers 429 even with the right password")
@@ -170,13 +191,17 @@ struct PageTests {
             let token = try await world.mint(record: true).token
             let csrf = try #require(try await client.send(.get, "/invitations/accept?token=\(token)").cookie("invitelink_csrf"))
             func signIn(_ password: String) async throws -> Reply {
-                try await client.send(.post, "/invitations/sign-in", form: [
-                    ("token", token), ("csrf", csrf), ("email", "admin@cus1.example"), ("password", password),
-                ], cookie: "invitelink_csrf=\(csrf)")
+                try await client.send(
+                    .post, "/invitations/sign-in",
+                    form: [
+                        ("token", token), ("csrf", csrf), ("email", "admin@cus1.example"), ("password", password),
+                    ], cookie: "invitelink_csrf=\(csrf)")
             }
             for attempt in 1...5 {
                 let reply = try await signIn("wrong password \(attempt)")
-                #expect(reply.status == .ok && reply.cookie("invitelink_session") == nil, "wrong password \(attempt) answered \(reply.status.code) or signed in")
+                #expect(
+                    reply.status == .ok && reply.cookie("invitelink_session") == nil,
+                    "wrong password \(attempt) answered \(reply.status.code) or signed in")
                 #expect(reply.text.contains("not right"), "wrong password \(attempt) did not say so")
             }
             let locked = try await signIn("the right password")
@@ -185,7 +210,9 @@ struct PageTests {
 
             world.clock.set(W.t0 + 16 * 60)
             let later = try await signIn("the right password")
-            #expect(later.status == .seeOther && later.cookie("invitelink_session") != nil, "the account is still locked after 16 minutes: \(later.status.code)")
+            #expect(
+                later.status == .seeOther && later.cookie("invitelink_session") != nil,
+                "the account is still locked after 16 minutes: \(later.status.code)")
         }
     }
 }

@@ -15,8 +15,9 @@ struct PortalTests {
     /// Adds reseller A's admin agent as a portal user.
     static func addAgent(_ world: World) async throws {
         try await world.store.addUser(
-            User(id: "usr_agent", tenant: .partner(W.resellerA), email: email, role: .adminAgent,
-                 passwordHash: try PasswordHash.make(password: password), mustChangePassword: false, createdAt: W.t0),
+            User(
+                id: "usr_agent", tenant: .partner(W.resellerA), email: email, role: .adminAgent,
+                passwordHash: try PasswordHash.make(password: password), mustChangePassword: false, createdAt: W.t0),
             actor: "test"
         )
     }
@@ -43,11 +44,13 @@ struct PortalTests {
             #expect(before.status == .ok, "the portal did not open with a fresh session: \(before.status)")
 
             let signedOut = try await client.send(.post, "/portal/sign-out", form: [("csrf", csrf)], cookie: cookies)
-            #expect(signedOut.status == .seeOther && signedOut.headers[.location] == "/portal/sign-in", "sign-out answered \(signedOut.status)")
+            #expect(
+                signedOut.status == .seeOther && signedOut.headers[.location] == "/portal/sign-in", "sign-out answered \(signedOut.status)")
 
             let after = try await client.send(.get, "/portal", cookie: cookies)
-            #expect(after.status == .seeOther && after.headers[.location]?.hasPrefix("/portal/sign-in") == true,
-                    "the signed-out cookie still opens the portal: \(after.status)")
+            #expect(
+                after.status == .seeOther && after.headers[.location]?.hasPrefix("/portal/sign-in") == true,
+                "the signed-out cookie still opens the portal: \(after.status)")
         }
     }
 
@@ -60,7 +63,8 @@ struct PortalTests {
         try await world.withClient { client in
             let (csrf, cookies) = try await Self.signIn(client)
             let issued = try await client.send(
-                .post, "/portal/invitations", form: [("provider_id", W.provider), ("dap", "on"), ("customer_email", ""), ("csrf", csrf)], cookie: cookies)
+                .post, "/portal/invitations", form: [("provider_id", W.provider), ("dap", "on"), ("customer_email", ""), ("csrf", csrf)],
+                cookie: cookies)
             #expect(issued.status == .seeOther, "requesting a link answered \(issued.status): \(issued.text.prefix(200))")
             let location = try #require(issued.headers[.location], "no redirect to the draft")
             #expect(location.hasPrefix("/portal/invitations/") && location.hasSuffix("/draft"), "redirected to \(location)")

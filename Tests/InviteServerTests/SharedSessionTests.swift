@@ -31,8 +31,9 @@ struct SharedSessionTests {
                 #expect(signedOut.status == .seeOther, "sign-out answered \(signedOut.status)")
                 for (name, instance) in [("the instance that signed it", first), ("the one signed out on", second)] {
                     let after = try await instance.send(.get, "/portal", cookie: cookies)
-                    #expect(after.status == .seeOther && after.headers[.location]?.hasPrefix("/portal/sign-in") == true,
-                            "the signed-out cookie still opens the portal on \(name): \(after.status)")
+                    #expect(
+                        after.status == .seeOther && after.headers[.location]?.hasPrefix("/portal/sign-in") == true,
+                        "the signed-out cookie still opens the portal on \(name): \(after.status)")
                 }
             }
         }
@@ -49,9 +50,11 @@ struct SharedSessionTests {
             let created = try await first.issue(#"{"provider_id":"prov_p","dap":true}"#, bearer: world.adminA)
             let token = token(ofURL: try #require(created["url"] as? String))
             let csrf = try #require(try await first.send(.get, "/invitations/accept?token=\(token)").cookie("invitelink_csrf"))
-            let signIn = try await first.send(.post, "/invitations/sign-in", form: [
-                ("token", token), ("csrf", csrf), ("email", "admin@cus1.example"), ("password", "correct horse battery"),
-            ], cookie: "invitelink_csrf=\(csrf)")
+            let signIn = try await first.send(
+                .post, "/invitations/sign-in",
+                form: [
+                    ("token", token), ("csrf", csrf), ("email", "admin@cus1.example"), ("password", "correct horse battery"),
+                ], cookie: "invitelink_csrf=\(csrf)")
             let session = try #require(signIn.cookie("invitelink_session"), "sign-in set no session: \(signIn.status)")
             let cookies = "invitelink_csrf=\(csrf); invitelink_session=\(session)"
             try await world.withClient(sessionSecret: secret) { second in

@@ -1,5 +1,6 @@
 import InviteToken
 import Testing
+
 @testable import InviteService
 
 @Suite("PasswordHash")
@@ -30,12 +31,14 @@ struct PasswordHashTests {
         #expect(try PasswordHash.verify("cafe\u{301}", against: encoded), "NFD input did not match the NFC password")
     }
 
-    @Test("malformed or out-of-bounds encodings throw InvalidHash", arguments: [
-        "", "bcrypt$x", "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA",
-        "scrypt$16385$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",       // N not a power of two
-        "scrypt$4194304$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",     // N too large
-        "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAA",     // padded salt
-    ])
+    @Test(
+        "malformed or out-of-bounds encodings throw InvalidHash",
+        arguments: [
+            "", "bcrypt$x", "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA",
+            "scrypt$16385$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", // N not a power of two
+            "scrypt$4194304$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", // N too large
+            "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAA", // padded salt
+        ])
     func malformed(encoded: String) {
         #expect(throws: PasswordHash.InvalidHash.self, "encoding \(encoded)") {
             try PasswordHash.verify("pw", against: encoded)

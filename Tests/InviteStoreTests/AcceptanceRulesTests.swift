@@ -1,5 +1,5 @@
-import Testing
 import InviteStore
+import Testing
 
 /// ``AcceptanceRules`` alone, without a database: each rule, the order they are checked in,
 /// and the repeat answered before any of them.
@@ -76,12 +76,14 @@ struct AcceptanceRulesTests {
 
     @Test func theAnswerNamesEachRelationshipAskedFor() {
         let twoTier = AcceptanceRules.answer(to: Self.request, for: Self.invitation(), resellerCreated: true, providerCreated: false)
-        #expect(twoTier.relationships == [
-            RelationshipOutcome(partnerID: "res_1", role: .reseller, created: true),
-            RelationshipOutcome(partnerID: "prov_1", role: .provider, created: false),
-        ])
+        #expect(
+            twoTier.relationships == [
+                RelationshipOutcome(partnerID: "res_1", role: .reseller, created: true),
+                RelationshipOutcome(partnerID: "prov_1", role: .provider, created: false),
+            ])
         #expect(twoTier.delegatedAdmin)
-        let direct = AcceptanceRules.answer(to: Self.request, for: Self.invitation(provider: nil), resellerCreated: false, providerCreated: true)
+        let direct = AcceptanceRules.answer(
+            to: Self.request, for: Self.invitation(provider: nil), resellerCreated: false, providerCreated: true)
         #expect(direct.relationships == [RelationshipOutcome(partnerID: "res_1", role: .reseller, created: false)])
     }
 

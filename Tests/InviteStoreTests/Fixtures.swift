@@ -1,5 +1,5 @@
-import Testing
 import InviteStore
+import Testing
 
 /// A small world every contract test starts from: two resellers, two providers (one connected
 /// to reseller A), and customers made on demand.

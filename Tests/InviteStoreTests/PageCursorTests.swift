@@ -1,12 +1,15 @@
-import Testing
-@testable import InviteStore
 import InviteToken
+import Testing
+
+@testable import InviteStore
 
 @Suite("Page cursors and base64url")
 struct PageCursorTests {
-    @Test("RFC 4648 §10 vectors in the URL alphabet without padding", arguments: [
-        ("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"), ("foobar", "Zm9vYmFy"),
-    ])
+    @Test(
+        "RFC 4648 §10 vectors in the URL alphabet without padding",
+        arguments: [
+            ("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"), ("foobar", "Zm9vYmFy"),
+        ])
     func vectors(plain: String, encoded: String) {
         #expect(Base64URL.encode(Array(plain.utf8)) == encoded, "encoding \(plain)")
         #expect(Base64URL.decode(encoded) == Array(plain.utf8), "decoding \(encoded)")

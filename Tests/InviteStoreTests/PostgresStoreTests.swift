@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import InviteStore
 
 /// How `postgres://` URLs are read: no server needed.
@@ -8,17 +9,21 @@ struct PostgresConfigurationTests {
     @Test("pool size: the URL's pool, else INVITELINK_DB_POOL, else 8")
     func poolSize() throws {
         let base = "postgres://app@db.example:5433/invitelink"
-        #expect(try PostgresConfiguration(url: base + "?pool=3", environment: ["INVITELINK_DB_POOL": "5"]).poolSize == 3,
-                "the URL's pool must win over the environment")
-        #expect(try PostgresConfiguration(url: base, environment: ["INVITELINK_DB_POOL": "5"]).poolSize == 5,
-                "INVITELINK_DB_POOL must apply when the URL has no pool")
-        #expect(try PostgresConfiguration(url: base, environment: [:]).poolSize == PostgresConfiguration.defaultPoolSize,
-                "the default pool size must be 8")
+        #expect(
+            try PostgresConfiguration(url: base + "?pool=3", environment: ["INVITELINK_DB_POOL": "5"]).poolSize == 3,
+            "the URL's pool must win over the environment")
+        #expect(
+            try PostgresConfiguration(url: base, environment: ["INVITELINK_DB_POOL": "5"]).poolSize == 5,
+            "INVITELINK_DB_POOL must apply when the URL has no pool")
+        #expect(
+            try PostgresConfiguration(url: base, environment: [:]).poolSize == PostgresConfiguration.defaultPoolSize,
+            "the default pool size must be 8")
     }
 
     @Test("user, password, host, port and database are read, percent-decoded")
     func components() throws {
-        let configuration = try PostgresConfiguration(url: "postgresql://app%40corp:p%2Fss%3Aw@db.example:5433/invite%20link", environment: [:])
+        let configuration = try PostgresConfiguration(
+            url: "postgresql://app%40corp:p%2Fss%3Aw@db.example:5433/invite%20link", environment: [:])
         #expect(configuration.client.username == "app@corp", "user name not percent-decoded")
         #expect(configuration.client.password == "p/ss:w", "password not percent-decoded")
         #expect(configuration.client.host == "db.example" && configuration.client.port == 5433, "host or port misread")
@@ -41,16 +46,18 @@ struct PostgresConfigurationTests {
         #expect(try mode("postgres://app@localhost/invitelink?host=/run/postgresql") == nil)
     }
 
-    @Test("malformed URLs and unknown settings are invalidInput, and name no password", arguments: [
-        "postgres://app:secret@db.example/invitelink?pool=0",
-        "postgres://app:secret@db.example/invitelink?pool=many",
-        "postgres://app:secret@db.example/invitelink?pool=1001",
-        "postgres://app:secret@db.example/invitelink?sslmode=maybe",
-        "postgres://app:secret@db.example/invitelink?poolsize=4",
-        "postgres://app:secret@db.example/invitelink?host=relative",
-        "postgres://db.example/invitelink",
-        "postgres://app:secret@/invitelink",
-    ])
+    @Test(
+        "malformed URLs and unknown settings are invalidInput, and name no password",
+        arguments: [
+            "postgres://app:secret@db.example/invitelink?pool=0",
+            "postgres://app:secret@db.example/invitelink?pool=many",
+            "postgres://app:secret@db.example/invitelink?pool=1001",
+            "postgres://app:secret@db.example/invitelink?sslmode=maybe",
+            "postgres://app:secret@db.example/invitelink?poolsize=4",
+            "postgres://app:secret@db.example/invitelink?host=relative",
+            "postgres://db.example/invitelink",
+            "postgres://app:secret@/invitelink",
+        ])
     func refused(url: String) async {
         do {
             _ = try PostgresConfiguration(url: url, environment: [:])
@@ -114,8 +121,9 @@ struct PostgresStoreTests {
             for store in stores { group.addTask { try await store.migrate() } }
             try await group.waitForAll()
         }
-        #expect(try await first.scalarForTesting("SELECT count(*) FROM schema_migrations") == String(PostgresSchema.migrations.count),
-                "each migration must be recorded once")
+        #expect(
+            try await first.scalarForTesting("SELECT count(*) FROM schema_migrations") == String(PostgresSchema.migrations.count),
+            "each migration must be recorded once")
         try await F.seed(first)
         #expect(try await stores[5].partner(id: F.resellerA) != nil, "another instance does not see the seeded data")
         for store in stores { await store.shutdown() }
@@ -132,8 +140,9 @@ struct PostgresStoreTests {
                 group.addTask {
                     do {
                         try await store.addUser(
-                            User(id: "usr_\(index)", tenant: .customer("cus_1"), email: "Admin@Cus1.example", role: .globalAdmin,
-                                 passwordHash: "x", mustChangePassword: true, createdAt: F.t0),
+                            User(
+                                id: "usr_\(index)", tenant: .customer("cus_1"), email: "Admin@Cus1.example", role: .globalAdmin,
+                                passwordHash: "x", mustChangePassword: true, createdAt: F.t0),
                             actor: F.actor)
                         return nil
                     } catch let error as StoreError {
@@ -167,8 +176,9 @@ struct PostgresStoreTests {
         #expect(try await subject.count(.dap_grants) == 1, "one DAP grant per partner and customer")
         #expect(try await subject.count(.acceptances) == 10, "every invitation's acceptance is recorded")
         let audit = try await store.auditLog(limit: 100).map(\.action)
-        #expect(audit.filter { $0 == "relationship.created" }.count == 1 && audit.filter { $0 == "dap.granted" }.count == 1,
-                "creation and grant must be audited once each: \(audit)")
+        #expect(
+            audit.filter { $0 == "relationship.created" }.count == 1 && audit.filter { $0 == "dap.granted" }.count == 1,
+            "creation and grant must be audited once each: \(audit)")
     }
 
     @Test("text sorts in byte order whatever the database's collation, as on SQLite")
@@ -179,8 +189,9 @@ struct PostgresStoreTests {
             try await store.addPartner(Partner(id: "p\(name)", name: name, kind: .provider, createdAt: F.t0), actor: F.actor)
             try await store.connect(resellerID: "res", providerID: "p\(name)", at: F.t0, actor: F.actor)
         }
-        #expect(try await store.providers(ofReseller: "res").map(\.name) == ["A", "B", "_", "a", "b"],
-                "providers must sort by bytes, as SQLite's BINARY collation does")
+        #expect(
+            try await store.providers(ofReseller: "res").map(\.name) == ["A", "B", "_", "a", "b"],
+            "providers must sort by bytes, as SQLite's BINARY collation does")
     }
 
     @Test("after shutdown, calls fail with unavailable")

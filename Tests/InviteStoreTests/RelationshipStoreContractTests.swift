@@ -1,5 +1,5 @@
-import Testing
 import InviteStore
+import Testing
 
 /// The behaviour every ``RelationshipStore`` must have, run against each backend of
 /// ``StoreBackend/all``. A test here names no backend; what only one backend can show (its
@@ -30,12 +30,14 @@ struct RelationshipStoreContractTests {
         let store = try await backend.make().store
         try await F.seed(store)
         try await store.connect(resellerID: F.resellerA, providerID: F.provider, at: F.t0 + 1, actor: F.actor)
-        #expect(try await store.providers(ofReseller: F.resellerA).map(\.id) == [F.provider],
-                "connecting twice must leave one provider in the list")
+        #expect(
+            try await store.providers(ofReseller: F.resellerA).map(\.id) == [F.provider],
+            "connecting twice must leave one provider in the list")
 
         try await store.disconnect(resellerID: F.resellerA, providerID: F.provider, at: F.t0 + 2, actor: F.actor)
-        #expect(try await store.isConnected(resellerID: F.resellerA, providerID: F.provider) == false,
-                "still connected after disconnect")
+        #expect(
+            try await store.isConnected(resellerID: F.resellerA, providerID: F.provider) == false,
+            "still connected after disconnect")
         #expect(try await store.providers(ofReseller: F.resellerA).isEmpty, "a disconnected provider is still listed")
 
         try await store.connect(resellerID: F.resellerA, providerID: F.provider, at: F.t0 + 3, actor: F.actor)
@@ -89,8 +91,9 @@ struct RelationshipStoreContractTests {
         let store = try await backend.make().store
         try await F.addCustomer(store, "cus_1")
         func user(_ id: String, _ email: String) -> User {
-            User(id: id, tenant: .customer("cus_1"), email: email, role: .globalAdmin, passwordHash: "x",
-                 mustChangePassword: true, createdAt: F.t0)
+            User(
+                id: id, tenant: .customer("cus_1"), email: email, role: .globalAdmin, passwordHash: "x",
+                mustChangePassword: true, createdAt: F.t0)
         }
         try await store.addUser(user("usr_1", "Admin@Cus1.example"), actor: F.actor)
         await expectStoreError(.conflict, "the same email in lower case") {
@@ -115,8 +118,9 @@ struct RelationshipStoreContractTests {
         let store = try await backend.make().store
         try await F.addCustomer(store, "cus_1")
         try await store.addUser(
-            User(id: "usr_1", tenant: .customer("cus_1"), email: "Admin@Cus1.Example", role: .globalAdmin,
-                 passwordHash: "old", mustChangePassword: true, createdAt: F.t0),
+            User(
+                id: "usr_1", tenant: .customer("cus_1"), email: "Admin@Cus1.Example", role: .globalAdmin,
+                passwordHash: "old", mustChangePassword: true, createdAt: F.t0),
             actor: F.actor
         )
         #expect(try await store.user(email: "ADMIN@cus1.example")?.id == "usr_1", "look-up by email must ignore case")
@@ -124,12 +128,14 @@ struct RelationshipStoreContractTests {
         try await store.recordFailedSignIn(userID: "usr_1", lockedUntil: F.t0 + 300)
         try await store.recordFailedSignIn(userID: "usr_1", lockedUntil: nil)
         let failed = try await store.user(id: "usr_1")
-        #expect(failed?.failedSignIns == 2 && failed?.lockedUntil == F.t0 + 300,
-                "two failures must count 2 and a nil lock must leave the earlier one")
+        #expect(
+            failed?.failedSignIns == 2 && failed?.lockedUntil == F.t0 + 300,
+            "two failures must count 2 and a nil lock must leave the earlier one")
 
         try await store.setPassword(userID: "usr_1", passwordHash: "new", at: F.t0 + 10)
         let changed = try await store.user(id: "usr_1")
-        #expect(changed?.passwordHash == "new" && changed?.mustChangePassword == false && changed?.failedSignIns == 0
+        #expect(
+            changed?.passwordHash == "new" && changed?.mustChangePassword == false && changed?.failedSignIns == 0
                 && changed?.lockedUntil == nil, "setPassword must store the hash and clear the one-time flag and counters")
     }
 
@@ -139,8 +145,9 @@ struct RelationshipStoreContractTests {
         try await F.addCustomer(store, "cus_1")
         await expectStoreError(.invalidInput, "admin-agent is a partner role") {
             try await store.addUser(
-                User(id: "usr_1", tenant: .customer("cus_1"), email: "a@b.example", role: .adminAgent,
-                     passwordHash: "x", mustChangePassword: true, createdAt: F.t0),
+                User(
+                    id: "usr_1", tenant: .customer("cus_1"), email: "a@b.example", role: .adminAgent,
+                    passwordHash: "x", mustChangePassword: true, createdAt: F.t0),
                 actor: F.actor
             )
         }
@@ -153,7 +160,8 @@ struct RelationshipStoreContractTests {
         let hash = [UInt8](repeating: 0xAB, count: 32)
         let credential = Credential(id: "crd_1", tenant: .partner(F.resellerA), role: .adminAgent, secretHash: hash, createdAt: F.t0)
         try await store.addCredential(credential, actor: F.actor)
-        #expect(try await store.principal(secretHash: hash)?.credential == credential, "the credential read back differs from the one added")
+        #expect(
+            try await store.principal(secretHash: hash)?.credential == credential, "the credential read back differs from the one added")
         #expect(try await store.principal(secretHash: [UInt8](repeating: 0xAC, count: 32)) == nil, "another hash matched")
 
         try await store.revokeCredential(id: "crd_1", at: F.t0 + 5, actor: F.actor)
@@ -164,28 +172,35 @@ struct RelationshipStoreContractTests {
         }
     }
 
-    @Test("a principal is the credential with its partner's record, none for a customer's, nothing once revoked", arguments: StoreBackend.all)
+    @Test(
+        "a principal is the credential with its partner's record, none for a customer's, nothing once revoked", arguments: StoreBackend.all)
     func principalLookup(backend: StoreBackend) async throws {
         let store = try await backend.make().store
         try await F.seed(store)
         let partnerHash = [UInt8](repeating: 0xA1, count: 32), customerHash = [UInt8](repeating: 0xA2, count: 32)
-        let partnerCredential = Credential(id: "crd_p", tenant: .partner(F.resellerA), role: .adminAgent, secretHash: partnerHash, createdAt: F.t0)
+        let partnerCredential = Credential(
+            id: "crd_p", tenant: .partner(F.resellerA), role: .adminAgent, secretHash: partnerHash, createdAt: F.t0)
         try await store.addCredential(partnerCredential, actor: F.actor)
         try await store.addCustomer(Customer(id: "cus_1", name: "Customer 1", domain: "c1.example", createdAt: F.t0), actor: F.actor)
-        let customerCredential = Credential(id: "crd_c", tenant: .customer("cus_1"), role: .globalAdmin, secretHash: customerHash, createdAt: F.t0)
+        let customerCredential = Credential(
+            id: "crd_c", tenant: .customer("cus_1"), role: .globalAdmin, secretHash: customerHash, createdAt: F.t0)
         try await store.addCredential(customerCredential, actor: F.actor)
 
         let reseller = try #require(try await store.partner(id: F.resellerA))
-        #expect(try await store.principal(secretHash: partnerHash) == Principal(credential: partnerCredential, partner: reseller),
-                "a partner's credential comes without its partner, or with another")
-        #expect(try await store.principal(secretHash: customerHash) == Principal(credential: customerCredential, partner: nil),
-                "a customer's credential comes with a partner")
+        #expect(
+            try await store.principal(secretHash: partnerHash) == Principal(credential: partnerCredential, partner: reseller),
+            "a partner's credential comes without its partner, or with another")
+        #expect(
+            try await store.principal(secretHash: customerHash) == Principal(credential: customerCredential, partner: nil),
+            "a customer's credential comes with a partner")
         #expect(try await store.principal(secretHash: [UInt8](repeating: 0xA3, count: 32)) == nil, "another hash matched")
         try await store.revokeCredential(id: "crd_p", at: F.t0 + 5, actor: F.actor)
         #expect(try await store.principal(secretHash: partnerHash) == nil, "a revoked credential still authenticates")
     }
 
-    @Test("a signed-out session stays revoked until its expiry, twice is harmless, and expired ones are forgotten", arguments: StoreBackend.all)
+    @Test(
+        "a signed-out session stays revoked until its expiry, twice is harmless, and expired ones are forgotten",
+        arguments: StoreBackend.all)
     func revokedSessions(backend: StoreBackend) async throws {
         let store = try await backend.make().store
         let first = [UInt8](repeating: 0x51, count: 32), second = [UInt8](repeating: 0x52, count: 32)
@@ -205,9 +220,12 @@ struct RelationshipStoreContractTests {
         let store = try await backend.make().store
         try await F.seed(store)
         let hash = [UInt8](repeating: 1, count: 32)
-        try await store.addCredential(Credential(id: "crd_1", tenant: .partner(F.resellerA), role: .globalAdmin, secretHash: hash, createdAt: F.t0), actor: F.actor)
+        try await store.addCredential(
+            Credential(id: "crd_1", tenant: .partner(F.resellerA), role: .globalAdmin, secretHash: hash, createdAt: F.t0), actor: F.actor)
         await expectStoreError(.conflict, "same secret hash under a new id") {
-            try await store.addCredential(Credential(id: "crd_2", tenant: .partner(F.resellerB), role: .globalAdmin, secretHash: hash, createdAt: F.t0), actor: F.actor)
+            try await store.addCredential(
+                Credential(id: "crd_2", tenant: .partner(F.resellerB), role: .globalAdmin, secretHash: hash, createdAt: F.t0),
+                actor: F.actor)
         }
     }
 
@@ -247,22 +265,26 @@ struct RelationshipStoreContractTests {
         try await store.addInvitation(F.invitation("inv_1", dap: true))
 
         let acceptance = try await store.accept(F.request("inv_1", customer: "cus_1"))
-        #expect(acceptance.relationships == [
-            RelationshipOutcome(partnerID: F.resellerA, role: .reseller, created: true),
-            RelationshipOutcome(partnerID: F.provider, role: .provider, created: true),
-        ], "the answer must list both relationships as created")
+        #expect(
+            acceptance.relationships == [
+                RelationshipOutcome(partnerID: F.resellerA, role: .reseller, created: true),
+                RelationshipOutcome(partnerID: F.provider, role: .provider, created: true),
+            ], "the answer must list both relationships as created")
         #expect(acceptance.delegatedAdmin, "the answer must say DAP was granted")
 
         let resellerCustomers = try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items
-        #expect(resellerCustomers.map(\.customer.id) == ["cus_1"] && resellerCustomers.first?.delegatedAdminSince == F.t0 + 60,
-                "the reseller must list the customer with DAP since the acceptance")
-        #expect(try await store.customers(ofPartner: F.provider, page: PageRequest()).items.map(\.role) == [.provider],
-                "the provider must list the customer in the provider role")
+        #expect(
+            resellerCustomers.map(\.customer.id) == ["cus_1"] && resellerCustomers.first?.delegatedAdminSince == F.t0 + 60,
+            "the reseller must list the customer with DAP since the acceptance")
+        #expect(
+            try await store.customers(ofPartner: F.provider, page: PageRequest()).items.map(\.role) == [.provider],
+            "the provider must list the customer in the provider role")
         #expect(try await store.hasDelegatedAdmin(partnerID: F.resellerA, customerID: "cus_1"), "no DAP grant")
         #expect(try await store.invitation(id: "inv_1")?.useCount == 1, "use_count must be 1")
 
         let actions = try await store.auditLog(limit: 10).map(\.action)
-        #expect(actions.filter { $0 == "relationship.created" }.count == 2 && actions.contains("dap.granted")
+        #expect(
+            actions.filter { $0 == "relationship.created" }.count == 2 && actions.contains("dap.granted")
                 && actions.contains("invitation.accepted"), "audit entries missing: \(actions)")
     }
 
@@ -339,7 +361,8 @@ struct RelationshipStoreContractTests {
         #expect(usedUp.count == 99, "every other one must be used_up, got \(usedUp.count)")
         #expect(try await subject.count(.relationships) == 2, "one reseller and one provider relationship, no more")
         #expect(try await subject.count(.acceptances) == 1, "one acceptance row")
-        #expect(try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items.map(\.customer.id)
+        #expect(
+            try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items.map(\.customer.id)
                 == winners.map(\.customerID), "the reseller must list the winner and nobody else")
     }
 
@@ -358,16 +381,18 @@ struct RelationshipStoreContractTests {
         }
 
         #expect(answers.count == 50 && Set(answers.map(\.customerID)) == Set(customers), "every customer must get its own answer")
-        #expect(answers.allSatisfy { $0.relationships.allSatisfy(\.created) && $0.delegatedAdmin && !$0.isRepeat },
-                "every first acceptance must create both relationships and grant DAP")
+        #expect(
+            answers.allSatisfy { $0.relationships.allSatisfy(\.created) && $0.delegatedAdmin && !$0.isRepeat },
+            "every first acceptance must create both relationships and grant DAP")
         #expect(try await subject.count(.acceptances) == 50, "one acceptance row per customer")
         #expect(try await subject.count(.relationships) == 100, "a reseller and a provider relationship per customer")
         #expect(try await subject.count(.dap_grants) == 50, "one DAP grant per customer")
         #expect(try await store.invitation(id: "inv_1")?.useCount == 50, "the invitation must read 50 uses")
         let record = try await store.invitation(id: "inv_1", resellerID: F.resellerA)
         #expect(record?.invitation.useCount == 50 && record?.acceptances.count == 50, "the record must read 50 uses and 50 acceptances")
-        #expect(try await store.invitations(resellerID: F.resellerA, page: PageRequest()).items.first?.invitation.useCount == 50,
-                "the list must read 50 uses")
+        #expect(
+            try await store.invitations(resellerID: F.resellerA, page: PageRequest()).items.first?.invitation.useCount == 50,
+            "the list must read 50 uses")
     }
 
     @Test("acceptances racing a revocation: each succeeds whole or is revoked with nothing written", arguments: StoreBackend.all)
@@ -396,7 +421,8 @@ struct RelationshipStoreContractTests {
 
         var accepted = 0
         for (id, outcome) in outcomes {
-            let rows = try await subject.scalar("""
+            let rows = try await subject.scalar(
+                """
                 SELECT (SELECT count(*) FROM acceptances WHERE customer_id = '\(id)')
                      + (SELECT count(*) FROM relationships WHERE customer_id = '\(id)')
                      + (SELECT count(*) FROM dap_grants WHERE customer_id = '\(id)')
@@ -404,9 +430,12 @@ struct RelationshipStoreContractTests {
             switch outcome {
             case .success(let acceptance):
                 accepted += 1
-                #expect(acceptance.relationships.allSatisfy(\.created) && acceptance.relationships.count == 2 && acceptance.delegatedAdmin,
-                        "\(id) succeeded without both relationships and DAP")
-                #expect(rows == "4", "\(id) succeeded, so its acceptance, two relationships and DAP grant must be stored, not \(rows ?? "nil") rows")
+                #expect(
+                    acceptance.relationships.allSatisfy(\.created) && acceptance.relationships.count == 2 && acceptance.delegatedAdmin,
+                    "\(id) succeeded without both relationships and DAP")
+                #expect(
+                    rows == "4",
+                    "\(id) succeeded, so its acceptance, two relationships and DAP grant must be stored, not \(rows ?? "nil") rows")
             case .failure(let error):
                 #expect(error.code == .revoked, "\(id) failed with \(error), not revoked")
                 #expect(rows == "0", "\(id) was refused, yet \(rows ?? "nil") rows were written for it")
@@ -414,8 +443,9 @@ struct RelationshipStoreContractTests {
         }
         #expect(outcomes.count == 30, "every acceptance must answer")
         let late = Set(customers.dropFirst(15))
-        #expect(outcomes.filter { late.contains($0.0) }.allSatisfy { if case .failure = $0.1 { true } else { false } },
-                "an acceptance that started after the revocation returned succeeded")
+        #expect(
+            outcomes.filter { late.contains($0.0) }.allSatisfy { if case .failure = $0.1 { true } else { false } },
+            "an acceptance that started after the revocation returned succeeded")
         #expect(revoked.useCount == accepted, "the revocation must report the \(accepted) uses before it, not \(revoked.useCount)")
         #expect(try await store.invitation(id: "inv_1")?.useCount == accepted, "the use count must equal the successful acceptances")
         #expect(try await subject.count(.acceptances) == accepted, "one acceptance row per success, none for a refusal")
@@ -436,8 +466,9 @@ struct RelationshipStoreContractTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
 
-        #expect(answers.count == 20 && Set(answers.map(\.acceptedAt)).count == 1 && answers.allSatisfy { $0 == answers[0] },
-                "all 20 answers must be the first one")
+        #expect(
+            answers.count == 20 && Set(answers.map(\.acceptedAt)).count == 1 && answers.allSatisfy { $0 == answers[0] },
+            "all 20 answers must be the first one")
         #expect(try await subject.count(.relationships) == 2, "relationships were created more than once")
         #expect(try await store.invitation(id: "inv_1")?.useCount == 1, "use_count must count the customer once")
     }
@@ -500,8 +531,10 @@ struct RelationshipStoreContractTests {
 
         let removal = try await store.removeRelationship(partnerID: F.resellerA, customerID: "cus_1", at: F.t0 + 100, actor: F.actor)
         #expect(removal == RelationshipRemoval(removed: true, delegatedAdminRetained: true), "the removal answer is wrong")
-        #expect(try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items.isEmpty, "the reseller still lists the customer")
-        #expect(try await store.customers(ofPartner: F.provider, page: PageRequest()).items.count == 1, "the provider's relationship went too")
+        #expect(
+            try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items.isEmpty, "the reseller still lists the customer")
+        #expect(
+            try await store.customers(ofPartner: F.provider, page: PageRequest()).items.count == 1, "the provider's relationship went too")
         #expect(try await store.hasDelegatedAdmin(partnerID: F.resellerA, customerID: "cus_1"), "the DAP grant was removed")
         #expect(try await store.auditLog(limit: 1).first?.action == "relationship.removed", "no relationship.removed audit entry")
         await expectStoreError(.notFound, "removing an already removed relationship") {
@@ -529,7 +562,9 @@ struct RelationshipStoreContractTests {
             try await store.removeRelationship(partnerID: F.resellerB, customerID: "cus_1", at: F.t0 + 10, actor: "cred_b")
         }
         #expect(try await store.invitation(id: "inv_1")?.revokedAt == nil, "B's refused revocation revoked it anyway")
-        #expect(try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items.count == 1, "B's refused removal removed A's relationship")
+        #expect(
+            try await store.customers(ofPartner: F.resellerA, page: PageRequest()).items.count == 1,
+            "B's refused removal removed A's relationship")
     }
 
     // MARK: Pagination

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import InviteStore
 
 /// What only the SQLite backend can show: its durability settings, rollback of a half-done
@@ -41,8 +42,9 @@ struct SQLiteStoreTests {
         let acceptance = try await subject.store.accept(F.request("inv_1", customer: "cus_1"))
 
         let reopened = try await subject.reopen()
-        #expect(try await reopened.invitation(id: "inv_1", resellerID: F.resellerA)?.acceptances == [acceptance],
-                "the reopened file lacks the acknowledged acceptance")
+        #expect(
+            try await reopened.invitation(id: "inv_1", resellerID: F.resellerA)?.acceptances == [acceptance],
+            "the reopened file lacks the acknowledged acceptance")
     }
 
     // MARK: Database URLs
@@ -56,8 +58,9 @@ struct SQLiteStoreTests {
 
         let store = try openStore(url: "sqlite:\(relative)")
         try await store.migrate()
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("nested/db.sqlite").path),
-                "the file was not created at the relative path, with its parent directories")
+        #expect(
+            FileManager.default.fileExists(atPath: directory.appendingPathComponent("nested/db.sqlite").path),
+            "the file was not created at the relative path, with its parent directories")
     }
 
     @Test("sqlite:///absolute and sqlite::memory: open working stores")
@@ -66,7 +69,9 @@ struct SQLiteStoreTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let absolute = try openStore(url: "sqlite://\(directory.path)/db.sqlite")
         try await absolute.migrate()
-        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("db.sqlite").path), "sqlite:/// did not use the absolute path")
+        #expect(
+            FileManager.default.fileExists(atPath: directory.appendingPathComponent("db.sqlite").path),
+            "sqlite:/// did not use the absolute path")
 
         let memory = try openStore(url: "sqlite::memory:")
         try await memory.migrate()
@@ -123,7 +128,8 @@ struct GroupCommitTests {
 
         #expect(outcomes == ["inv_open": 50, "inv_single": 1], "each job must get its own answer in a shared transaction")
         #expect(transactions < 100, "100 concurrent acceptances took \(transactions) transactions: nothing was grouped")
-        #expect(try await store.customers(ofPartner: F.resellerA, page: PageRequest(limit: 200)).items.count == 51,
-                "the reseller must list exactly the 51 accepting customers")
+        #expect(
+            try await store.customers(ofPartner: F.resellerA, page: PageRequest(limit: 200)).items.count == 51,
+            "the reseller must list exactly the 51 accepting customers")
     }
 }

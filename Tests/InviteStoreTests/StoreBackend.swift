@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import InviteStore
 
 /// One database behind the contract suite: how to make a fresh, migrated store and how to
@@ -30,7 +31,7 @@ struct StoreBackend: Sendable, CustomStringConvertible {
             execute: { sql in try await store.executeForTesting(sql) },
             scalar: { sql in try await store.scalarForTesting(sql) },
             failAcceptanceInserts: [
-                "CREATE TRIGGER fail_acceptance BEFORE INSERT ON acceptances BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                "CREATE TRIGGER fail_acceptance BEFORE INSERT ON acceptances BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
             ]
         )
     }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import InviteStore
 import Testing
+
+@testable import InviteStore
 
 /// Both stores keep an acceptance's answer as JSON so that a repeat answers the same. Rows
 /// written before the hand-written encoder were Foundation's `JSONEncoder` with sorted keys.

@@ -91,7 +91,8 @@ struct JWSVectorTests {
         let vector = try Self.rfc7515()
         let secret = try decoded((vector["jwk"] as? [String: String])?["k"])
         let entry = KeyEntry(kid: "rfc7515", algorithm: .hs256, state: .primary, createdAt: 0)
-        let keyring = Keyring(manifest: KeyManifest(entries: [entry]), material: ["rfc7515": .hmac(try HMACSHA256Key(secret: SecureBytes(secret)))])
+        let keyring = Keyring(
+            manifest: KeyManifest(entries: [entry]), material: ["rfc7515": .hmac(try HMACSHA256Key(secret: SecureBytes(secret)))])
         let error = #expect(throws: TokenError.self) {
             try TokenVerifier(issuer: "joe").verify(try #require(vector["jws_compact"] as? String), keyring: keyring, now: 1_300_819_000)
         }
@@ -103,7 +104,8 @@ struct JWSVectorTests {
         let vector = try Self.rfc7515()
         let token = try #require(vector["unsecured_jws_A5_must_reject"] as? String)
         let entry = KeyEntry(kid: "rfc7515", algorithm: .hs256, state: .primary, createdAt: 0)
-        let keyring = Keyring(manifest: KeyManifest(entries: [entry]), material: ["rfc7515": .hmac(try HMACSHA256Key(secret: SecureBytes(randomCount: 32)))])
+        let keyring = Keyring(
+            manifest: KeyManifest(entries: [entry]), material: ["rfc7515": .hmac(try HMACSHA256Key(secret: SecureBytes(randomCount: 32)))])
         let error = #expect(throws: TokenError.self) {
             try TokenVerifier(issuer: "joe").verify(token, keyring: keyring, now: 1_300_819_000)
         }

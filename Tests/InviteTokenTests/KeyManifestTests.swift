@@ -36,9 +36,11 @@ struct KeyManifestTests {
         #expect(manifest == (try Self.twoKeys()))
     }
 
-    @Test("add refuses a kid outside [A-Za-z0-9_-]{1,64}", arguments: [
-        "", String(repeating: "k", count: 65), "a b", "a/b", "../keys", "a.b", "é", "a\n", "kid=", "a+b", "\u{0}",
-    ])
+    @Test(
+        "add refuses a kid outside [A-Za-z0-9_-]{1,64}",
+        arguments: [
+            "", String(repeating: "k", count: 65), "a b", "a/b", "../keys", "a.b", "é", "a\n", "kid=", "a+b", "\u{0}",
+        ])
     func invalidKid(kid: String) {
         var manifest = KeyManifest()
         let error = #expect(throws: KeyringError.self) { try manifest.add(kid: kid, algorithm: .ed25519, now: Self.t0) }
@@ -46,7 +48,9 @@ struct KeyManifestTests {
         #expect(manifest.entries.isEmpty)
     }
 
-    @Test("add accepts every kid of [A-Za-z0-9_-]{1,64}", arguments: ["a", "Z", "0", "-", "_", String(repeating: "k", count: 64), "ed25519-2026_11-AZaz09"])
+    @Test(
+        "add accepts every kid of [A-Za-z0-9_-]{1,64}",
+        arguments: ["a", "Z", "0", "-", "_", String(repeating: "k", count: 64), "ed25519-2026_11-AZaz09"])
     func validKid(kid: String) throws {
         var manifest = KeyManifest()
         try manifest.add(kid: kid, algorithm: .ed25519, now: Self.t0)
@@ -110,7 +114,9 @@ struct KeyManifestTests {
         var manifest = try Self.twoKeys()
         let promote = #expect(throws: KeyringError.self) { try manifest.promote("zz", now: Self.t0) }
         #expect(promote?.code == .unknownKey)
-        let retire = #expect(throws: KeyringError.self) { try manifest.retire("zz", now: Self.t0, maximumLifetime: Self.maxLifetime, force: true) }
+        let retire = #expect(throws: KeyringError.self) {
+            try manifest.retire("zz", now: Self.t0, maximumLifetime: Self.maxLifetime, force: true)
+        }
         #expect(retire?.code == .unknownKey)
         let revoke = #expect(throws: KeyringError.self) { try manifest.revoke("zz", now: Self.t0) }
         #expect(revoke?.code == .unknownKey)
@@ -180,8 +186,8 @@ struct KeyManifestTests {
     @Test("revoke takes effect at once, from any state, the primary included", arguments: [KeyState.next, .primary, .active, .retired])
     func revoke(from state: KeyState) throws {
         var manifest = try Self.twoKeys()
-        try manifest.promote("b", now: Self.t0)   // a: active, b: primary
-        try manifest.add(kid: "c", algorithm: .hs256, now: Self.t0)   // c: next
+        try manifest.promote("b", now: Self.t0) // a: active, b: primary
+        try manifest.add(kid: "c", algorithm: .hs256, now: Self.t0) // c: next
         let kid: String
         switch state {
         case .next: kid = "c"

@@ -7,7 +7,9 @@ import Testing
 /// Adds keys through ``KeyringDirectory/update(_:)`` the way the CLI does.
 enum KeyFiles {
     @discardableResult
-    static func addEd25519(_ directory: KeyringDirectory, kid: String, promote: Bool = false, now: Int64 = Fixture.now) throws -> Ed25519PrivateKey {
+    static func addEd25519(_ directory: KeyringDirectory, kid: String, promote: Bool = false, now: Int64 = Fixture.now) throws
+        -> Ed25519PrivateKey
+    {
         let key = try Ed25519PrivateKey()
         let pem = try key.pemRepresentation()
         try directory.update { manifest, secrets in
@@ -65,7 +67,8 @@ struct KeyringDirectoryTests {
                 return
             }
             let message = Array("message".utf8)
-            #expect(try loaded.authenticationCode(for: message) == HMACSHA256Key(secret: SecureBytes(secret)).authenticationCode(for: message))
+            #expect(
+                try loaded.authenticationCode(for: message) == HMACSHA256Key(secret: SecureBytes(secret)).authenticationCode(for: message))
             #expect(keyring.signingKey?.kid == "ed-1")
         }
     }
@@ -88,7 +91,9 @@ struct KeyringDirectoryTests {
         }
     }
 
-    @Test("files an interrupted command leaves (an unnamed key file, a temporary file) are reported, named keys are not, and the keyring still loads")
+    @Test(
+        "files an interrupted command leaves (an unnamed key file, a temporary file) are reported, named keys are not, and the keyring still loads"
+    )
     func strayFiles() throws {
         try withTemporaryDirectory { path in
             let directory = KeyringDirectory(path: path)
@@ -98,11 +103,15 @@ struct KeyringDirectoryTests {
             #expect(directory.strayFiles(in: manifest).isEmpty, "a fresh keyring reports \(directory.strayFiles(in: manifest))")
 
             for name in ["ed-orphan.pem", "hs-orphan.hmac", "ed-named.hmac", "ed-late.pem.tmp-4242", "keyring.json.tmp-4242", "notes.txt"] {
-                #expect(FileManager.default.createFile(atPath: path + "/" + name, contents: Data("x".utf8), attributes: [.posixPermissions: 0o600]))
+                #expect(
+                    FileManager.default.createFile(
+                        atPath: path + "/" + name, contents: Data("x".utf8), attributes: [.posixPermissions: 0o600]))
             }
-            #expect(directory.strayFiles(in: manifest) == [
-                "ed-late.pem.tmp-4242", "ed-named.hmac", "ed-orphan.pem", "hs-orphan.hmac", "keyring.json.tmp-4242",
-            ].map { path + "/" + $0 })
+            #expect(
+                directory.strayFiles(in: manifest)
+                    == [
+                        "ed-late.pem.tmp-4242", "ed-named.hmac", "ed-orphan.pem", "hs-orphan.hmac", "keyring.json.tmp-4242",
+                    ].map { path + "/" + $0 })
             #expect(try directory.load().entries.count == 2, "stray files changed what loads")
         }
     }
@@ -118,8 +127,9 @@ struct KeyringDirectoryTests {
         }
     }
 
-    @Test("a secret file readable by group or others makes load() throw laxPermissions, naming the file",
-          arguments: [0o644, 0o640, 0o604, 0o660])
+    @Test(
+        "a secret file readable by group or others makes load() throw laxPermissions, naming the file",
+        arguments: [0o644, 0o640, 0o604, 0o660])
     func laxPermissions(mode: Int) throws {
         try withTemporaryDirectory { path in
             let directory = KeyringDirectory(path: path)
@@ -163,28 +173,34 @@ struct KeyringDirectoryTests {
         #expect(error?.code == .shortSecret)
     }
 
-    @Test("an HMAC file that is not one line of canonical base64url is corrupt", arguments: [
-        Data((0..<11).flatMap { _ in [0xfb, 0xff, 0xbf] as [UInt8] }).base64EncodedString(),   // "+/+/…": standard alphabet
-        Base64URL.encode([UInt8](repeating: 0xab, count: 32)) + "=",
-        Base64URL.encode([UInt8](repeating: 0xab, count: 32)) + "\n\n",
-        " " + Base64URL.encode([UInt8](repeating: 0xab, count: 32)),
-    ])
+    @Test(
+        "an HMAC file that is not one line of canonical base64url is corrupt",
+        arguments: [
+            Data((0..<11).flatMap { _ in [0xfb, 0xff, 0xbf] as [UInt8] }).base64EncodedString(), // "+/+/…": standard alphabet
+            Base64URL.encode([UInt8](repeating: 0xab, count: 32)) + "=",
+            Base64URL.encode([UInt8](repeating: 0xab, count: 32)) + "\n\n",
+            " " + Base64URL.encode([UInt8](repeating: 0xab, count: 32)),
+        ])
     func corruptHMACFile(contents: String) {
-        let error = #expect(throws: KeyringError.self) { try KeyringDirectory.hmacKey(fromFileContents: Array(contents.utf8), source: "test") }
+        let error = #expect(throws: KeyringError.self) {
+            try KeyringDirectory.hmacKey(fromFileContents: Array(contents.utf8), source: "test")
+        }
         #expect(error?.code == .corrupt)
     }
 
-    @Test("a keyring.json that is not a valid manifest makes load() throw corrupt", arguments: [
-        "", "{", "[]", "null", #"{"version":1}"#, #"{"version":2,"keys":[]}"#, #"{"version":1.0,"keys":[]}"#,
-        #"{"version":1,"keys":[],"version":1}"#, "\u{FEFF}{\"version\":1,\"keys\":[]}",
-        #"{"version":1,"keys":[{"kid":"k","alg":"RS256","state":"next","created_at":"2027-01-15T08:00:00Z"}]}"#,
-        #"{"version":1,"keys":[{"kid":"k","alg":"EdDSA","state":"dormant","created_at":"2027-01-15T08:00:00Z"}]}"#,
-        #"{"version":1,"keys":[{"kid":"../k","alg":"EdDSA","state":"next","created_at":"2027-01-15T08:00:00Z"}]}"#,
-        #"{"version":1,"keys":[{"kid":"k","alg":"EdDSA","state":"next"}]}"#,
-        #"{"version":1,"keys":[{"kid":"k","alg":"EdDSA","state":"next","created_at":"yesterday"}]}"#,
-        #"{"version":1,"keys":[{"kid":"k","alg":"EdDSA","state":"retired","created_at":0},{"kid":"k","alg":"EdDSA","state":"retired","created_at":0}]}"#,
-        #"{"version":1,"keys":[{"kid":"a","alg":"EdDSA","state":"primary","created_at":0},{"kid":"b","alg":"EdDSA","state":"primary","created_at":0}]}"#,
-    ])
+    @Test(
+        "a keyring.json that is not a valid manifest makes load() throw corrupt",
+        arguments: [
+            "", "{", "[]", "null", #"{"version":1}"#, #"{"version":2,"keys":[]}"#, #"{"version":1.0,"keys":[]}"#,
+            #"{"version":1,"keys":[],"version":1}"#, "\u{FEFF}{\"version\":1,\"keys\":[]}",
+            #"{"version":1,"keys":[{"kid":"k","alg":"RS256","state":"next","created_at":"2027-01-15T08:00:00Z"}]}"#,
+            #"{"version":1,"keys":[{"kid":"k","alg":"EdDSA","state":"dormant","created_at":"2027-01-15T08:00:00Z"}]}"#,
+            #"{"version":1,"keys":[{"kid":"../k","alg":"EdDSA","state":"next","created_at":"2027-01-15T08:00:00Z"}]}"#,
+            #"{"version":1,"keys":[{"kid":"k","alg":"EdDSA","state":"next"}]}"#,
+            #"{"version":1,"keys":[{"kid":"k","alg":"EdDSA","state":"next","created_at":"yesterday"}]}"#,
+            #"{"version":1,"keys":[{"kid":"k","alg":"EdDSA","state":"retired","created_at":0},{"kid":"k","alg":"EdDSA","state":"retired","created_at":0}]}"#,
+            #"{"version":1,"keys":[{"kid":"a","alg":"EdDSA","state":"primary","created_at":0},{"kid":"b","alg":"EdDSA","state":"primary","created_at":0}]}"#,
+        ])
     func corruptManifest(contents: String) throws {
         try withTemporaryDirectory { path in
             try Data(contents.utf8).write(to: URL(fileURLWithPath: path + "/keyring.json"))

@@ -4,7 +4,9 @@ import Testing
 
 /// The hand-written RFC 3339 formatter agrees with Foundation's everywhere it matters.
 @Suite struct RFC3339FormatTests {
-    @Test(arguments: [0, 1, 59, 86_399, 86_400, 951_782_400, 1_709_164_800, 1_800_000_000, 4_102_444_799, 253_402_300_799, -1, -86_401] as [Int64])
+    @Test(
+        arguments: [0, 1, 59, 86_399, 86_400, 951_782_400, 1_709_164_800, 1_800_000_000, 4_102_444_799, 253_402_300_799, -1, -86_401]
+            as [Int64])
     func formatMatchesFoundation(seconds: Int64) {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]

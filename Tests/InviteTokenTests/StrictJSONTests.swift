@@ -7,10 +7,12 @@ struct StrictJSONTests {
     @Test("an object keeps its members in order with their types")
     func object() throws {
         let value = try StrictJSON.parse(#"{"s":"text","i":-42,"b":true,"n":null,"a":[1,"x"],"o":{"k":false}}"#)
-        #expect(value == .object([
-            ("s", .string("text")), ("i", .integer(-42)), ("b", .bool(true)), ("n", .null),
-            ("a", .array([.integer(1), .string("x")])), ("o", .object([("k", .bool(false))])),
-        ]))
+        #expect(
+            value
+                == .object([
+                    ("s", .string("text")), ("i", .integer(-42)), ("b", .bool(true)), ("n", .null),
+                    ("a", .array([.integer(1), .string("x")])), ("o", .object([("k", .bool(false))])),
+                ]))
         #expect(value["i"] == .integer(-42))
         #expect(value["missing"] == nil)
     }
@@ -60,11 +62,13 @@ struct StrictJSONTests {
         #expect(throws: StrictJSON.ParseError.self) { try StrictJSON.parse([0x22, 0xED, 0xA0, 0x80, 0x22]) }
     }
 
-    @Test("what RFC 8259 does not allow is refused", arguments: [
-        "", " ", "{", "}", "[1,]", #"{"a":1,}"#, "{'a':1}", "{a:1}", "01", "-", "1.", ".5", "+1", "1e", "NaN", "Infinity",
-        "tru", "nul", "[1] [2]", "{} x", "/* c */ {}", "\"\u{0001}\"", "\"tab\there\"", #""\x41""#, #""\u12""#,
-        #""\ud800""#, #""\udc00""#, #""\ud800\u0041""#, "\"unterminated",
-    ])
+    @Test(
+        "what RFC 8259 does not allow is refused",
+        arguments: [
+            "", " ", "{", "}", "[1,]", #"{"a":1,}"#, "{'a':1}", "{a:1}", "01", "-", "1.", ".5", "+1", "1e", "NaN", "Infinity",
+            "tru", "nul", "[1] [2]", "{} x", "/* c */ {}", "\"\u{0001}\"", "\"tab\there\"", #""\x41""#, #""\u12""#,
+            #""\ud800""#, #""\udc00""#, #""\ud800\u0041""#, "\"unterminated",
+        ])
     func invalid(text: String) {
         #expect(throws: StrictJSON.ParseError.self) { try StrictJSON.parse(text) }
     }
@@ -90,7 +94,9 @@ struct StrictJSONTests {
 
     @Test("JSONWriter's strings read back as the same string")
     func writerRoundTrip() throws {
-        for text in ["plain", "quote \" backslash \\", "\"at both ends\\", "\n\n", "newline\n tab\t cr\r", "nul\u{0} bell\u{7} unit\u{1f}", "é😀", ""] {
+        for text in [
+            "plain", "quote \" backslash \\", "\"at both ends\\", "\n\n", "newline\n tab\t cr\r", "nul\u{0} bell\u{7} unit\u{1f}", "é😀", "",
+        ] {
             var out: [UInt8] = []
             JSONWriter.appendString(text, to: &out)
             #expect(try StrictJSON.parse(out) == .string(text), "\(text.debugDescription)")

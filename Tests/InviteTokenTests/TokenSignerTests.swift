@@ -12,20 +12,24 @@ struct TokenSignerTests {
         let token = try fixture.signed(algorithm: algorithm)
         let header = try #require(Base64URL.decode(parts(token)[0]))
         let kid = algorithm == .ed25519 ? Fixture.edKid : Fixture.hmacKid
-        #expect(try StrictJSON.parse(header) == .object([
-            ("alg", .string(algorithm.jwsName)), ("kid", .string(kid)), ("typ", .string("invitation+jwt")),
-        ]))
+        #expect(
+            try StrictJSON.parse(header)
+                == .object([
+                    ("alg", .string(algorithm.jwsName)), ("kid", .string(kid)), ("typ", .string("invitation+jwt")),
+                ]))
     }
 
     @Test("the payload holds exactly the claims, with integer times")
     func payload() throws {
         let claims = Fixture.claims()
         let payload = try #require(Base64URL.decode(parts(try fixture.signed(claims))[1]))
-        #expect(try StrictJSON.parse(payload) == .object([
-            ("iss", .string(Fixture.issuer)), ("aud", .string("reseller-relationship")), ("jti", .string(Fixture.jti)),
-            ("rid", .string("reseller-1")), ("pid", .string("provider-1")), ("dap", .bool(true)),
-            ("iat", .integer(claims.issuedAt)), ("exp", .integer(claims.expiresAt)),
-        ]))
+        #expect(
+            try StrictJSON.parse(payload)
+                == .object([
+                    ("iss", .string(Fixture.issuer)), ("aud", .string("reseller-relationship")), ("jti", .string(Fixture.jti)),
+                    ("rid", .string("reseller-1")), ("pid", .string("provider-1")), ("dap", .bool(true)),
+                    ("iat", .integer(claims.issuedAt)), ("exp", .integer(claims.expiresAt)),
+                ]))
     }
 
     @Test("Ed25519 signing is deterministic; the signature verifies over the signing input")

@@ -40,11 +40,12 @@ struct TokenVerifierTests {
 
     @Test("the reason codes and their order are the contract (the CLI exits with 10 + the index)")
     func codesAreStable() {
-        #expect(TokenError.Code.allCases.map(\.rawValue) == [
-            "malformed", "unknown_key", "key_retired", "key_revoked", "algorithm_mismatch", "bad_signature",
-            "invalid_claims", "wrong_issuer", "wrong_audience", "not_yet_valid", "expired",
-            "revoked", "used_up", "unknown_invitation",
-        ])
+        #expect(
+            TokenError.Code.allCases.map(\.rawValue) == [
+                "malformed", "unknown_key", "key_retired", "key_revoked", "algorithm_mismatch", "bad_signature",
+                "invalid_claims", "wrong_issuer", "wrong_audience", "not_yet_valid", "expired",
+                "revoked", "used_up", "unknown_invitation",
+            ])
     }
 
     // MARK: malformed
@@ -58,9 +59,15 @@ struct TokenVerifierTests {
     static let forbiddenHeaderMembers: [HeaderCase] = [
         HeaderCase(label: "crit", json: #"{"alg":"EdDSA","kid":"ed-2026-a","typ":"invitation+jwt","crit":["exp"]}"#),
         HeaderCase(label: "jku", json: #"{"alg":"EdDSA","kid":"ed-2026-a","typ":"invitation+jwt","jku":"https://evil.example/jwks.json"}"#),
-        HeaderCase(label: "jwk", json: #"{"alg":"EdDSA","kid":"ed-2026-a","typ":"invitation+jwt","jwk":{"kty":"OKP","crv":"Ed25519","x":"iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w"}}"#),
+        HeaderCase(
+            label: "jwk",
+            json:
+                #"{"alg":"EdDSA","kid":"ed-2026-a","typ":"invitation+jwt","jwk":{"kty":"OKP","crv":"Ed25519","x":"iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w"}}"#
+        ),
         HeaderCase(label: "x5u", json: #"{"alg":"EdDSA","kid":"ed-2026-a","typ":"invitation+jwt","x5u":"https://evil.example/cert.pem"}"#),
-        HeaderCase(label: "x5c", json: #"{"alg":"EdDSA","kid":"ed-2026-a","typ":"invitation+jwt","x5c":["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]}"#),
+        HeaderCase(
+            label: "x5c",
+            json: #"{"alg":"EdDSA","kid":"ed-2026-a","typ":"invitation+jwt","x5c":["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]}"#),
     ]
 
     @Test("a header with crit, jku, jwk, x5u or x5c is malformed", arguments: forbiddenHeaderMembers)
@@ -510,7 +517,8 @@ struct TokenVerifierTests {
         #expect(fixture.reason(revokedAndBadClaims, keyring: fixture.keyring(ed: .revoked)) == .keyRevoked)
         let forgedWithBadClaims = try fixture.handmade(payload: badClaims, signer: .ed25519Key(try Ed25519PrivateKey()))
         #expect(fixture.reason(forgedWithBadClaims) == .badSignature)
-        let expiredWrongIssuer = try fixture.handmade(payload: Fixture.payload(replacing: ["iss": #""x""#, "exp": String(Fixture.now - 1)]))
+        let expiredWrongIssuer = try fixture.handmade(
+            payload: Fixture.payload(replacing: ["iss": #""x""#, "exp": String(Fixture.now - 1)]))
         #expect(fixture.reason(expiredWrongIssuer) == .wrongIssuer)
     }
 }

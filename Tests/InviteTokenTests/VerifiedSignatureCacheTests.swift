@@ -1,5 +1,6 @@
-@testable import InviteToken
 import Testing
+
+@testable import InviteToken
 
 /// A keyring remembers the Ed25519 tokens it has verified. These tests hold one keyring across
 /// calls, so the second and later checks are answered by the cache where it applies, and show

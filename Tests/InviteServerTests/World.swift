@@ -89,7 +89,8 @@ struct World: Sendable {
     /// Adds customer `id` (domain `id.example`) and returns a credential for it with `role`.
     func customer(_ id: String, role: Role = .globalAdmin) async throws -> String {
         if try await store.customer(id: id) == nil {
-            try await store.addCustomer(Customer(id: id, name: "Customer \(id)", domain: "\(id).example", createdAt: Self.t0), actor: "test")
+            try await store.addCustomer(
+                Customer(id: id, name: "Customer \(id)", domain: "\(id).example", createdAt: Self.t0), actor: "test")
         }
         return try await credential(.customer(id), role)
     }
@@ -109,16 +110,20 @@ struct World: Sendable {
 
     /// A person who signs in to the pages.
     func user(email: String, customer: String, role: Role = .globalAdmin, password: String, mustChange: Bool) async throws {
-        try await store.addUser(User(
-            id: "user_\(UUID().uuidString.prefix(8))", tenant: .customer(customer), email: email, role: role,
-            passwordHash: try PasswordHash.make(password: password), mustChangePassword: mustChange, createdAt: Self.t0
-        ), actor: "test")
+        try await store.addUser(
+            User(
+                id: "user_\(UUID().uuidString.prefix(8))", tenant: .customer(customer), email: email, role: role,
+                passwordHash: try PasswordHash.make(password: password), mustChangePassword: mustChange, createdAt: Self.t0
+            ), actor: "test")
     }
 
     /// Issues through the service's own code path, optionally without recording the invitation.
-    func mint(reseller: String = resellerA, provider: String? = nil, dap: Bool = false, lifetime: Int64 = 14 * day, record: Bool) async throws -> IssuedInvitation {
+    func mint(reseller: String = resellerA, provider: String? = nil, dap: Bool = false, lifetime: Int64 = 14 * day, record: Bool)
+        async throws -> IssuedInvitation
+    {
         let keyring = self.keyring
-        let service = InvitationService(issuer: configuration.issuer, publicURL: configuration.publicURL, store: store, keyring: { keyring })
+        let service = InvitationService(
+            issuer: configuration.issuer, publicURL: configuration.publicURL, store: store, keyring: { keyring })
         return try await service.issue(
             resellerID: reseller, providerID: provider, delegatedAdmin: dap, lifetime: lifetime, maxUses: nil,
             issuedBy: "test", customerEmail: nil, now: clock.now, record: record
@@ -235,11 +240,15 @@ func expectProblem(
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     #expect(reply.status.code < 500, "\(comment): answered \(reply.status) (5xx): \(reply.text)", sourceLocation: sourceLocation)
-    #expect(reply.status == status, "\(comment): status \(reply.status.code), wanted \(status.code): \(reply.text)", sourceLocation: sourceLocation)
-    #expect(reply.contentType.hasPrefix("application/problem+json"),
-            "\(comment): Content-Type is \"\(reply.contentType)\", not application/problem+json", sourceLocation: sourceLocation)
-    #expect(reply.json["code"] as? String == code, "\(comment): code is \(reply.json["code"] ?? "missing"), wanted \(code)",
-            sourceLocation: sourceLocation)
+    #expect(
+        reply.status == status, "\(comment): status \(reply.status.code), wanted \(status.code): \(reply.text)",
+        sourceLocation: sourceLocation)
+    #expect(
+        reply.contentType.hasPrefix("application/problem+json"),
+        "\(comment): Content-Type is \"\(reply.contentType)\", not application/problem+json", sourceLocation: sourceLocation)
+    #expect(
+        reply.json["code"] as? String == code, "\(comment): code is \(reply.json["code"] ?? "missing"), wanted \(code)",
+        sourceLocation: sourceLocation)
 }
 
 /// The token of an invitation link.
