@@ -15,6 +15,8 @@ struct PageRoutes: Sendable {
     let metrics: ServiceMetrics
     let sessions: WebSession
     let templates: MustacheLibrary
+
+    var renderer: HTMLRenderer { HTMLRenderer(templates: templates, csrf: sessions) }
     let clock: @Sendable () -> Int64
 
     static let minimumPasswordLength = 12
@@ -55,7 +57,7 @@ struct PageRoutes: Sendable {
             response.headers[.retryAfter] = String(retryAfter)
             return response
         }
-        var response = redirect(to: acceptPath(token))
+        var response = HTMLRenderer.redirect(to: acceptPath(token))
         response.setCookie(sessions.sessionCookie(try sessions.cookieValue(userID: user.id, now: now)))
         return response
     }
@@ -65,7 +67,7 @@ struct PageRoutes: Sendable {
         let token = form["token"] ?? ""
         guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
         guard let userID = sessions.userID(from: request, now: clock()), let user = try await store.user(id: userID) else {
-            return redirect(to: acceptPath(token))
+            return HTMLRenderer.redirect(to: acceptPath(token))
         }
         let newPassword = form["new_password"] ?? ""
         guard try PasswordHash.verify(form["current_password"] ?? "", against: user.passwordHash) else {
@@ -77,7 +79,7 @@ struct PageRoutes: Sendable {
                 error: "Choose a new password of at least \(Self.minimumPasswordLength) characters, different from the one-time password.")
         }
         try await store.setPassword(userID: user.id, passwordHash: PasswordHash.make(password: newPassword), at: clock())
-        return redirect(to: acceptPath(token))
+        return HTMLRenderer.redirect(to: acceptPath(token))
     }
 
     @Sendable func accept(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -86,7 +88,7 @@ struct PageRoutes: Sendable {
         guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
         let now = clock()
         guard let userID = sessions.userID(from: request, now: now), let user = try await store.user(id: userID) else {
-            return redirect(to: acceptPath(token))
+            return HTMLRenderer.redirect(to: acceptPath(token))
         }
         guard case .customer(let customerID) = user.tenant, user.role == .globalAdmin, !user.mustChangePassword else {
             return try await invitationPage(token: token, request: request, error: nil)
@@ -100,7 +102,7 @@ struct PageRoutes: Sendable {
             return try problemPage(error.code, request: request)
         } catch let error as StoreError {
             if let reason = error.tokenReason { return try problemPage(reason, request: request) }
-            return try render(
+            return try renderer.page(
                 "link_problem", status: APIError(error).status, request: request,
                 [
                     "title": "This invitation cannot be accepted", "explanation": error.message, "code": error.code.rawValue,
@@ -115,7 +117,7 @@ struct PageRoutes: Sendable {
                 "name": name, "role": relationship.role == .reseller ? "reseller" : "indirect provider", "created": relationship.created,
             ])
         }
-        return try render(
+        return try renderer.page(
             "accepted", status: .ok, request: request,
             [
                 "title": "Invitation accepted", "partners": partners, "dap": acceptance.delegatedAdmin, "resellerName": resellerName,
@@ -155,11 +157,11 @@ struct PageRoutes: Sendable {
         } else {
             values["signIn"] = true
         }
-        return try render("accept", status: status, request: request, values)
+        return try renderer.page("accept", status: status, request: request, values)
     }
 
     private func problemPage(_ reason: TokenError.Code, request: Request) throws -> Response {
-        try render(
+        try renderer.page(
             "link_problem", status: APIError.status(for: reason), request: request,
             [
                 "title": "This invitation link cannot be used", "explanation": reason.explanation, "code": reason.rawValue,
@@ -167,31 +169,13 @@ struct PageRoutes: Sendable {
     }
 
     private func csrfFailure(_ request: Request) throws -> Response {
-        try render(
+        try renderer.page(
             "link_problem", status: .forbidden, request: request,
             [
                 "title": "Please try again",
                 "explanation": "The form expired or did not come from this site. Open the invitation link again.",
                 "code": "csrf",
             ])
-    }
-
-    private func render(_ template: String, status: HTTPResponse.Status, request: Request, _ values: [String: Any]) throws -> Response {
-        let (csrf, isNew) = try sessions.csrfToken(for: request)
-        var values = values
-        values["csrf"] = csrf
-        guard let html = templates.render(values, withTemplate: template) else {
-            throw APIError(.internalServerError, "internal_error", "template \(template) is missing")
-        }
-        var response = Response(
-            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
-        if isNew { response.setCookie(sessions.csrfCookie(csrf)) }
-        return response
-    }
-
-    private func redirect(to location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
 
     private func acceptPath(_ token: String) -> String {

@@ -65,7 +65,7 @@ extension PortalRoutes {
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let id = try context.parameters.require("id")
             _ = try await store.revokeInvitation(id: id, resellerID: viewer.partner.id, at: clock(), actor: viewer.user.id)
-            return redirect(to: "/portal/invitations?revoked=1")
+            return HTMLRenderer.redirect(to: "/portal/invitations?revoked=1")
         }
     }
 }

@@ -59,9 +59,7 @@ extension PortalRoutes {
         _ template: String, status: HTTPResponse.Status = .ok, request: Request, viewer: Viewer?, current: String?,
         _ values: [String: Any]
     ) throws -> Response {
-        let (token, isNew) = try csrf.csrfToken(for: request)
         var values = values
-        values["csrf"] = token
         if let viewer {
             values["viewer"] = [
                 "email": viewer.user.email,
@@ -72,18 +70,7 @@ extension PortalRoutes {
             values["mayAct"] = viewer.mayAct
         }
         if let current { values["at_" + current] = true }
-        guard let html = templates.render(values, withTemplate: template) else {
-            throw APIError(.internalServerError, "internal_error", "template \(template) is missing")
-        }
-        var response = Response(
-            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
-        if isNew { response.setCookie(csrf.csrfCookie(token)) }
-        return response
-    }
-
-    func redirect(to location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+        return try renderer.page(template, status: status, request: request, values)
     }
 
     // MARK: Formatting

@@ -59,7 +59,7 @@ extension PortalRoutes {
                 customerEmail: email.isEmpty ? nil : email, now: clock()
             )
             // Post/redirect/get: reloading the draft shows the same link instead of issuing another.
-            return redirect(to: "/portal/invitations/\(issued.invitation.id)/draft")
+            return HTMLRenderer.redirect(to: "/portal/invitations/\(issued.invitation.id)/draft")
         }
     }
 

@@ -12,7 +12,7 @@ extension PortalRoutes {
 
     @Sendable func showSignIn(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request) {
-            if try await currentViewer(request) != nil { return redirect(to: "/portal") }
+            if try await currentViewer(request) != nil { return HTMLRenderer.redirect(to: "/portal") }
             return try signInPage(request, status: .ok, email: "", error: nil)
         }
     }
@@ -41,7 +41,7 @@ extension PortalRoutes {
                         "This account belongs to a customer organization. The portal is for partner staff; a customer accepts an invitation from the link in the email."
                 )
             }
-            var response = redirect(to: user.mustChangePassword ? "/portal/password" : "/portal")
+            var response = HTMLRenderer.redirect(to: user.mustChangePassword ? "/portal/password" : "/portal")
             response.setCookie(try sessions.signInCookie(userID: user.id, now: now))
             return response
         }
@@ -52,7 +52,7 @@ extension PortalRoutes {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
             try await sessions.revoke(request, now: clock())
-            var response = redirect(to: "/portal/sign-in")
+            var response = HTMLRenderer.redirect(to: "/portal/sign-in")
             response.setCookie(sessions.signOutCookie())
             return response
         }
@@ -82,7 +82,7 @@ extension PortalRoutes {
                         "Choose a new password of at least \(PageRoutes.minimumPasswordLength) characters, different from the current one.")
             }
             try await store.setPassword(userID: viewer.user.id, passwordHash: PasswordHash.make(password: new), at: clock())
-            return redirect(to: "/portal")
+            return HTMLRenderer.redirect(to: "/portal")
         }
     }
 }

@@ -22,6 +22,7 @@ struct PortalRoutes: Sendable {
     let clock: @Sendable () -> Int64
     /// Used for its CSRF token only; the sign-in cookie is the portal's own.
     let csrf: WebSession
+    var renderer: HTMLRenderer { HTMLRenderer(templates: templates, csrf: csrf) }
     let sessions: PortalSession
 
     static let script = Assets.text("portal", "js", subdirectory: "Resources")
@@ -94,12 +95,12 @@ struct PortalRoutes: Sendable {
         _ request: Request, acting: Bool = false, resellerOnly: Bool = false, allowPasswordChange: Bool = false
     ) async throws -> Viewer {
         guard let viewer = try await currentViewer(request) else {
-            var response = redirect(to: "/portal/sign-in")
+            var response = HTMLRenderer.redirect(to: "/portal/sign-in")
             if request.cookies[PortalSession.cookieName] != nil { response.setCookie(sessions.signOutCookie()) }
             throw Interruption(response: response)
         }
         if viewer.user.mustChangePassword, !allowPasswordChange {
-            throw Interruption(response: redirect(to: "/portal/password"))
+            throw Interruption(response: HTMLRenderer.redirect(to: "/portal/password"))
         }
         if resellerOnly, viewer.partner.kind != .reseller {
             throw Interruption(

@@ -1,10 +1,12 @@
 internal import InviteCrypto
 internal import InviteToken
 
-/// Random identifiers for partners, customers, users, credentials and invitations.
+/// Random identifiers: invitation ids (a token's `jti`), credential ids and secrets, one-time
+/// passwords.
 ///
-/// An id is a readable prefix (`cus_`, `inv` …) followed by random bytes in base64url, so ids
-/// cannot be guessed or enumerated and a log line says what kind of thing it names.
+/// A prefix of the caller's choice (`cred_` for credentials, none for invitations) followed by
+/// random bytes in base64url, so they cannot be guessed or enumerated. Partners, customers and
+/// users made without `--id` get a random UUID instead (`newIdentifier` in the CLI).
 public enum Identifiers {
     /// `prefix` followed by `bytes` random bytes as unpadded base64url (16 bytes: 22 characters,
     /// the 128 bits an invitation's `jti` needs).

@@ -41,6 +41,13 @@ extension Invitation {
     /// Uses left before the invitation is used up; nil when it is unlimited until expiry.
     public var usesLeft: Int? { maxUses.map { Swift.max($0 - useCount, 0) } }
 
+    /// Throws `.invalidInput` unless `maxUses` is absent (unlimited) or at least 1.
+    func requireValidMaxUses() throws(StoreError) {
+        if let maxUses, maxUses < 1 {
+            throw StoreError(.invalidInput, "max_uses must be at least 1, or absent for unlimited")
+        }
+    }
+
     /// Whether another customer may still accept it (expiry and revocation aside).
     public var hasUsesLeft: Bool { usesLeft.map { $0 > 0 } ?? true }
 

@@ -39,6 +39,15 @@ struct PageCursor: Equatable {
         self.init(list: list, time: time, key: String(parts[2]))
     }
 
+    /// Where a customers page starts: after this relationship's creation time and row id.
+    static func customersPosition(_ text: String) throws -> (time: UnixTime, id: Int64) {
+        let decoded = try PageCursor(decoding: text, for: .customers)
+        guard let id = Int64(decoded.key), String(id) == decoded.key else {
+            throw StoreError(.invalidCursor, "the page cursor is not one this list handed out")
+        }
+        return (decoded.time, id)
+    }
+
     init(list: List, time: UnixTime, key: String) {
         self.list = list
         self.time = time

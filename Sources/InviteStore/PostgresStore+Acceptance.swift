@@ -1,8 +1,4 @@
-internal import Foundation
-internal import InviteToken
-internal import Logging
 internal import PostgresNIO
-internal import Synchronization
 
 /// Accepting an invitation: the facts for ``AcceptanceRules`` in one read, then one statement that writes what it allows.
 extension PostgresStore {

@@ -1,8 +1,5 @@
 internal import Foundation
-internal import InviteToken
-internal import Logging
 internal import PostgresNIO
-internal import Synchronization
 
 /// Partners, customers, the people who sign in, credentials and signed-out sessions.
 extension PostgresStore {
@@ -156,7 +153,7 @@ extension PostgresStore {
         }
     }
 
-    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    /// Not audited: sign-ins do not reach the audit log yet (issue 14).
     public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
         try await write { db in
             let updated = try await db.rows(
@@ -169,7 +166,7 @@ extension PostgresStore {
         }
     }
 
-    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    /// Not audited: sign-ins do not reach the audit log yet (issue 14).
     public func recordSuccessfulSignIn(userID: String) async throws {
         try await write { db in
             let updated = try await db.rows(

@@ -1,8 +1,4 @@
-internal import Foundation
-internal import InviteToken
-internal import Logging
 internal import PostgresNIO
-internal import Synchronization
 
 /// Issued invitations: recording, listing, revoking.
 extension PostgresStore {
@@ -13,9 +9,7 @@ extension PostgresStore {
     /// already recorded, `.unknownPartner` for a missing provider and `.providerNotConnected`
     /// for a provider the reseller is not connected to.
     public func addInvitation(_ invitation: Invitation) async throws {
-        if let maxUses = invitation.maxUses, maxUses < 1 {
-            throw StoreError(.invalidInput, "max_uses must be at least 1, or absent for unlimited")
-        }
+        try invitation.requireValidMaxUses()
         var detail = [
             "reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
             "kid": invitation.kid, "expires_at": String(invitation.expiresAt),

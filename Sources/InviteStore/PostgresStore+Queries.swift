@@ -1,8 +1,4 @@
-internal import Foundation
-internal import InviteToken
-internal import Logging
 internal import PostgresNIO
-internal import Synchronization
 
 // MARK: - Queries shared by several operations
 

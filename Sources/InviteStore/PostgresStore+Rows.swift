@@ -1,8 +1,6 @@
 internal import Foundation
-internal import InviteToken
 internal import Logging
 internal import PostgresNIO
-internal import Synchronization
 
 // MARK: - Rows and JSON
 

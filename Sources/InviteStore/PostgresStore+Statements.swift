@@ -1,8 +1,6 @@
 internal import Foundation
-internal import InviteToken
 internal import Logging
 internal import PostgresNIO
-internal import Synchronization
 
 // MARK: - The acceptance's write, prepared
 

@@ -2,7 +2,7 @@
 /// people who sign in for them, credentials, invitations, acceptances, relationships, DAP grants
 /// and the append-only audit log.
 ///
-/// One protocol, two implementations (`SQLiteStore`, and PostgreSQL next), one contract test
+/// One protocol, two implementations (``SQLiteStore``, ``PostgresStore``), one contract test
 /// suite run against both. Every method that changes state writes its audit entry in the same
 /// transaction. Errors are ``StoreError`` with a stable code.
 public protocol RelationshipStore: Sendable {

@@ -1,6 +1,4 @@
-internal import Foundation
 internal import GRDB
-internal import InviteToken
 
 /// Accepting an invitation: the facts for ``AcceptanceRules``, then the writes it allows.
 extension SQLiteStore {

@@ -1,6 +1,4 @@
 internal import Foundation
-internal import GRDB
-internal import InviteToken
 
 /// Partners, customers, the people who sign in, credentials and signed-out sessions.
 extension SQLiteStore {
@@ -154,7 +152,7 @@ extension SQLiteStore {
         }
     }
 
-    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    /// Not audited: sign-ins do not reach the audit log yet (issue 14).
     public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
         try await write { db in
             try db.run(
@@ -169,7 +167,7 @@ extension SQLiteStore {
         }
     }
 
-    /// Not audited here: the server appends its own sign-in entries with ``appendAudit(_:)``.
+    /// Not audited: sign-ins do not reach the audit log yet (issue 14).
     public func recordSuccessfulSignIn(userID: String) async throws {
         try await write { db in
             try db.run(

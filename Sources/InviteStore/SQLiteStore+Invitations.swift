@@ -1,6 +1,4 @@
-internal import Foundation
 internal import GRDB
-internal import InviteToken
 
 /// Issued invitations: recording, listing, revoking.
 extension SQLiteStore {
@@ -10,9 +8,7 @@ extension SQLiteStore {
     /// `revokedAt` say. Throws `.invalidInput` for `maxUses` below 1 and `.conflict` for an id
     /// already recorded.
     public func addInvitation(_ invitation: Invitation) async throws {
-        if let maxUses = invitation.maxUses, maxUses < 1 {
-            throw StoreError(.invalidInput, "max_uses must be at least 1, or absent for unlimited")
-        }
+        try invitation.requireValidMaxUses()
         try await write { db in
             // The reseller need not exist yet (an operator may mint links ahead of time):
             // acceptance checks that the reseller and provider exist, at acceptance time.

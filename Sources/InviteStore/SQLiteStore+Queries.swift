@@ -1,6 +1,4 @@
-internal import Foundation
 internal import GRDB
-internal import InviteToken
 
 // MARK: - Queries shared by several operations
 

@@ -1,19 +1,11 @@
-internal import Foundation
 internal import GRDB
-internal import InviteToken
 
 /// A partner's customers, removing a relationship, and the audit log.
 extension SQLiteStore {
     // MARK: Customers of a partner
 
     public func customers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer> {
-        let after = try page.cursor.map { cursor -> (time: UnixTime, id: Int64) in
-            let decoded = try PageCursor(decoding: cursor, for: .customers)
-            guard let id = Int64(decoded.key), String(id) == decoded.key else {
-                throw StoreError(.invalidCursor, "the page cursor is not one this list handed out")
-            }
-            return (decoded.time, id)
-        }
+        let after = try page.cursor.map(PageCursor.customersPosition)
         let limit = page.limit
         return try await readStatement { db in
             var sql = """

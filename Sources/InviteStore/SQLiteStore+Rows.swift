@@ -1,6 +1,5 @@
 internal import Foundation
 internal import GRDB
-internal import InviteToken
 
 // MARK: - Rows and JSON
 

@@ -94,7 +94,9 @@ struct PostgresConfigurationTests {
         let clock = ContinuousClock()
         let started = clock.now
         await expectStoreError(.unavailable, "ping with no server") { try await store.ping() }
-        #expect(clock.now - started < .seconds(5), "ping took \(clock.now - started) to fail")
+        // Not a timing check (make test asserts none; a loaded machine took 5.7 s for the 2 s
+        // deadline): the answer must come, rather than wait for the pool's circuit breaker.
+        #expect(clock.now - started < .seconds(30), "ping took \(clock.now - started) to fail")
         await store.shutdown()
     }
 }

@@ -19,21 +19,7 @@ FUZZ_SEED=${FUZZ_SEED:-20261126}
 command -v curl >/dev/null || fail "curl is required"
 python3 -c "import schemathesis" 2>/dev/null || fail "schemathesis is required (make deps installs it: pip install schemathesis==4.32.5)"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/invitelink-fuzz.XXXXXX")
-KEYS=$WORK/Keys
-DB=sqlite:$WORK/db.sqlite
-SERVER_PID=""
-start_watchdog "$LIMIT"
-
-cleanup() {
-    local status=$?
-    trap - EXIT
-    stop_processes $SERVER_PID
-    kill "$WATCHDOG" 2>/dev/null || true
-    finish_work "$status"
-    exit "$status"
-}
-trap cleanup EXIT
+begin_server_test fuzz
 
 il keys rotate --alg ed25519 >/dev/null
 il partners add --id r1 --kind reseller --name "Reseller One" >/dev/null

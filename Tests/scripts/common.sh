@@ -109,3 +109,35 @@ seed_customers() {
             | python3 -c "import json, sys; print(json.load(sys.stdin)[\"secret\"])" >"$WORK/secrets/c$i" || exit 1
     ' _ {} || fail "seeding customers failed"
 }
+
+# `begin_server_test NAME`: what a script that starts servers begins with. Sets WORK (a new
+# temporary directory), KEYS and DB (a keyring and a SQLite file in it) and SERVER_PID (empty;
+# set it to the server you start, or use start_server), starts the watchdog (LIMIT seconds,
+# default 120) and traps EXIT to stop the server, the watchdog and remove WORK.
+begin_server_test() {
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/invitelink-$1.XXXXXX")
+    KEYS=$WORK/Keys
+    DB=sqlite:$WORK/db.sqlite
+    SERVER_PID=""
+    start_watchdog "${LIMIT:-120}"
+    trap end_server_test EXIT
+}
+
+end_server_test() {
+    local status=$?
+    trap - EXIT
+    [ -n "$SERVER_PID" ] && stop_processes $SERVER_PID
+    kill "$WATCHDOG" 2>/dev/null || true
+    finish_work "$status"
+    exit "$status"
+}
+
+# `start_server [ARGUMENT…]`: `invitelink serve` on a free port with $KEYS and $DB, logging to
+# $WORK/serve.log; waits until it is ready. Sets PORT, BASE and SERVER_PID.
+start_server() {
+    PORT=$(free_port)
+    BASE=http://127.0.0.1:$PORT
+    "$INVITELINK" serve --port "$PORT" --keys-dir "$KEYS" --database "$DB" --public-url "$BASE" "$@" >"$WORK/serve.log" 2>&1 &
+    SERVER_PID=$!
+    wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.log"
+}

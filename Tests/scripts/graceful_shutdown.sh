@@ -15,28 +15,10 @@ LIMIT=${LIMIT:-60}
 STOP_LIMIT=${STOP_LIMIT:-10}
 command -v curl >/dev/null || fail "curl is required"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/invitelink-shutdown.XXXXXX")
-KEYS=$WORK/Keys
-DB=sqlite:$WORK/db.sqlite
-SERVER_PID=""
-start_watchdog "$LIMIT"
-
-cleanup() {
-    local status=$?
-    trap - EXIT
-    [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null || true
-    kill "$WATCHDOG" 2>/dev/null || true
-    finish_work "$status"
-    exit "$status"
-}
-trap cleanup EXIT
+begin_server_test shutdown
 
 il keys rotate --alg ed25519 >/dev/null
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-"$INVITELINK" serve --port "$PORT" --keys-dir "$KEYS" --database "$DB" --public-url "$BASE" >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.log"
+start_server
 
 kill -TERM "$SERVER_PID"
 stopped=""

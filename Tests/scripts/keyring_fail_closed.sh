@@ -13,30 +13,12 @@ set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 LIMIT=${LIMIT:-90}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/invitelink-failclosed.XXXXXX")
-KEYS=$WORK/Keys
-DB=sqlite:$WORK/db.sqlite
-SERVER_PID=""
-start_watchdog "$LIMIT"
-
-cleanup() {
-    local status=$?
-    trap - EXIT
-    [ -n "$SERVER_PID" ] && stop_processes "$SERVER_PID"
-    kill "$WATCHDOG" 2>/dev/null || true
-    finish_work "$status"
-    exit "$status"
-}
-trap cleanup EXIT
+begin_server_test failclosed
 
 k1=$(il keys rotate --alg ed25519)
 il partners add --id fabrikam --name Fabrikam --kind reseller >/dev/null
 RESELLER=$(il credentials create --partner fabrikam --role admin-agent --json | json_get secret)
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-"$INVITELINK" serve --port "$PORT" --keys-dir "$KEYS" --database "$DB" --public-url "$BASE" >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.log"
+start_server
 
 # `issue`: a new link's token, signed by the primary key the server holds.
 issue() {

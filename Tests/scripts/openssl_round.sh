@@ -14,21 +14,7 @@ set -euo pipefail
 
 LIMIT=${LIMIT:-120}
 ROUNDS=${ROUNDS:-100}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/invitelink-openssl.XXXXXX")
-KEYS=$WORK/Keys
-DB=sqlite:$WORK/db.sqlite
-SERVER_PID=""
-start_watchdog "$LIMIT"
-
-cleanup() {
-    local status=$?
-    trap - EXIT
-    [ -n "$SERVER_PID" ] && stop_processes "$SERVER_PID"
-    kill "$WATCHDOG" 2>/dev/null || true
-    finish_work "$status"
-    exit "$status"
-}
-trap cleanup EXIT
+begin_server_test openssl
 
 il keys rotate --alg ed25519 >/dev/null
 il partners add --id fabrikam --name Fabrikam --kind reseller >/dev/null
@@ -38,11 +24,7 @@ il customers add --id adatum --name Adatum --domain adatum.example --admin-email
 RESELLER=$(il credentials create --partner fabrikam --role admin-agent --json | json_get secret)
 CUSTOMER=$(il credentials create --customer adatum --role global-admin --json | json_get secret)
 
-PORT=$(free_port)
-BASE=http://127.0.0.1:$PORT
-"$INVITELINK" serve --port "$PORT" --keys-dir "$KEYS" --database "$DB" --public-url "$BASE" >"$WORK/serve.log" 2>&1 &
-SERVER_PID=$!
-wait_ready "$BASE" "$SERVER_PID" "$WORK/serve.log"
+start_server
 loaded=$(grep -o 'openssl=OpenSSL [0-9.]*' "$WORK/serve.log" | head -1)
 [ -n "$loaded" ] || fail "the server did not log the OpenSSL version it loaded"
 if [ -n "${INVITELINK_EXPECT_OPENSSL:-}" ] && [ "${loaded#openssl=}" != "$INVITELINK_EXPECT_OPENSSL" ]; then

@@ -1,0 +1,29 @@
+import Hummingbird
+import Mustache
+
+/// Renders every HTML page the server sends, the acceptance pages and the portal alike, from
+/// the Mustache templates: each page carries the CSRF token its forms post back (setting the
+/// cookie when the token is new), is `text/html` and is never cached.
+struct HTMLRenderer: Sendable {
+    let templates: MustacheLibrary
+    let csrf: WebSession
+
+    func page(_ template: String, status: HTTPResponse.Status = .ok, request: Request, _ values: [String: Any]) throws -> Response {
+        let (token, isNew) = try csrf.csrfToken(for: request)
+        var values = values
+        values["csrf"] = token
+        guard let html = templates.render(values, withTemplate: template) else {
+            throw APIError(.internalServerError, "internal_error", "template \(template) is missing")
+        }
+        var response = Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+        if isNew { response.setCookie(csrf.csrfCookie(token)) }
+        return response
+    }
+
+    /// A 303 to `location`, so a form's POST is followed by a GET.
+    static func redirect(to location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+}
