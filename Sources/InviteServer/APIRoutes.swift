@@ -149,11 +149,12 @@ struct APIRoutes: Sendable {
     }
 
     @Sendable func removeRelationship(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let caller = try await auth.partner(for: request)
-        guard caller.mayActForPartner else { throw APIError.forbidden("the \(caller.role.rawValue) role may list but not remove") }
+        // A reseller's global admin or admin agent removes its own relationship (DESIGN.md §5);
+        // a provider's relationship is not the provider's to end this way.
+        let (caller, reseller) = try await auth.reseller(for: request)
         let id = try context.parameters.require("id")
         let removal = try await store.removeRelationship(
-            partnerID: caller.partnerID!, customerID: id, at: clock(), actor: caller.credentialID)
+            partnerID: reseller.id, customerID: id, at: clock(), actor: caller.credentialID)
         var out = JSONObjectWriter()
         out.add("removed", removal.removed)
         out.add("delegated_admin_retained", removal.delegatedAdminRetained)

@@ -37,7 +37,7 @@ extension PortalRoutes {
 
     @Sendable func confirmRemoval(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request) {
-            let viewer = try await requireViewer(request, acting: true)
+            let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
             var values = Self.customerValues(item)
             values["title"] = "Remove customer relationship"
@@ -49,7 +49,7 @@ extension PortalRoutes {
         try await guarded(request) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
-            let viewer = try await requireViewer(request, acting: true)
+            let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
             let removal = try await store.removeRelationship(
                 partnerID: viewer.partner.id, customerID: item.customer.id, at: clock(), actor: viewer.user.id)
