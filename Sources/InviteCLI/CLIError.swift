@@ -32,7 +32,7 @@ enum ExitStatus {
     static func describe(_ error: any Error) -> String {
         switch error {
         case let error as KeyringError: error.message
-        case let error as StoreError: error.message
+        case let error as StoreError: error.message + (error.diagnostic.map { " (\($0))" } ?? "")
         case let error as TokenError: error.description
         case let error as CryptoError: error.description
         case let error as CLIError: error.description

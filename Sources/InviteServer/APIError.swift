@@ -52,7 +52,21 @@ public struct APIError: HTTPResponseError, Sendable {
             case .invalidInput, .invalidCursor: .badRequest
             default: .internalServerError
             }
-        self.init(status, error.code == .invalidInput ? "invalid_request" : error.code.rawValue, error.message)
+        if status.code >= 500 {
+            self = .internalFailure(status)
+        } else {
+            self.init(status, error.code == .invalidInput ? "invalid_request" : error.code.rawValue, error.message)
+        }
+    }
+
+    /// What every failure of the service itself answers (DESIGN.md §11): `code: internal` and
+    /// the request id, never a database's or a library's words, which go to the log.
+    public static func internalFailure(_ status: HTTPResponse.Status = .internalServerError) -> APIError {
+        APIError(
+            status, "internal",
+            status == .serviceUnavailable
+                ? "the service cannot serve this request now; nothing was changed; retry later"
+                : "the service failed; nothing was changed")
     }
 
     /// Maps any error a handler throws to a problem document; unknown errors are a 500 that
@@ -68,7 +82,7 @@ public struct APIError: HTTPResponseError, Sendable {
             APIError(.contentTooLarge, "payload_too_large", "the request body is over 64 KiB")
         case let error as HTTPError where error.status.code < 500:
             APIError(error.status, error.status.code == 404 ? "not_found" : "invalid_request", error.body ?? error.status.reasonPhrase)
-        default: APIError(.internalServerError, "internal_error", "the server failed; the request changed nothing")
+        default: .internalFailure()
         }
     }
 
@@ -79,6 +93,7 @@ public struct APIError: HTTPResponseError, Sendable {
         out.add("status", Int(status.code))
         out.add("detail", detail)
         out.add("code", code)
+        out.add("request_id", context.id)
         var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         if status == .serviceUnavailable { headers[.retryAfter] = "5" }

@@ -13,7 +13,7 @@ struct HTMLRenderer: Sendable {
         var values = values
         values["csrf"] = token
         guard let html = templates.render(values, withTemplate: template) else {
-            throw APIError(.internalServerError, "internal_error", "template \(template) is missing")
+            throw TemplateMissing(name: template)
         }
         var response = Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
@@ -26,4 +26,10 @@ struct HTMLRenderer: Sendable {
     static func redirect(to location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
     }
+}
+
+/// A page whose template is not in the bundle: a packaging fault, answered as `internal`.
+struct TemplateMissing: Error, CustomStringConvertible {
+    let name: String
+    var description: String { "template \(name) is missing" }
 }

@@ -26,7 +26,10 @@ struct ObservabilityMiddleware: RouterMiddleware {
         } catch {
             let problem = APIError.from(error)
             if problem.status.code >= 500 {
-                context.logger.error("request failed", metadata: ["error": .string(String(describing: type(of: error)))])
+                // The detail a client never sees: the store's diagnostic, the library's words.
+                context.logger.error(
+                    "request failed",
+                    metadata: ["error": .string(String(describing: type(of: error))), "detail": .string(String(describing: error))])
             }
             finish(Int(problem.status.code))
             var response = try problem.response(from: request, context: context)

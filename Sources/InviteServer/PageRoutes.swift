@@ -102,11 +102,15 @@ struct PageRoutes: Sendable {
             return try problemPage(error.code, request: request)
         } catch let error as StoreError {
             if let reason = error.tokenReason { return try problemPage(reason, request: request) }
+            let problem = APIError(error)
+            var explanation = problem.detail
+            if problem.status.code >= 500 {
+                context.logger.error("acceptance failed", metadata: ["detail": "\(error)"])
+                explanation = "The service failed and nothing was changed. Try again; if it happens again, quote request id \(context.id)."
+            }
             return try renderer.page(
-                "link_problem", status: APIError(error).status, request: request,
-                [
-                    "title": "This invitation cannot be accepted", "explanation": error.message, "code": error.code.rawValue,
-                ])
+                "link_problem", status: problem.status, request: request,
+                ["title": "This invitation cannot be accepted", "explanation": explanation, "code": problem.code])
         }
         var partners: [[String: Any]] = []
         var resellerName = ""

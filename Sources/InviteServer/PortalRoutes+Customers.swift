@@ -11,7 +11,7 @@ extension PortalRoutes {
     // MARK: Customers
 
     @Sendable func customers(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let viewer = try await requireViewer(request)
             let cursor = request.uri.queryParameters["cursor"].map(String.init)
             let page = try await store.customers(ofPartner: viewer.partner.id, page: PageRequest(limit: Self.pageSize, cursor: cursor))
@@ -26,7 +26,7 @@ extension PortalRoutes {
     }
 
     @Sendable func customer(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let viewer = try await requireViewer(request)
             let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
             var values = Self.customerValues(item)
@@ -36,7 +36,7 @@ extension PortalRoutes {
     }
 
     @Sendable func confirmRemoval(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
             var values = Self.customerValues(item)
@@ -46,7 +46,7 @@ extension PortalRoutes {
     }
 
     @Sendable func removeRelationship(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)

@@ -11,7 +11,7 @@ extension PortalRoutes {
     // MARK: Issued links
 
     @Sendable func invitationList(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let viewer = try await requireViewer(request, resellerOnly: true)
             let cursor = request.uri.queryParameters["cursor"].map(String.init)
             let page = try await store.invitations(resellerID: viewer.partner.id, page: PageRequest(limit: Self.pageSize, cursor: cursor))
@@ -59,7 +59,7 @@ extension PortalRoutes {
     }
 
     @Sendable func revoke(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)

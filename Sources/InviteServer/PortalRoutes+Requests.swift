@@ -11,7 +11,7 @@ extension PortalRoutes {
     // MARK: Providers and new links
 
     @Sendable func providers(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let viewer = try await requireViewer(request, resellerOnly: true)
             let providers = try await store.providers(ofReseller: viewer.partner.id)
             return try render(
@@ -25,14 +25,14 @@ extension PortalRoutes {
     }
 
     @Sendable func newInvitation(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             return try await requestPage(request, viewer: viewer, status: .ok, error: nil)
         }
     }
 
     @Sendable func issue(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
@@ -66,7 +66,7 @@ extension PortalRoutes {
     /// The draft email of one of the partner's invitations, with its link signed again (the
     /// same link: see ``InvitationService/link(for:)``).
     @Sendable func draft(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let id = try context.parameters.require("id")
             guard let invitation = try await store.invitation(id: id, resellerID: viewer.partner.id)?.invitation else {

@@ -11,14 +11,14 @@ extension PortalRoutes {
     // MARK: Signing in and out
 
     @Sendable func showSignIn(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             if try await currentViewer(request) != nil { return HTMLRenderer.redirect(to: "/portal") }
             return try signInPage(request, status: .ok, email: "", error: nil)
         }
     }
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
             let email = (form["email"] ?? "").trimmingWhitespace().lowercased()
@@ -48,7 +48,7 @@ extension PortalRoutes {
     }
 
     @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
             try await sessions.revoke(request, now: clock())
@@ -59,14 +59,14 @@ extension PortalRoutes {
     }
 
     @Sendable func showPassword(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let viewer = try await requireViewer(request, allowPasswordChange: true)
             return try passwordPage(request, viewer: viewer, status: .ok, error: nil)
         }
     }
 
     @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request) {
+        try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
             let viewer = try await requireViewer(request, allowPasswordChange: true)

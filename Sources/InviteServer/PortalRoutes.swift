@@ -137,14 +137,13 @@ struct PortalRoutes: Sendable {
     }
 
     /// Runs a handler and turns its interruptions and domain errors into HTML pages.
-    func guarded(_ request: Request, _ body: () async throws -> Response) async throws -> Response {
+    func guarded(_ request: Request, _ context: AppRequestContext, _ body: () async throws -> Response) async throws -> Response {
         do {
             return try await body()
         } catch let interruption as Interruption {
             return interruption.response
-        } catch let error as StoreError {
+        } catch let error as StoreError where APIError(error).status.code < 500 {
             let problem = APIError(error)
-            guard problem.status.code < 500 || error.code == .unavailable else { throw error }
             return try message(
                 request, viewer: nil, status: problem.status, title: "That did not work", text: error.message, code: problem.code)
         } catch let error as KeyringError {
@@ -158,6 +157,15 @@ struct PortalRoutes: Sendable {
                 text:
                     "The link would be too long for email (\(error.length) characters, the limit is under 600). Ask your administrator to shorten the service's public URL or issuer.",
                 code: "link_too_long")
+        } catch where APIError.from(error).status.code >= 500 {
+            // The service's own failure: `internal` and the request id on the page, the
+            // detail in the log only.
+            let problem = APIError.from(error)
+            context.logger.error("request failed", metadata: ["detail": "\(error)"])
+            return try message(
+                request, viewer: nil, status: problem.status, title: "Something went wrong",
+                text: "The service failed and nothing was changed. If it happens again, quote request id \(context.id).",
+                code: problem.code)
         }
     }
 }

@@ -25,23 +25,24 @@ struct PostgresFailure {
         }
         guard let psql = error as? PSQLError else {
             // The pool's own errors (shut down, circuit breaker open), cancellation, anything else.
-            storeError = StoreError(.unavailable, "PostgreSQL unavailable: \(String(describing: error))")
+            storeError = StoreError(.unavailable, "the database is unavailable", diagnostic: "PostgreSQL: \(String(describing: error))")
             return
         }
         guard psql.code == .server, let info = psql.serverInfo, let state = info[.sqlState] else {
-            storeError = StoreError(.unavailable, "PostgreSQL unreachable: \(psql.code)")
+            storeError = StoreError(.unavailable, "the database is unreachable", diagnostic: "PostgreSQL: \(psql.code)")
             return
         }
         let message = info[.message] ?? "error"
         switch state {
         case "23505":
             isUniqueViolation = true
-            storeError = StoreError(.conflict, "already exists (\(info[.constraintName] ?? "unique constraint"))")
+            storeError = StoreError(.conflict, "already exists", diagnostic: info[.constraintName])
         case "40001", "40P01":
             isTransient = true
-            storeError = StoreError(.unavailable, "PostgreSQL: \(message) (SQLSTATE \(state)), retries exhausted")
+            storeError = StoreError(
+                .unavailable, "the database was too busy; retry", diagnostic: "PostgreSQL: \(message) (SQLSTATE \(state)), retries exhausted")
         default:
-            storeError = StoreError(.unavailable, "PostgreSQL: \(message) (SQLSTATE \(state))")
+            storeError = StoreError(.unavailable, "the database failed", diagnostic: "PostgreSQL: \(message) (SQLSTATE \(state))")
         }
     }
 }

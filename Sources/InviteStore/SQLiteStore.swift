@@ -152,11 +152,12 @@ public final class SQLiteStore: RelationshipStore {
         if let error = error as? DatabaseError {
             switch error.extendedResultCode {
             case .SQLITE_CONSTRAINT_PRIMARYKEY, .SQLITE_CONSTRAINT_UNIQUE:
-                return StoreError(.conflict, error.message ?? "unique constraint violated")
+                return StoreError(.conflict, "already exists", diagnostic: error.message)
             default:
-                return StoreError(.unavailable, "SQLite: \(error.message ?? error.resultCode.description)")
+                return StoreError(
+                    .unavailable, "the database failed", diagnostic: "SQLite: \(error.message ?? error.resultCode.description)")
             }
         }
-        return StoreError(.unavailable, String(describing: error))
+        return StoreError(.unavailable, "the database failed", diagnostic: String(describing: error))
     }
 }

@@ -33,14 +33,19 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public let code: Code
+    /// What a client may be told: written by this service, never a database's own words.
     public let message: String
+    /// The database's or library's own words (SQLSTATE, constraint and table names), for the
+    /// log and the CLI's operator, never for an HTTP client.
+    public let diagnostic: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, diagnostic: String? = nil) {
         self.code = code
         self.message = message
+        self.diagnostic = diagnostic
     }
 
-    public var description: String { "\(code): \(message)" }
+    public var description: String { "\(code): \(message)" + (diagnostic.map { " (\($0))" } ?? "") }
 }
 
 extension StoreError {
