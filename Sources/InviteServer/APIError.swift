@@ -76,6 +76,8 @@ public struct APIError: HTTPResponseError, Sendable {
         case let error as APIError: error
         case let error as TokenError: APIError(error)
         case let error as StoreError: APIError(error)
+        case is PasswordHashingPool.Busy:
+            APIError(.serviceUnavailable, "internal", "too many sign-ins are being checked at once; retry in a few seconds")
         case let error as LinkTooLongError: APIError(.unprocessableContent, "link_too_long", error.description)
         case is NIOTooManyBytesError: APIError(.contentTooLarge, "payload_too_large", "the request body is over 64 KiB")
         case let error as HTTPError where error.status == .contentTooLarge:

@@ -1,14 +1,30 @@
+import Foundation
+import HTTPTypes
 public import Hummingbird
+public import NIOCore
 
-/// The per-request context: Hummingbird's core storage. Its logger already carries the
-/// request id (`hb.request.id`) that responses echo as `X-Request-Id`.
-public struct AppRequestContext: RequestContext {
+/// The per-request context: Hummingbird's core storage and the peer's address. Its logger
+/// already carries the request id (`hb.request.id`) that responses echo as `X-Request-Id`.
+public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The connection's peer (the proxy's, behind one); nil in router tests.
+    public let remoteAddress: SocketAddress?
 
-    public init(source: Source) {
+    public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
     }
 
     /// Bodies over 64 KiB are refused with 413.
     public var maxUploadSize: Int { 64 * 1024 }
+
+    /// The client's address for throttling: the last entry of `trustedHeader` when the
+    /// operator configured one (the proxy appends the address it saw), else the peer's.
+    func clientAddress(_ request: Request, trustedHeader: String?) -> String? {
+        if let trustedHeader, let name = HTTPField.Name(trustedHeader), let value = request.headers[name] {
+            let last = value.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) }
+            if let last, !last.isEmpty { return last }
+        }
+        return remoteAddress?.ipAddress
+    }
 }

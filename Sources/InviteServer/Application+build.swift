@@ -59,14 +59,16 @@ public func buildApplication(
 
     APIRoutes(store: store, invitations: invitations, metrics: metrics, clock: clock).register(on: router)
     let sessionSecret = try configuration.sessionSecret ?? SessionSecret.random()
+    let signIn = try PasswordSignIn(store: store, configuration: configuration)
     PageRoutes(
-        store: store, invitations: invitations, metrics: metrics,
+        store: store, invitations: invitations, metrics: metrics, signIn: signIn,
+        trustedProxyHeader: configuration.trustedProxyHeader,
         sessions: try WebSession(secureCookies: configuration.secureCookies, secret: sessionSecret),
         templates: try Assets.templates(), clock: clock
     ).register(on: router)
     try PortalRoutes(
-        store: store, invitations: invitations, secureCookies: configuration.secureCookies, sessionSecret: sessionSecret,
-        templates: Assets.templates(), clock: clock
+        store: store, invitations: invitations, signIn: signIn, trustedProxyHeader: configuration.trustedProxyHeader,
+        secureCookies: configuration.secureCookies, sessionSecret: sessionSecret, templates: Assets.templates(), clock: clock
     ).register(on: router)
 
     allowedMethods.load(router.routes)

@@ -30,5 +30,4 @@ enum Assets {
 
     /// A password hash nobody knows the password of, checked when an email is unknown so a
     /// failed sign-in costs the same either way.
-    static let decoyPasswordHash: String = (try? PasswordHash.make(password: UUID().uuidString)) ?? ""
 }

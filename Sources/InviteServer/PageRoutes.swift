@@ -13,6 +13,8 @@ struct PageRoutes: Sendable {
     let store: any RelationshipStore
     let invitations: InvitationService
     let metrics: ServiceMetrics
+    let signIn: PasswordSignIn
+    let trustedProxyHeader: String?
     let sessions: WebSession
     let templates: MustacheLibrary
 
@@ -46,7 +48,14 @@ struct PageRoutes: Sendable {
         guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
         let now = clock()
         let user: User
-        switch try await PasswordSignIn(store: store).check(email: form["email"] ?? "", password: form["password"] ?? "", now: now) {
+        let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
+        let outcome: PasswordSignIn.Outcome
+        do {
+            outcome = try await signIn.check(email: form["email"] ?? "", password: form["password"] ?? "", client: client, now: now)
+        } catch is PasswordHashingPool.Busy {
+            return try await busyPage(token: token, request: request)
+        }
+        switch outcome {
         case .signedIn(let signedIn):
             user = signedIn
         case .refused:
@@ -70,15 +79,31 @@ struct PageRoutes: Sendable {
             return HTMLRenderer.redirect(to: acceptPath(token))
         }
         let newPassword = form["new_password"] ?? ""
-        guard try PasswordHash.verify(form["current_password"] ?? "", against: user.passwordHash) else {
+        // The one-time password goes through the sign-in limits too.
+        let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
+        let outcome: PasswordSignIn.Outcome
+        do {
+            outcome = try await signIn.check(email: user.email, password: form["current_password"] ?? "", client: client, now: clock())
+        } catch is PasswordHashingPool.Busy {
+            return try await busyPage(token: token, request: request)
+        }
+        switch outcome {
+        case .signedIn:
+            break
+        case .refused:
             return try await invitationPage(token: token, request: request, error: "The one-time password is not right.")
+        case .locked(let retryAfter):
+            var response = try await invitationPage(
+                token: token, request: request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter))
+            response.headers[.retryAfter] = String(retryAfter)
+            return response
         }
         guard newPassword.count >= Self.minimumPasswordLength, newPassword != form["current_password"] else {
             return try await invitationPage(
                 token: token, request: request,
                 error: "Choose a new password of at least \(Self.minimumPasswordLength) characters, different from the one-time password.")
         }
-        try await store.setPassword(userID: user.id, passwordHash: PasswordHash.make(password: newPassword), at: clock())
+        try await store.setPassword(userID: user.id, passwordHash: try await signIn.hash(newPassword), at: clock())
         return HTMLRenderer.redirect(to: acceptPath(token))
     }
 
@@ -162,6 +187,15 @@ struct PageRoutes: Sendable {
             values["signIn"] = true
         }
         return try renderer.page("accept", status: status, request: request, values)
+    }
+
+    /// The invitation page again, 503 with `Retry-After`: the password-hashing pool is full.
+    private func busyPage(token: String, request: Request) async throws -> Response {
+        var response = try await invitationPage(
+            token: token, request: request, status: .serviceUnavailable,
+            error: "The service is checking many passwords at once. Try again in a few seconds.")
+        response.headers[.retryAfter] = "2"
+        return response
     }
 
     private func problemPage(_ reason: TokenError.Code, request: Request) throws -> Response {

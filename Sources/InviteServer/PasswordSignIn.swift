@@ -1,41 +1,68 @@
+import InviteCrypto
 import InviteService
 import InviteStore
 
-/// Email-and-password sign-in with the throttling both the acceptance pages and the reseller
-/// portal use: each failure is answered more slowly (200 ms per recent failure), the
-/// ``failuresBeforeLockout``th locks the account for ``lockout`` seconds, and an unknown email
-/// costs the same scrypt work as a known one so timing does not tell which emails exist.
+/// Email-and-password checks for the acceptance pages and the portal, under the limits of
+/// DESIGN.md §11:
+///
+/// - every attempt is first counted in the store, per email address, in one atomic statement;
+///   the fifth failure within 15 minutes locks the address for 15 minutes (429), on every
+///   instance, and only a right password clears the count;
+/// - unknown addresses are counted and locked the same way and cost the same hash, so neither
+///   the answer nor its time tells which addresses have accounts;
+/// - a client address with many failures is answered 429 by this instance;
+/// - hashing runs on ``PasswordHashingPool``, never on the request threads; a full pool is 503.
+///
+/// The current-password check of a password change goes through the same limits.
 struct PasswordSignIn: Sendable {
-    static let failuresBeforeLockout = 5
-    static let lockout: Int64 = 15 * 60
-
     enum Outcome {
         case signedIn(User)
         /// Unknown email or wrong password: the same answer for both.
         case refused
-        /// Locked out; the caller may retry after this many seconds.
+        /// Locked out (the address, or the client); the caller may retry after this many seconds.
         case locked(retryAfter: Int64)
     }
 
     let store: any RelationshipStore
+    let pool: PasswordHashingPool
+    let limits: SignInLimits
+    let clients: ClientAddressThrottle
+    /// A hash of a random password, checked for unknown emails so they cost what known ones do.
+    let decoy: String
 
-    func check(email: String, password: String, now: Int64) async throws -> Outcome {
-        guard let user = try await store.user(email: email.lowercased()) else {
-            _ = try? PasswordHash.verify(password, against: Assets.decoyPasswordHash)
+    init(store: any RelationshipStore, configuration: ServerConfiguration) throws {
+        self.store = store
+        self.pool = PasswordHashingPool(threads: configuration.passwordHashingThreads, queue: configuration.passwordHashingQueue)
+        self.limits = configuration.signInLimits
+        self.clients = ClientAddressThrottle(failures: configuration.clientAddressFailures, window: configuration.signInLimits.window)
+        self.decoy = try PasswordHash.make(password: Identifiers.random(prefix: ""))
+    }
+
+    func check(email: String, password: String, client: String?, now: Int64) async throws -> Outcome {
+        let email = email.trimmingWhitespace().lowercased()
+        if let wait = clients.retryAfter(client, now: now) { return .locked(retryAfter: wait) }
+        let digest = try Digest.sha256(Array(email.utf8))
+        switch try await store.claimSignInAttempt(emailDigest: digest, now: now, limits: limits) {
+        case .locked(let until):
+            clients.recordFailure(client, now: now)
+            return .locked(retryAfter: max(until - now, 1))
+        case .allowed:
+            break
+        }
+        let user = try await store.user(email: email)
+        let hash = user?.passwordHash ?? decoy
+        let matches = try await pool.run { try PasswordHash.verify(password, against: hash) }
+        guard matches, let user else {
+            clients.recordFailure(client, now: now)
             return .refused
         }
-        if let lockedUntil = user.lockedUntil, lockedUntil > now {
-            return .locked(retryAfter: lockedUntil - now)
-        }
-        guard try PasswordHash.verify(password, against: user.passwordHash) else {
-            let failures = user.failedSignIns + 1
-            let lock = failures >= Self.failuresBeforeLockout ? now + Self.lockout : nil
-            try await store.recordFailedSignIn(userID: user.id, lockedUntil: lock)
-            try await Task.sleep(for: .milliseconds(200 * min(failures, Self.failuresBeforeLockout)))
-            return .refused
-        }
-        try await store.recordSuccessfulSignIn(userID: user.id)
+        try await store.clearSignInFailures(emailDigest: digest)
         return .signedIn(user)
+    }
+
+    /// A new password's hash, made on the pool.
+    func hash(_ password: String) async throws -> String {
+        try await pool.run { try PasswordHash.make(password: password) }
     }
 
     /// "Try again in …" for a lockout.

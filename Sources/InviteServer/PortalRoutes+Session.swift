@@ -24,7 +24,8 @@ extension PortalRoutes {
             let email = (form["email"] ?? "").trimmingWhitespace().lowercased()
             let now = clock()
             let user: User
-            switch try await PasswordSignIn(store: store).check(email: email, password: form["password"] ?? "", now: now) {
+            let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
+            switch try await signIn.check(email: email, password: form["password"] ?? "", client: client, now: now) {
             case .signedIn(let signedIn):
                 user = signedIn
             case .refused:
@@ -72,8 +73,19 @@ extension PortalRoutes {
             let viewer = try await requireViewer(request, allowPasswordChange: true)
             let current = form["current_password"] ?? ""
             let new = form["new_password"] ?? ""
-            guard try PasswordHash.verify(current, against: viewer.user.passwordHash) else {
+            // The current password goes through the sign-in limits too: a stolen session must
+            // not become a way to guess the password.
+            let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
+            switch try await signIn.check(email: viewer.user.email, password: current, client: client, now: clock()) {
+            case .signedIn:
+                break
+            case .refused:
                 return try passwordPage(request, viewer: viewer, status: .unauthorized, error: "The current password is not right.")
+            case .locked(let retryAfter):
+                var response = try passwordPage(
+                    request, viewer: viewer, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter))
+                response.headers[.retryAfter] = String(retryAfter)
+                return response
             }
             guard new.count >= PageRoutes.minimumPasswordLength, new != current else {
                 return try passwordPage(
@@ -81,7 +93,7 @@ extension PortalRoutes {
                     error:
                         "Choose a new password of at least \(PageRoutes.minimumPasswordLength) characters, different from the current one.")
             }
-            try await store.setPassword(userID: viewer.user.id, passwordHash: PasswordHash.make(password: new), at: clock())
+            try await store.setPassword(userID: viewer.user.id, passwordHash: try await signIn.hash(new), at: clock())
             return HTMLRenderer.redirect(to: "/portal")
         }
     }

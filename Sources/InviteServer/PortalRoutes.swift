@@ -24,16 +24,20 @@ struct PortalRoutes: Sendable {
     let csrf: WebSession
     var renderer: HTMLRenderer { HTMLRenderer(templates: templates, csrf: csrf) }
     let sessions: PortalSession
+    let signIn: PasswordSignIn
+    let trustedProxyHeader: String?
 
     static let script = Assets.text("portal", "js", subdirectory: "Resources")
     static let pageSize = 50
 
     init(
-        store: any RelationshipStore, invitations: InvitationService, secureCookies: Bool, sessionSecret: SessionSecret,
-        templates: MustacheLibrary, clock: @escaping @Sendable () -> Int64
+        store: any RelationshipStore, invitations: InvitationService, signIn: PasswordSignIn, trustedProxyHeader: String?,
+        secureCookies: Bool, sessionSecret: SessionSecret, templates: MustacheLibrary, clock: @escaping @Sendable () -> Int64
     ) throws {
         self.store = store
         self.invitations = invitations
+        self.signIn = signIn
+        self.trustedProxyHeader = trustedProxyHeader
         self.templates = templates
         self.clock = clock
         csrf = try WebSession(secureCookies: secureCookies, secret: sessionSecret)
@@ -142,6 +146,12 @@ struct PortalRoutes: Sendable {
             return try await body()
         } catch let interruption as Interruption {
             return interruption.response
+        } catch is PasswordHashingPool.Busy {
+            var response = try message(
+                request, viewer: nil, status: .serviceUnavailable, title: "Too many sign-ins right now",
+                text: "The service is checking many passwords at once. Try again in a few seconds.", code: "internal")
+            response.headers[.retryAfter] = "2"
+            return response
         } catch let error as StoreError where APIError(error).status.code < 500 {
             let problem = APIError(error)
             return try message(
@@ -157,7 +167,7 @@ struct PortalRoutes: Sendable {
                 text:
                     "The link would be too long for email (\(error.length) characters, the limit is under 600). Ask your administrator to shorten the service's public URL or issuer.",
                 code: "link_too_long")
-        } catch where APIError.from(error).status.code >= 500 {
+        } catch  where APIError.from(error).status.code >= 500 {
             // The service's own failure: `internal` and the request id on the page, the
             // detail in the log only.
             let problem = APIError.from(error)

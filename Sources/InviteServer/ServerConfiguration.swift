@@ -1,3 +1,5 @@
+public import InviteStore
+
 /// What `invitelink serve` needs to run.
 public struct ServerConfiguration: Sendable {
     public var host: String
@@ -11,11 +13,23 @@ public struct ServerConfiguration: Sendable {
     public var keyringCheckInterval: Duration
     /// What the browser cookies' keys derive from; nil for a secret of this process alone.
     public var sessionSecret: SessionSecret?
+    /// Threads that hash passwords, apart from the request threads (DESIGN.md §11).
+    public var passwordHashingThreads: Int
+    /// Sign-ins that may wait for a hashing thread; beyond, 503 with `Retry-After`.
+    public var passwordHashingQueue: Int
+    /// Per email address, in the store: 5 failures in 15 minutes lock it for 15 minutes.
+    public var signInLimits: SignInLimits
+    /// Per client address, in this process: failed sign-ins within the window before 429.
+    public var clientAddressFailures: Int
+    /// A header the proxy in front sets to the client's address (`X-Forwarded-For`); its last
+    /// entry is used. Nil: the connection's peer address, and no header is believed.
+    public var trustedProxyHeader: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicURL: String = "http://127.0.0.1:8080",
         issuer: String = "invitelink", keysDirectory: String = "Keys", keyringCheckInterval: Duration = .seconds(2),
-        sessionSecret: SessionSecret? = nil
+        sessionSecret: SessionSecret? = nil, passwordHashingThreads: Int = 1, passwordHashingQueue: Int = 8,
+        signInLimits: SignInLimits = SignInLimits(), clientAddressFailures: Int = 30, trustedProxyHeader: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -24,6 +38,11 @@ public struct ServerConfiguration: Sendable {
         self.keysDirectory = keysDirectory
         self.keyringCheckInterval = keyringCheckInterval
         self.sessionSecret = sessionSecret
+        self.passwordHashingThreads = passwordHashingThreads
+        self.passwordHashingQueue = passwordHashingQueue
+        self.signInLimits = signInLimits
+        self.clientAddressFailures = clientAddressFailures
+        self.trustedProxyHeader = trustedProxyHeader
     }
 
     /// Cookies are `Secure` when links are served over https.

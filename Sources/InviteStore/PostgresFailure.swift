@@ -40,7 +40,8 @@ struct PostgresFailure {
         case "40001", "40P01":
             isTransient = true
             storeError = StoreError(
-                .unavailable, "the database was too busy; retry", diagnostic: "PostgreSQL: \(message) (SQLSTATE \(state)), retries exhausted")
+                .unavailable, "the database was too busy; retry",
+                diagnostic: "PostgreSQL: \(message) (SQLSTATE \(state)), retries exhausted")
         default:
             storeError = StoreError(.unavailable, "the database failed", diagnostic: "PostgreSQL: \(message) (SQLSTATE \(state))")
         }

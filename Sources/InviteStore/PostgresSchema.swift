@@ -34,6 +34,22 @@ enum PostgresSchema {
     static let migrations: [Migration] = [
         Migration(version: 1, name: "initial schema", statements: v1),
         Migration(version: 2, name: "revoked sessions", statements: v2),
+        Migration(version: 3, name: "sign-in failures per address, session versions", statements: v3),
+    ]
+
+    /// Sign-in failures counted per email address (known or not) instead of per user, and a
+    /// session version per user. The users' old counters stay, unused.
+    private static let v3 = [
+        """
+        CREATE TABLE sign_in_failures (
+            email_digest  BYTEA PRIMARY KEY,
+            failures      BIGINT NOT NULL,
+            window_start  BIGINT NOT NULL,
+            locked_until  BIGINT
+        )
+        """,
+        "CREATE INDEX sign_in_failures_by_window ON sign_in_failures (window_start)",
+        "ALTER TABLE users ADD COLUMN session_version BIGINT NOT NULL DEFAULT 0",
     ]
 
     /// Signed-out portal sessions, shared by every instance (the cookie key may be shared too).

@@ -116,10 +116,9 @@ extension PostgresStore {
             try await db.run(
                 """
                 INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
-                                   must_change_password, failed_sign_ins, locked_until, created_at)
+                                   must_change_password, session_version, created_at)
                 VALUES (\(user.id), \(user.tenant.partnerID), \(user.tenant.customerID), \(email), \(user.role.rawValue),
-                        \(user.passwordHash), \(user.mustChangePassword), \(Int64(user.failedSignIns)), \(user.lockedUntil),
-                        \(user.createdAt))
+                        \(user.passwordHash), \(user.mustChangePassword), \(Int64(user.sessionVersion)), \(user.createdAt))
                 """)
             try await Self.audit(
                 db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
@@ -140,40 +139,60 @@ extension PostgresStore {
         }
     }
 
-    public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws {
+    public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws -> User {
         try await write { db in
             let updated = try await db.rows(
                 """
-                UPDATE users SET password_hash = \(passwordHash), must_change_password = FALSE, failed_sign_ins = 0,
-                                 locked_until = NULL
-                WHERE id = \(userID) RETURNING id
+                UPDATE users SET password_hash = \(passwordHash), must_change_password = FALSE,
+                                 session_version = session_version + 1
+                WHERE id = \(userID) RETURNING \(unescaped: Self.userColumns)
                 """)
-            guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
+            guard let row = updated.first else { throw StoreError(.notFound, "no user \(userID)") }
             try await Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID)
+            return try Self.user(row: row)
         }
     }
 
     /// Not audited: sign-ins do not reach the audit log yet (issue 14).
-    public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
-        try await write { db in
-            let updated = try await db.rows(
+    ///
+    /// One `INSERT … ON CONFLICT DO UPDATE … WHERE`: PostgreSQL takes the row's lock and
+    /// re-reads it, so attempts racing on several instances count one after the other.
+    public func claimSignInAttempt(emailDigest: [UInt8], now: UnixTime, limits: SignInLimits) async throws -> SignInAttempt {
+        let digest = Data(emailDigest)
+        let failures = Int64(limits.failures), window = limits.window, lockout = limits.lockout
+        return try await write { db in
+            let rows = try await db.rows(
                 """
-                UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
-                                 locked_until = COALESCE(\(lockedUntil)::BIGINT, locked_until)
-                WHERE id = \(userID) RETURNING id
+                INSERT INTO sign_in_failures AS f (email_digest, failures, window_start, locked_until)
+                VALUES (\(digest), 1, \(now), CASE WHEN 1 >= \(failures) THEN \(now + lockout) END)
+                ON CONFLICT (email_digest) DO UPDATE SET
+                    failures = CASE WHEN f.locked_until <= \(now) OR f.window_start <= \(now - window) THEN 1
+                                    ELSE f.failures + 1 END,
+                    window_start = CASE WHEN f.locked_until <= \(now) OR f.window_start <= \(now - window) THEN \(now)
+                                        ELSE f.window_start END,
+                    locked_until = CASE
+                        WHEN (CASE WHEN f.locked_until <= \(now) OR f.window_start <= \(now - window) THEN 1
+                                   ELSE f.failures + 1 END) >= \(failures)
+                        THEN \(now + lockout) END
+                WHERE f.locked_until IS NULL OR f.locked_until <= \(now)
+                RETURNING f.failures
                 """)
-            guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
+            if UInt8.random(in: 0...63) == 0 {
+                try await db.run(
+                    """
+                    DELETE FROM sign_in_failures
+                    WHERE window_start <= \(now - window) AND (locked_until IS NULL OR locked_until <= \(now))
+                    """)
+            }
+            if let row = rows.first { return .allowed(failure: Int(try row.decode(Int64.self))) }
+            let locked = try await db.rows("SELECT locked_until FROM sign_in_failures WHERE email_digest = \(digest)")
+            return .locked(until: try locked.first?.decode(UnixTime?.self) ?? now + 1)
         }
     }
 
-    /// Not audited: sign-ins do not reach the audit log yet (issue 14).
-    public func recordSuccessfulSignIn(userID: String) async throws {
+    public func clearSignInFailures(emailDigest: [UInt8]) async throws {
         try await write { db in
-            let updated = try await db.rows(
-                """
-                UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = \(userID) RETURNING id
-                """)
-            guard !updated.isEmpty else { throw StoreError(.notFound, "no user \(userID)") }
+            try await db.run("DELETE FROM sign_in_failures WHERE email_digest = \(Data(emailDigest))")
         }
     }
 

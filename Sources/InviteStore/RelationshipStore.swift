@@ -38,11 +38,17 @@ public protocol RelationshipStore: Sendable {
     /// Looks a user up by email, case-insensitively.
     func user(email: String) async throws -> User?
     func user(id: String) async throws -> User?
-    /// Stores a new password hash and clears `mustChangePassword` and the failure counters.
-    func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws
-    /// Records a failed sign-in: bumps the counter and sets `lockedUntil` (nil leaves it).
-    func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws
-    func recordSuccessfulSignIn(userID: String) async throws
+    /// Stores a new password hash, clears `mustChangePassword` and raises `sessionVersion`
+    /// (every session made before ends). Returns the user as it is now.
+    @discardableResult
+    func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws -> User
+    /// Counts a sign-in attempt for the address with this digest before its password is
+    /// checked, in one atomic statement (so parallel attempts, on any instance, cannot all
+    /// pass): ``SignInAttempt/locked(until:)`` once `limits.failures` attempts fell within
+    /// `limits.window`, until `limits.lockout` has passed; then the count starts over.
+    func claimSignInAttempt(emailDigest: [UInt8], now: UnixTime, limits: SignInLimits) async throws -> SignInAttempt
+    /// Forgets the address's failures: its password was right.
+    func clearSignInFailures(emailDigest: [UInt8]) async throws
 
     // MARK: Credentials
 

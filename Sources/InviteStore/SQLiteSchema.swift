@@ -17,6 +17,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: v2)
         }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: v3)
+        }
         return migrator
     }
 
@@ -144,5 +147,18 @@ enum SQLiteSchema {
             expires_at  INTEGER NOT NULL
         ) STRICT;
         CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions (expires_at);
+        """
+
+    /// Sign-in failures counted per email address (known or not) instead of per user, and a
+    /// session version per user. The users' old counters stay, unused.
+    private static let v3 = """
+        CREATE TABLE sign_in_failures (
+            email_digest  BLOB PRIMARY KEY NOT NULL,
+            failures      INTEGER NOT NULL,
+            window_start  INTEGER NOT NULL,
+            locked_until  INTEGER
+        ) STRICT;
+        CREATE INDEX sign_in_failures_by_window ON sign_in_failures (window_start);
+        ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
         """
 }

@@ -1,4 +1,5 @@
 internal import Foundation
+internal import GRDB
 
 /// Partners, customers, the people who sign in, credentials and signed-out sessions.
 extension SQLiteStore {
@@ -110,12 +111,12 @@ extension SQLiteStore {
             try db.run(
                 sql: """
                     INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
-                                       must_change_password, failed_sign_ins, locked_until, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                       must_change_password, session_version, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     user.id, user.tenant.partnerID, user.tenant.customerID, email, user.role.rawValue,
-                    user.passwordHash, user.mustChangePassword, user.failedSignIns, user.lockedUntil, user.createdAt,
+                    user.passwordHash, user.mustChangePassword, user.sessionVersion, user.createdAt,
                 ]
             )
             try Self.audit(
@@ -137,45 +138,63 @@ extension SQLiteStore {
         }
     }
 
-    public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws {
+    public func setPassword(userID: String, passwordHash: String, at: UnixTime) async throws -> User {
         try await write { db in
             try db.run(
                 sql: """
-                    UPDATE users SET password_hash = ?, must_change_password = 0, failed_sign_ins = 0,
-                                     locked_until = NULL
+                    UPDATE users SET password_hash = ?, must_change_password = 0, session_version = session_version + 1
                     WHERE id = ?
                     """,
                 arguments: [passwordHash, userID]
             )
-            guard db.changesCount > 0 else { throw StoreError(.notFound, "no user \(userID)") }
+            guard db.changesCount > 0, let user = try db.row(sql: "SELECT * FROM users WHERE id = ?", arguments: [userID])
+            else { throw StoreError(.notFound, "no user \(userID)") }
             try Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID)
+            return try Self.user(row: user)
         }
     }
 
     /// Not audited: sign-ins do not reach the audit log yet (issue 14).
-    public func recordFailedSignIn(userID: String, lockedUntil: UnixTime?) async throws {
-        try await write { db in
-            try db.run(
+    public func claimSignInAttempt(emailDigest: [UInt8], now: UnixTime, limits: SignInLimits) async throws -> SignInAttempt {
+        let digest = Data(emailDigest)
+        return try await write { db in
+            // Unqualified columns in DO UPDATE are the stored row's. A lock that has ended, or a
+            // first failure older than the window, starts the count over.
+            let row = try db.row(
                 sql: """
-                    UPDATE users SET failed_sign_ins = failed_sign_ins + 1,
-                                     locked_until = COALESCE(?, locked_until)
-                    WHERE id = ?
+                    INSERT INTO sign_in_failures (email_digest, failures, window_start, locked_until)
+                    VALUES (?1, 1, ?2, CASE WHEN 1 >= ?3 THEN ?2 + ?5 END)
+                    ON CONFLICT (email_digest) DO UPDATE SET
+                        failures = CASE WHEN locked_until <= ?2 OR window_start <= ?2 - ?4 THEN 1 ELSE failures + 1 END,
+                        window_start = CASE WHEN locked_until <= ?2 OR window_start <= ?2 - ?4 THEN ?2 ELSE window_start END,
+                        locked_until = CASE
+                            WHEN (CASE WHEN locked_until <= ?2 OR window_start <= ?2 - ?4 THEN 1 ELSE failures + 1 END) >= ?3
+                            THEN ?2 + ?5 END
+                    WHERE locked_until IS NULL OR locked_until <= ?2
+                    RETURNING failures
                     """,
-                arguments: [lockedUntil, userID]
-            )
-            guard db.changesCount > 0 else { throw StoreError(.notFound, "no user \(userID)") }
+                arguments: [digest, now, limits.failures, limits.window, limits.lockout])
+            if UInt8.random(in: 0...63) == 0 { try Self.pruneSignInFailures(db, now: now, limits: limits) }
+            if let row { return .allowed(failure: row[0]) }
+            let until = try db.int(sql: "SELECT locked_until FROM sign_in_failures WHERE email_digest = ?", arguments: [digest])
+            return .locked(until: UnixTime(until ?? Int(now + 1)))
         }
     }
 
-    /// Not audited: sign-ins do not reach the audit log yet (issue 14).
-    public func recordSuccessfulSignIn(userID: String) async throws {
+    public func clearSignInFailures(emailDigest: [UInt8]) async throws {
         try await write { db in
-            try db.run(
-                sql: "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = ?",
-                arguments: [userID]
-            )
-            guard db.changesCount > 0 else { throw StoreError(.notFound, "no user \(userID)") }
+            try db.run(sql: "DELETE FROM sign_in_failures WHERE email_digest = ?", arguments: [Data(emailDigest)])
         }
+    }
+
+    /// Rows whose window and lock have both passed say nothing any more.
+    static func pruneSignInFailures(_ db: Database, now: UnixTime, limits: SignInLimits) throws {
+        try db.run(
+            sql: """
+                DELETE FROM sign_in_failures
+                WHERE window_start <= ? AND (locked_until IS NULL OR locked_until <= ?)
+                """,
+            arguments: [now - limits.window, now])
     }
 
     // MARK: Credentials

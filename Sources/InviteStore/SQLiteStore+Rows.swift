@@ -28,7 +28,7 @@ extension SQLiteStore {
         return User(
             id: row["id"], tenant: try tenant(row: row), email: row["email"], role: role,
             passwordHash: row["password_hash"], mustChangePassword: row["must_change_password"],
-            failedSignIns: row["failed_sign_ins"], lockedUntil: row["locked_until"], createdAt: row["created_at"]
+            sessionVersion: row["session_version"], createdAt: row["created_at"]
         )
     }
 

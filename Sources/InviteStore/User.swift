@@ -8,13 +8,14 @@ public struct User: Sendable, Equatable {
     public var passwordHash: String
     /// Set for one-time passwords printed by the CLI: the first sign-in must change it.
     public var mustChangePassword: Bool
-    public var failedSignIns: Int
-    public var lockedUntil: UnixTime?
+    /// Raised by every password change: a session made under an older version has ended
+    /// (on every instance, since each request reads the user).
+    public var sessionVersion: Int
     public var createdAt: UnixTime
 
     public init(
         id: String, tenant: Tenant, email: String, role: Role, passwordHash: String,
-        mustChangePassword: Bool, failedSignIns: Int = 0, lockedUntil: UnixTime? = nil, createdAt: UnixTime
+        mustChangePassword: Bool, sessionVersion: Int = 0, createdAt: UnixTime
     ) {
         self.id = id
         self.tenant = tenant
@@ -22,8 +23,7 @@ public struct User: Sendable, Equatable {
         self.role = role
         self.passwordHash = passwordHash
         self.mustChangePassword = mustChangePassword
-        self.failedSignIns = failedSignIns
-        self.lockedUntil = lockedUntil
+        self.sessionVersion = sessionVersion
         self.createdAt = createdAt
     }
 }

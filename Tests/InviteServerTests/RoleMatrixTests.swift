@@ -22,7 +22,9 @@ struct RoleMatrixTests {
         Route(method: .post, path: "/v1/invitations", json: "{}", allowed: [.resellerAdmin]),
         Route(method: .get, path: "/v1/invitations", json: nil, allowed: [.resellerAdmin, .resellerSales]),
         Route(method: .delete, path: "/v1/invitations/nosuch", json: nil, allowed: [.resellerAdmin]),
-        Route(method: .post, path: "/v1/invitations/verify", json: #"{"token":"x.y.z"}"#, allowed: [.resellerAdmin, .resellerSales, .providerAdmin]),
+        Route(
+            method: .post, path: "/v1/invitations/verify", json: #"{"token":"x.y.z"}"#,
+            allowed: [.resellerAdmin, .resellerSales, .providerAdmin]),
         Route(method: .post, path: "/v1/acceptances", json: #"{"token":"x.y.z"}"#, allowed: [.customerAdmin]),
         Route(method: .get, path: "/v1/customers", json: nil, allowed: [.resellerAdmin, .resellerSales, .providerAdmin]),
         // Issue 12: a provider's credential once removed a reseller's relationship here.
@@ -42,7 +44,8 @@ struct RoleMatrixTests {
             for who in Who.allCases {
                 let reply = try await client.send(route.method, route.path, bearer: bearer[who], json: route.json)
                 if route.allowed.contains(who) {
-                    #expect(reply.status != .forbidden && reply.status != .unauthorized, "\(who) on \(route): \(reply.status) \(reply.text)")
+                    #expect(
+                        reply.status != .forbidden && reply.status != .unauthorized, "\(who) on \(route): \(reply.status) \(reply.text)")
                 } else {
                     #expect(reply.status == .forbidden, "\(who) on \(route): \(reply.status) \(reply.text)")
                     #expect(reply.json["code"] as? String == "forbidden", "\(who) on \(route): \(reply.text)")

@@ -227,6 +227,12 @@ struct Reply: Sendable {
         return nil
     }
 
+    /// Every cookie this reply set, as a `Cookie` request header (`a=1; b=2`), for the next
+    /// request of the same browser.
+    var cookieHeader: String {
+        setCookies.map { String($0.prefix { $0 != ";" }) }.filter { !$0.hasSuffix("=") }.joined(separator: "; ")
+    }
+
     /// The `value` of the hidden form field `name` in an HTML reply.
     func hiddenField(_ name: String) -> String? {
         guard let range = text.range(of: "name=\"\(name)\" value=\"") else { return nil }

@@ -125,18 +125,61 @@ struct RelationshipStoreContractTests {
         )
         #expect(try await store.user(email: "ADMIN@cus1.example")?.id == "usr_1", "look-up by email must ignore case")
 
-        try await store.recordFailedSignIn(userID: "usr_1", lockedUntil: F.t0 + 300)
-        try await store.recordFailedSignIn(userID: "usr_1", lockedUntil: nil)
-        let failed = try await store.user(id: "usr_1")
+        #expect(try await store.user(id: "usr_1")?.sessionVersion == 0)
+        let changed = try await store.setPassword(userID: "usr_1", passwordHash: "new", at: F.t0 + 10)
+        #expect(changed == (try await store.user(id: "usr_1")))
         #expect(
-            failed?.failedSignIns == 2 && failed?.lockedUntil == F.t0 + 300,
-            "two failures must count 2 and a nil lock must leave the earlier one")
+            changed.passwordHash == "new" && !changed.mustChangePassword && changed.sessionVersion == 1,
+            "setPassword must store the hash, clear the one-time flag and raise the session version")
+        #expect(try await store.setPassword(userID: "usr_1", passwordHash: "newer", at: F.t0 + 20).sessionVersion == 2)
+    }
 
-        try await store.setPassword(userID: "usr_1", passwordHash: "new", at: F.t0 + 10)
-        let changed = try await store.user(id: "usr_1")
-        #expect(
-            changed?.passwordHash == "new" && changed?.mustChangePassword == false && changed?.failedSignIns == 0
-                && changed?.lockedUntil == nil, "setPassword must store the hash and clear the one-time flag and counters")
+    // MARK: Sign-in limits
+
+    static let limits = SignInLimits(failures: 5, window: 900, lockout: 900)
+
+    @Test("the fifth attempt locks the address; the lock ends and the count starts over", arguments: StoreBackend.all)
+    func signInLockout(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        let email: [UInt8] = Array(repeating: 7, count: 32), other: [UInt8] = Array(repeating: 8, count: 32)
+        let t = F.t0
+        for failure in 1...5 {
+            #expect(
+                try await store.claimSignInAttempt(emailDigest: email, now: t + Int64(failure), limits: Self.limits)
+                    == .allowed(failure: failure))
+        }
+        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 6, limits: Self.limits) == .locked(until: t + 5 + 900))
+        #expect(try await store.claimSignInAttempt(emailDigest: other, now: t + 6, limits: Self.limits) == .allowed(failure: 1))
+        // Refused attempts do not extend the lock; when it ends the count starts over.
+        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 904, limits: Self.limits) == .locked(until: t + 905))
+        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 905, limits: Self.limits) == .allowed(failure: 1))
+        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 906, limits: Self.limits) == .allowed(failure: 2))
+        // A right password clears the count.
+        try await store.clearSignInFailures(emailDigest: email)
+        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 907, limits: Self.limits) == .allowed(failure: 1))
+    }
+
+    @Test("failures older than the window no longer count", arguments: StoreBackend.all)
+    func signInWindow(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        let email: [UInt8] = Array(repeating: 9, count: 32)
+        for failure in 1...4 {
+            #expect(try await store.claimSignInAttempt(emailDigest: email, now: F.t0, limits: Self.limits) == .allowed(failure: failure))
+        }
+        #expect(try await store.claimSignInAttempt(emailDigest: email, now: F.t0 + 900, limits: Self.limits) == .allowed(failure: 1))
+    }
+
+    @Test("20 parallel attempts for one address: exactly 5 may check a password", arguments: StoreBackend.all)
+    func signInRace(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        let email: [UInt8] = Array(repeating: 10, count: 32)
+        let outcomes = try await withThrowingTaskGroup(of: SignInAttempt.self) { group in
+            for _ in 0..<20 { group.addTask { try await store.claimSignInAttempt(emailDigest: email, now: F.t0, limits: Self.limits) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let allowed = outcomes.compactMap { if case .allowed(let failure) = $0 { failure } else { nil } }
+        #expect(allowed.sorted() == [1, 2, 3, 4, 5], "\(outcomes)")
+        #expect(outcomes.filter { $0 == .locked(until: F.t0 + 900) }.count == 15, "\(outcomes)")
     }
 
     @Test("a role the tenant cannot hold is refused", arguments: StoreBackend.all)
