@@ -6,10 +6,10 @@ import Mustache
 /// cookie when the token is new), is `text/html` and is never cached.
 struct HTMLRenderer: Sendable {
     let templates: MustacheLibrary
-    let csrf: WebSession
+    let csrf: CSRFTokens
 
     func page(_ template: String, status: HTTPResponse.Status = .ok, request: Request, _ values: [String: Any]) throws -> Response {
-        let (token, isNew) = try csrf.csrfToken(for: request)
+        let (token, cookie) = try csrf.token(for: request)
         var values = values
         values["csrf"] = token
         guard let html = templates.render(values, withTemplate: template) else {
@@ -18,7 +18,7 @@ struct HTMLRenderer: Sendable {
         var response = Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
-        if isNew { response.setCookie(csrf.csrfCookie(token)) }
+        if let cookie { response.setCookie(cookie) }
         return response
     }
 

@@ -18,7 +18,7 @@ struct PageRoutes: Sendable {
     let sessions: WebSession
     let templates: MustacheLibrary
 
-    var renderer: HTMLRenderer { HTMLRenderer(templates: templates, csrf: sessions) }
+    var renderer: HTMLRenderer { HTMLRenderer(templates: templates, csrf: sessions.csrf) }
     let clock: @Sendable () -> Int64
 
     static let minimumPasswordLength = 12
@@ -45,7 +45,7 @@ struct PageRoutes: Sendable {
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.read(request, context: context)
         let token = form["token"] ?? ""
-        guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+        guard sessions.csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
         let now = clock()
         let user: User
         let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
@@ -67,15 +67,15 @@ struct PageRoutes: Sendable {
             return response
         }
         var response = HTMLRenderer.redirect(to: acceptPath(token))
-        response.setCookie(sessions.sessionCookie(try sessions.cookieValue(userID: user.id, now: now)))
+        response.setCookie(try sessions.cookie.cookie(for: user, now: now))
         return response
     }
 
     @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.read(request, context: context)
         let token = form["token"] ?? ""
-        guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
-        guard let userID = sessions.userID(from: request, now: clock()), let user = try await store.user(id: userID) else {
+        guard sessions.csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
+        guard let user = try await sessions.cookie.user(request, store: store, now: clock()) else {
             return HTMLRenderer.redirect(to: acceptPath(token))
         }
         let newPassword = form["new_password"] ?? ""
@@ -103,16 +103,20 @@ struct PageRoutes: Sendable {
                 token: token, request: request,
                 error: "Choose a new password of at least \(Self.minimumPasswordLength) characters, different from the one-time password.")
         }
-        try await store.setPassword(userID: user.id, passwordHash: try await signIn.hash(newPassword), at: clock())
-        return HTMLRenderer.redirect(to: acceptPath(token))
+        // A new session version ends every other session of this user; this browser gets a
+        // cookie of the new version.
+        let changed = try await store.setPassword(userID: user.id, passwordHash: try await signIn.hash(newPassword), at: clock())
+        var response = HTMLRenderer.redirect(to: acceptPath(token))
+        response.setCookie(try sessions.cookie.cookie(for: changed, now: clock()))
+        return response
     }
 
     @Sendable func accept(_ request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await FormBody.read(request, context: context)
         let token = form["token"] ?? ""
-        guard sessions.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+        guard sessions.csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
         let now = clock()
-        guard let userID = sessions.userID(from: request, now: now), let user = try await store.user(id: userID) else {
+        guard let user = try await sessions.cookie.user(request, store: store, now: now) else {
             return HTMLRenderer.redirect(to: acceptPath(token))
         }
         guard case .customer(let customerID) = user.tenant, user.role == .globalAdmin, !user.mustChangePassword else {
@@ -174,7 +178,7 @@ struct PageRoutes: Sendable {
         ]
         if let id = claims.providerID { values["providerName"] = provider?.name ?? id }
         if let error { values["error"] = error }
-        if let userID = sessions.userID(from: request, now: clock()), let user = try await store.user(id: userID) {
+        if let user = try await sessions.cookie.user(request, store: store, now: clock()) {
             values["email"] = user.email
             if user.mustChangePassword {
                 values["changePassword"] = true

@@ -48,7 +48,7 @@ extension PortalRoutes {
     @Sendable func removeRelationship(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
-            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
             let removal = try await store.removeRelationship(

@@ -61,7 +61,7 @@ extension PortalRoutes {
     @Sendable func revoke(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
-            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let id = try context.parameters.require("id")
             _ = try await store.revokeInvitation(id: id, resellerID: viewer.partner.id, at: clock(), actor: viewer.user.id)

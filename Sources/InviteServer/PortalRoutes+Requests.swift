@@ -34,7 +34,7 @@ extension PortalRoutes {
     @Sendable func issue(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
-            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let providerID = (form["provider_id"] ?? "").trimmingWhitespace()
             let email = (form["customer_email"] ?? "").trimmingWhitespace()

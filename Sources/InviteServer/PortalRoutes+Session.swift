@@ -20,7 +20,7 @@ extension PortalRoutes {
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
-            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
             let email = (form["email"] ?? "").trimmingWhitespace().lowercased()
             let now = clock()
             let user: User
@@ -43,7 +43,7 @@ extension PortalRoutes {
                 )
             }
             var response = HTMLRenderer.redirect(to: user.mustChangePassword ? "/portal/password" : "/portal")
-            response.setCookie(try sessions.signInCookie(userID: user.id, now: now))
+            response.setCookie(try sessions.cookie.cookie(for: user, now: now))
             return response
         }
     }
@@ -51,10 +51,10 @@ extension PortalRoutes {
     @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
-            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
             try await sessions.revoke(request, now: clock())
             var response = HTMLRenderer.redirect(to: "/portal/sign-in")
-            response.setCookie(sessions.signOutCookie())
+            response.setCookie(sessions.cookie.removal())
             return response
         }
     }
@@ -69,7 +69,7 @@ extension PortalRoutes {
     @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
-            guard csrf.isValidCSRF(form["csrf"], request: request) else { return try csrfFailure(request) }
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
             let viewer = try await requireViewer(request, allowPasswordChange: true)
             let current = form["current_password"] ?? ""
             let new = form["new_password"] ?? ""
@@ -93,8 +93,12 @@ extension PortalRoutes {
                     error:
                         "Choose a new password of at least \(PageRoutes.minimumPasswordLength) characters, different from the current one.")
             }
-            try await store.setPassword(userID: viewer.user.id, passwordHash: try await signIn.hash(new), at: clock())
-            return HTMLRenderer.redirect(to: "/portal")
+            // A new session version ends every other session of this user, on every instance;
+            // this browser gets a cookie of the new version.
+            let changed = try await store.setPassword(userID: viewer.user.id, passwordHash: try await signIn.hash(new), at: clock())
+            var response = HTMLRenderer.redirect(to: "/portal")
+            response.setCookie(try sessions.cookie.cookie(for: changed, now: clock()))
+            return response
         }
     }
 }

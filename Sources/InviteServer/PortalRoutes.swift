@@ -11,7 +11,7 @@ import NIOCore
 /// relationship (the draft email with the link), and the issued links with revocation.
 ///
 /// Server-rendered and usable without JavaScript; `/assets/portal.js` only adds the Copy
-/// buttons. Every form carries the double-submit CSRF token of ``WebSession`` and every POST
+/// buttons. Every form carries a CSRF token bound to the session (``CSRFTokens``) and every POST
 /// checks it before anything else. A `sales-agent` sees the lists but no action, and its
 /// POSTs are answered 403. A failure becomes an HTML page here, never a problem document:
 /// errors thrown past a handler would reach the API's JSON mapping.
@@ -20,8 +20,7 @@ struct PortalRoutes: Sendable {
     let invitations: InvitationService
     let templates: MustacheLibrary
     let clock: @Sendable () -> Int64
-    /// Used for its CSRF token only; the sign-in cookie is the portal's own.
-    let csrf: WebSession
+    var csrf: CSRFTokens { sessions.csrf }
     var renderer: HTMLRenderer { HTMLRenderer(templates: templates, csrf: csrf) }
     let sessions: PortalSession
     let signIn: PasswordSignIn
@@ -40,7 +39,6 @@ struct PortalRoutes: Sendable {
         self.trustedProxyHeader = trustedProxyHeader
         self.templates = templates
         self.clock = clock
-        csrf = try WebSession(secureCookies: secureCookies, secret: sessionSecret)
         sessions = try PortalSession(secureCookies: secureCookies, secret: sessionSecret, store: store)
     }
 
@@ -84,8 +82,7 @@ struct PortalRoutes: Sendable {
     }
 
     func currentViewer(_ request: Request) async throws -> Viewer? {
-        guard let userID = try await sessions.userID(from: request, now: clock()),
-            let user = try await store.user(id: userID),
+        guard let user = try await sessions.user(from: request, now: clock()),
             case .partner(let partnerID) = user.tenant,
             let partner = try await store.partner(id: partnerID)
         else { return nil }
@@ -100,7 +97,7 @@ struct PortalRoutes: Sendable {
     ) async throws -> Viewer {
         guard let viewer = try await currentViewer(request) else {
             var response = HTMLRenderer.redirect(to: "/portal/sign-in")
-            if request.cookies[PortalSession.cookieName] != nil { response.setCookie(sessions.signOutCookie()) }
+            if request.cookies[sessions.cookie.name] != nil { response.setCookie(sessions.cookie.removal()) }
             throw Interruption(response: response)
         }
         if viewer.user.mustChangePassword, !allowPasswordChange {

@@ -42,15 +42,16 @@ struct PageTests {
                 expectSecurityHeaders(page, "the landing page")
             }
             // A signed-in global admin opening the page (as a mail scanner with cookies would) changes nothing either.
-            let csrf = try #require(try await client.send(.get, "/invitations/accept?token=\(token)").cookie("invitelink_csrf"))
+            let landing = try await client.send(.get, "/invitations/accept?token=\(token)")
+            let csrf = try #require(landing.hiddenField("csrf"))
             let signIn = try await client.send(
                 .post, "/invitations/sign-in",
                 form: [
                     ("token", token), ("csrf", csrf), ("email", "admin@cus1.example"), ("password", "correct horse battery"),
-                ], cookie: "invitelink_csrf=\(csrf)")
+                ], cookie: landing.cookieHeader)
             let session = try #require(signIn.cookie("invitelink_session"), "sign-in set no session: \(signIn.status) \(signIn.text)")
             let signedIn = try await client.send(
-                .get, "/invitations/accept?token=\(token)", cookie: "invitelink_csrf=\(csrf); invitelink_session=\(session)")
+                .get, "/invitations/accept?token=\(token)", cookie: landing.cookieHeader + "; invitelink_session=\(session)")
             #expect(signedIn.text.contains("action=\"/invitations/accept\""), "the signed-in page has no accept form")
 
             let record = try #require(try await world.store.invitation(id: id, resellerID: W.resellerA))
@@ -110,8 +111,9 @@ struct PageTests {
             let acceptPath = "/invitations/accept?token=\(token)"
 
             let landing = try await client.send(.get, acceptPath)
-            let csrf = try #require(landing.cookie("invitelink_csrf"), "no invitelink_csrf cookie: \(landing.setCookies)")
-            #expect(landing.hiddenField("csrf") == csrf, "the form's csrf field is not the cookie's value")
+            let presession = try #require(landing.cookie("invitelink_presession"), "no pre-session cookie: \(landing.setCookies)")
+            let csrf = try #require(landing.hiddenField("csrf"), "the form has no csrf field")
+            #expect(csrf != presession, "the form's token is the cookie's value: a double-submit pair, not a bound token")
             #expect(landing.hiddenField("token") == token, "the form does not carry the token")
             #expect(landing.text.contains("action=\"/invitations/sign-in\""), "the page offers no sign-in form")
 
@@ -120,20 +122,26 @@ struct PageTests {
                 .post, "/invitations/sign-in",
                 form: [
                     ("token", token), ("csrf", csrf), ("email", "admin@CUS1.example"), ("password", oneTime),
-                ], cookie: "invitelink_csrf=\(csrf)")
+                ], cookie: landing.cookieHeader)
             #expect(signIn.status == .seeOther, "sign-in answered \(signIn.status.code), not 303: \(signIn.text)")
             #expect(signIn.headers[.location] == acceptPath, "sign-in redirects to \(signIn.headers[.location] ?? "nowhere")")
             let session = try #require(signIn.cookie("invitelink_session"), "sign-in set no session cookie: \(signIn.setCookies)")
             let sessionHeader = signIn.setCookies.first { $0.hasPrefix("invitelink_session=") }?.lowercased() ?? ""
             #expect(sessionHeader.contains("httponly"), "the session cookie is not HttpOnly: \(sessionHeader)")
             #expect(sessionHeader.contains("samesite=lax"), "the session cookie is not SameSite=Lax: \(sessionHeader)")
-            let cookies = "invitelink_csrf=\(csrf); invitelink_session=\(session)"
+            var cookies = landing.cookieHeader + "; invitelink_session=\(session)"
 
             // First sign-in: the page asks for a new password, and the accept form is refused.
+            // The sign-in form's token no longer works: the session's forms carry their own.
             let mustChange = try await client.send(.get, acceptPath, cookie: cookies)
+            let sessionCSRF = try #require(mustChange.hiddenField("csrf"))
+            #expect(sessionCSRF != csrf, "the session's forms carry the pre-session token")
+            let stale = try await client.send(.post, "/invitations/accept", form: [("token", token), ("csrf", csrf)], cookie: cookies)
+            #expect(stale.status == .forbidden, "the pre-session token worked in the session: \(stale.status.code)")
             #expect(mustChange.text.contains("action=\"/invitations/password\""), "the page does not ask for a password change")
             #expect(!mustChange.text.contains("action=\"/invitations/accept\""), "the page offers to accept before the password change")
-            let early = try await client.send(.post, "/invitations/accept", form: [("token", token), ("csrf", csrf)], cookie: cookies)
+            let early = try await client.send(
+                .post, "/invitations/accept", form: [("token", token), ("csrf", sessionCSRF)], cookie: cookies)
             #expect(
                 early.text.contains("action=\"/invitations/password\""), "accepting before the password change did not ask for it again")
             #expect(try await world.store.invitation(id: id)?.useCount == 0, "an acceptance went through before the password change")
@@ -141,27 +149,41 @@ struct PageTests {
             let short = try await client.send(
                 .post, "/invitations/password",
                 form: [
-                    ("token", token), ("csrf", csrf), ("current_password", oneTime), ("new_password", "short"),
+                    ("token", token), ("csrf", sessionCSRF), ("current_password", oneTime), ("new_password", "short"),
                 ], cookie: cookies)
             #expect(
                 short.status == .ok && short.text.contains("at least 12"), "a too-short new password was not refused: \(short.status.code)")
             let change = try await client.send(
                 .post, "/invitations/password",
                 form: [
-                    ("token", token), ("csrf", csrf), ("current_password", oneTime), ("new_password", "a much longer passphrase"),
+                    ("token", token), ("csrf", sessionCSRF), ("current_password", oneTime), ("new_password", "a much longer passphrase"),
                 ], cookie: cookies)
             #expect(change.status == .seeOther, "the password change answered \(change.status.code), not 303: \(change.text)")
+            // The change raised the session version: this browser got a new session cookie, the
+            // old one (a copy elsewhere) is signed out.
+            let renewed = try #require(change.cookie("invitelink_session"), "the password change set no new session cookie")
+            let oldSession = try await client.send(.get, acceptPath, cookie: cookies)
+            #expect(oldSession.text.contains("action=\"/invitations/sign-in\""), "the session from before the change still works")
+            cookies = landing.cookieHeader + "; invitelink_session=\(renewed)"
             #expect(
                 try await world.store.user(email: "admin@cus1.example")?.mustChangePassword == false, "the password change was not stored")
 
             let ready = try await client.send(.get, acceptPath, cookie: cookies)
             #expect(ready.text.contains("action=\"/invitations/accept\""), "the page offers no accept form after the password change")
+            let readyCSRF = try #require(ready.hiddenField("csrf"))
 
-            // A forged form: wrong CSRF value, then none, then no CSRF cookie.
+            // A forged form: a wrong token, none, the pre-session token, and a pair an attacker
+            // got for itself (a pre-session cookie and its token) planted next to the session.
+            let attacker = try await client.send(.get, acceptPath)
+            let planted = try #require(attacker.hiddenField("csrf"))
             for (label, form, cookie) in [
-                ("a wrong csrf field", [("token", token), ("csrf", String(repeating: "A", count: 32))], cookies),
+                ("a wrong csrf field", [("token", token), ("csrf", String(repeating: "A", count: 43))], cookies),
                 ("no csrf field", [("token", token)], cookies),
-                ("no csrf cookie", [("token", token), ("csrf", csrf)], "invitelink_session=\(session)"),
+                ("the sign-in form's token", [("token", token), ("csrf", csrf)], cookies),
+                (
+                    "a planted cookie and token", [("token", token), ("csrf", planted)],
+                    attacker.cookieHeader + "; invitelink_session=\(renewed)"
+                ),
             ] as [(String, [(String, String)], String)] {
                 let forged = try await client.send(.post, "/invitations/accept", form: form, cookie: cookie)
                 #expect(forged.status == .forbidden, "accept with \(label) answered \(forged.status.code), not 403")
@@ -169,7 +191,8 @@ struct PageTests {
                 #expect(try await world.customerIDs(of: W.resellerA).isEmpty, "accept with \(label) made a relationship")
             }
 
-            let accepted = try await client.send(.post, "/invitations/accept", form: [("token", token), ("csrf", csrf)], cookie: cookies)
+            let accepted = try await client.send(
+                .post, "/invitations/accept", form: [("token", token), ("csrf", readyCSRF)], cookie: cookies)
             #expect(accepted.status == .ok, "the accept form answered \(accepted.status.code): \(accepted.text)")
             #expect(accepted.text.contains(W.resellerAName), "the confirmation does not name the reseller")
             #expect(accepted.text.contains(W.providerName), "the confirmation does not name the provider")
@@ -189,13 +212,14 @@ struct PageTests {
         try await world.user(email: "admin@cus1.example", customer: "cus_1", password: "the right password", mustChange: false)
         try await world.withClient { client in
             let token = try await world.mint(record: true).token
-            let csrf = try #require(try await client.send(.get, "/invitations/accept?token=\(token)").cookie("invitelink_csrf"))
+            let landing = try await client.send(.get, "/invitations/accept?token=\(token)")
+            let csrf = try #require(landing.hiddenField("csrf"))
             func signIn(_ password: String) async throws -> Reply {
                 try await client.send(
                     .post, "/invitations/sign-in",
                     form: [
                         ("token", token), ("csrf", csrf), ("email", "admin@cus1.example"), ("password", password),
-                    ], cookie: "invitelink_csrf=\(csrf)")
+                    ], cookie: landing.cookieHeader)
             }
             for attempt in 1...5 {
                 let reply = try await signIn("wrong password \(attempt)")

@@ -22,15 +22,46 @@ struct PortalTests {
         )
     }
 
-    /// Signs the agent in; returns the CSRF token and the Cookie header carrying both cookies.
+    /// Signs the agent in; returns the CSRF token of its session's forms and the Cookie header
+    /// carrying its cookies.
     static func signIn(_ client: Client) async throws -> (csrf: String, cookies: String) {
         let signInPage = try await client.send(.get, "/portal/sign-in")
-        let csrf = try #require(signInPage.cookie("invitelink_csrf"), "the sign-in page set no CSRF cookie")
+        let presession = try #require(signInPage.hiddenField("csrf"), "the sign-in page has no CSRF field")
         let signedIn = try await client.send(
-            .post, "/portal/sign-in", form: [("email", email), ("password", password), ("csrf", csrf)], cookie: "invitelink_csrf=\(csrf)")
+            .post, "/portal/sign-in", form: [("email", email), ("password", password), ("csrf", presession)],
+            cookie: signInPage.cookieHeader)
         #expect(signedIn.status == .seeOther, "signing in answered \(signedIn.status): \(signedIn.text.prefix(200))")
         let session = try #require(signedIn.cookie("invitelink_portal"), "signing in set no portal cookie")
-        return (csrf, "invitelink_csrf=\(csrf); invitelink_portal=\(session)")
+        let cookies = signInPage.cookieHeader + "; invitelink_portal=\(session)"
+        // The session's forms carry a token bound to the session, not the sign-in form's.
+        let home = try await client.send(.get, "/portal", cookie: cookies)
+        let csrf = try #require(home.hiddenField("csrf"), "the portal page has no CSRF field")
+        #expect(csrf != presession, "the session's CSRF token is the pre-session one")
+        return (csrf, cookies)
+    }
+
+    @Test("a password change ends the user's other sessions; the browser that changed it stays signed in")
+    func passwordChangeEndsOtherSessions() async throws {
+        let world = try await World.make()
+        defer { world.cleanUp() }
+        try await Self.addAgent(world)
+        try await world.withClient { client in
+            let (csrf, mine) = try await Self.signIn(client)
+            let (_, other) = try await Self.signIn(client)
+            #expect(try await client.send(.get, "/portal", cookie: other).status == .ok)
+            let changed = try await client.send(
+                .post, "/portal/password",
+                form: [("csrf", csrf), ("current_password", Self.password), ("new_password", "another long passphrase")], cookie: mine)
+            #expect(changed.status == .seeOther, "the change answered \(changed.status): \(changed.text.prefix(300))")
+            let renewed = try #require(changed.cookie("invitelink_portal"), "no new session cookie")
+            let otherAfter = try await client.send(.get, "/portal", cookie: other)
+            #expect(otherAfter.status == .seeOther, "the other session still opens the portal: \(otherAfter.status)")
+            let renewedCookies =
+                (mine.components(separatedBy: "; ").filter { !$0.hasPrefix("invitelink_portal=") }
+                + ["invitelink_portal=\(renewed)"]).joined(separator: "; ")
+            let mineAfter = try await client.send(.get, "/portal", cookie: renewedCookies)
+            #expect(mineAfter.status == .ok, "the changing browser was signed out: \(mineAfter.status)")
+        }
     }
 
     @Test("after sign-out, a copy of the portal cookie no longer opens the portal")

@@ -49,14 +49,15 @@ struct SharedSessionTests {
         try await world.withClient(sessionSecret: secret) { first in
             let created = try await first.issue(#"{"provider_id":"prov_p","dap":true}"#, bearer: world.adminA)
             let token = token(ofURL: try #require(created["url"] as? String))
-            let csrf = try #require(try await first.send(.get, "/invitations/accept?token=\(token)").cookie("invitelink_csrf"))
+            let landing = try await first.send(.get, "/invitations/accept?token=\(token)")
+            let csrf = try #require(landing.hiddenField("csrf"))
             let signIn = try await first.send(
                 .post, "/invitations/sign-in",
                 form: [
                     ("token", token), ("csrf", csrf), ("email", "admin@cus1.example"), ("password", "correct horse battery"),
-                ], cookie: "invitelink_csrf=\(csrf)")
+                ], cookie: landing.cookieHeader)
             let session = try #require(signIn.cookie("invitelink_session"), "sign-in set no session: \(signIn.status)")
-            let cookies = "invitelink_csrf=\(csrf); invitelink_session=\(session)"
+            let cookies = landing.cookieHeader + "; invitelink_session=\(session)"
             try await world.withClient(sessionSecret: secret) { second in
                 let page = try await second.send(.get, "/invitations/accept?token=\(token)", cookie: cookies)
                 #expect(page.text.contains("action=\"/invitations/accept\""), "the other instance does not see the sign-in")

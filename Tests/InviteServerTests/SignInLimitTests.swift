@@ -112,4 +112,23 @@ struct SignInLimitTests {
         #expect(try await second == 2)
         #expect(try await pool.run { 4 } == 4, "the pool takes work again once it has room")
     }
+
+    @Test("over HTTPS every cookie is __Host-, Secure and Path=/, and a sign-in works with them")
+    func hostPrefixedCookies() async throws {
+        let world = try await World.make()
+        defer { world.cleanUp() }
+        _ = try await world.customer("cus_1")
+        try await world.user(email: "admin@cus1.example", customer: "cus_1", password: "the right password", mustChange: false)
+        try await world.withClient(publicURL: "https://invite.example.com") { client in
+            let browser = try await Self.landing(client, world)
+            #expect(browser.cookies.hasPrefix("__Host-invitelink_presession="), "\(browser.cookies)")
+            let signedIn = try await Self.signIn(client, browser, email: "admin@cus1.example", password: "the right password")
+            #expect(signedIn.status == .seeOther, "\(signedIn.status) \(signedIn.text.prefix(300))")
+            for header in signedIn.setCookies + [browser.cookies] where !header.isEmpty {
+                #expect(header.hasPrefix("__Host-"), "\(header)")
+            }
+            let session = try #require(signedIn.setCookies.first { $0.hasPrefix("__Host-invitelink_session=") })
+            #expect(session.contains("Secure") && session.contains("Path=/"), "\(session)")
+        }
+    }
 }

@@ -147,11 +147,13 @@ struct World: Sendable {
     /// Several calls, nested, are several instances on one store; they share browser sessions
     /// when given the same `sessionSecret`.
     func withClient<T: Sendable>(
-        keyring: KeyringHolder? = nil, sessionSecret: SessionSecret? = nil, _ body: @Sendable (Client) async throws -> T
+        keyring: KeyringHolder? = nil, sessionSecret: SessionSecret? = nil, publicURL: String? = nil,
+        _ body: @Sendable (Client) async throws -> T
     ) async throws -> T {
         let clock = self.clock
         var configuration = self.configuration
         configuration.sessionSecret = sessionSecret
+        if let publicURL { configuration.publicURL = publicURL }
         let app = try buildApplication(
             configuration: configuration, store: store, keyring: keyring ?? holder, reloadKeyring: false,
             logger: Logger(label: "test"), clock: { clock.now }

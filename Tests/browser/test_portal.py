@@ -480,7 +480,10 @@ class Flow:
     def post_as_browser(self, path, fields):
         """A POST carrying the browser's cookies and CSRF token, as a forged form would."""
         cookies = {c["name"]: c["value"] for c in self.browser.driver.get_cookies()}
-        fields = dict(fields, csrf=cookies.get("invitelink_csrf", ""))
+        # The token is bound to the session: take it from a form of the page the browser shows.
+        tokens = self.browser.driver.execute_script(
+            "return Array.from(document.querySelectorAll('input[name=csrf]')).map(e => e.value)")
+        fields = dict(fields, csrf=tokens[0] if tokens else "")
         request = urllib.request.Request(
             self.server.url(path), data=urllib.parse.urlencode(fields).encode(), method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded",

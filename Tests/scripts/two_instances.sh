@@ -208,9 +208,14 @@ portal_location() {
     curl -s --max-time 10 -o /dev/null -b "$2" -w '%{http_code} %{redirect_url}' "$1/portal"
 }
 JAR=$WORK/portal.cookies
-curl -s --max-time 10 -o /dev/null -c "$JAR" "$A/portal/sign-in" || fail "GET $A/portal/sign-in failed"
-CSRF=$(awk '$6 == "invitelink_csrf" {print $7}' "$JAR")
-[ -n "$CSRF" ] || fail "the portal sign-in page set no CSRF cookie"
+: >"$JAR"
+# csrf_field URL COOKIEJAR: the CSRF token of the page's form (bound to the jar's session, or to
+# its pre-session cookie before sign-in), keeping the cookies the page sets.
+csrf_field() {
+    curl -s --max-time 10 -b "$2" -c "$2" "$1" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1
+}
+CSRF=$(csrf_field "$A/portal/sign-in" "$JAR")
+[ -n "$CSRF" ] || fail "the portal sign-in page has no CSRF field"
 signed_in=$(curl -s --max-time 10 -o /dev/null -b "$JAR" -c "$JAR" -w '%{http_code}' \
     --data-urlencode "email=agent@r1.example" --data-urlencode "password=$AGENT_PASSWORD" --data-urlencode "csrf=$CSRF" "$A/portal/sign-in")
 [ "$signed_in" = 303 ] || fail "signing in to the portal on A answered $signed_in"
@@ -218,6 +223,8 @@ for base in "$A" "$B"; do
     where=$(portal_location "$base" "$JAR")
     [ "$where" = "303 $base/portal/password" ] || fail "a session opened on A, on $base: GET /portal answered '$where', not the signed-in redirect"
 done
+CSRF=$(csrf_field "$B/portal/password" "$JAR")
+[ -n "$CSRF" ] || fail "the signed-in password page on B has no CSRF field"
 signed_out=$(curl -s --max-time 10 -o /dev/null -b "$JAR" -w '%{http_code}' --data-urlencode "csrf=$CSRF" "$B/portal/sign-out")
 [ "$signed_out" = 303 ] || fail "signing out on B answered $signed_out"
 where=$(portal_location "$A" "$JAR")
