@@ -20,6 +20,30 @@ struct Serve: AsyncParsableCommand {
             "A file (mode 600) of at least 32 bytes (openssl rand -hex 32) that every instance shares, so browser sessions work on any instance and survive restarts (env INVITELINK_SESSION_SECRET_FILE). Without it each process signs its own."
     )
     var sessionSecretFile: String?
+    @Option(
+        name: .customLong("trusted-proxy-header"),
+        help:
+            "A header your proxy sets to the client's address (X-Forwarded-For; its last entry is used) for the sign-in throttle (env INVITELINK_TRUSTED_PROXY_HEADER). Without it the connection's peer is the client and no header is believed."
+    )
+    var trustedProxyHeader: String?
+    @Option(
+        name: .customLong("password-hashing-threads"),
+        help: "Threads that hash passwords, apart from the request threads (default 1).")
+    var passwordHashingThreads = 1
+    @Option(
+        name: .customLong("password-hashing-queue"),
+        help: "Sign-ins that may wait for a hashing thread; beyond, 503 with Retry-After (default 8).")
+    var passwordHashingQueue = 8
+
+    func validate() throws {
+        guard (1...64).contains(passwordHashingThreads) else { throw ValidationError("--password-hashing-threads must be 1 to 64") }
+        guard (0...10_000).contains(passwordHashingQueue) else { throw ValidationError("--password-hashing-queue must be 0 to 10000") }
+        if let header = trustedProxyHeader ?? Environment.value("INVITELINK_TRUSTED_PROXY_HEADER") {
+            guard !header.isEmpty, header.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
+                throw ValidationError("--trusted-proxy-header must be a header name, like X-Forwarded-For")
+            }
+        }
+    }
 
     func run() async throws {
         try await ExitStatus.run {
@@ -37,7 +61,9 @@ struct Serve: AsyncParsableCommand {
                 let configuration = ServerConfiguration(
                     host: host, port: port,
                     publicURL: options.publicURLOption ?? Environment.value("INVITELINK_PUBLIC_URL") ?? "http://\(host):\(port)",
-                    issuer: options.issuer, keysDirectory: options.keysDir, sessionSecret: sessionSecret
+                    issuer: options.issuer, keysDirectory: options.keysDir, sessionSecret: sessionSecret,
+                    passwordHashingThreads: passwordHashingThreads, passwordHashingQueue: passwordHashingQueue,
+                    trustedProxyHeader: trustedProxyHeader ?? Environment.value("INVITELINK_TRUSTED_PROXY_HEADER")
                 )
                 let app = try buildApplication(configuration: configuration, store: store, keyring: keyring, logger: logger)
                 try await app.runService()
