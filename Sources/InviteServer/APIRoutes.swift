@@ -19,6 +19,7 @@ struct APIRoutes: Sendable {
         v1.get("invitations", use: listInvitations)
         v1.post("invitations/verify", use: verify)
         v1.get("invitations/{id}", use: getInvitation)
+        v1.get("invitations/{id}/acceptances", use: listAcceptances)
         v1.delete("invitations/{id}", use: revokeInvitation)
         v1.post("acceptances", use: accept)
         v1.get("customers", use: listCustomers)
@@ -87,6 +88,17 @@ struct APIRoutes: Sendable {
             throw APIError.notFound("no invitation \(id)")
         }
         return jsonResponse(.ok, JSONRepresentation.invitation(record, now: clock()))
+    }
+
+    /// Every acceptance of one of the reseller's invitations, oldest first, a page at a time
+    /// (the invitation itself carries only the first few).
+    @Sendable func listAcceptances(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (_, reseller) = try await auth.reseller(for: request, actingOnly: false)
+        let id = try context.parameters.require("id")
+        guard let page = try await store.acceptances(invitationID: id, resellerID: reseller.id, page: Self.pageRequest(request)) else {
+            throw APIError.notFound("no invitation \(id)")
+        }
+        return jsonResponse(.ok, JSONRepresentation.page(page.items.map(JSONRepresentation.acceptanceSummary), nextCursor: page.nextCursor))
     }
 
     @Sendable func revokeInvitation(_ request: Request, context: AppRequestContext) async throws -> Response {

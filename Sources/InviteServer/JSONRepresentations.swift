@@ -18,15 +18,18 @@ enum JSONRepresentation {
         out.add("status", invitation.status(at: now).rawValue)
         out.add("customer_email", invitation.customerEmail)
         out.add("revoked_at", invitation.revokedAt.map(RFC3339.format))
-        let acceptances = record.acceptances.map { acceptance -> String in
-            var item = JSONObjectWriter()
-            item.add("customer_id", acceptance.customerID)
-            item.add("accepted_by", acceptance.acceptedBy)
-            item.add("accepted_at", RFC3339.format(acceptance.acceptedAt))
-            return item.finish()
-        }
-        out.addRaw("acceptances", "[" + acceptances.joined(separator: ",") + "]")
+        // The first few; `uses` counts them all, and /v1/invitations/{id}/acceptances pages them.
+        out.addRaw("acceptances", "[" + record.acceptances.map(acceptanceSummary).joined(separator: ",") + "]")
         return out.finish()
+    }
+
+    /// One acceptance as invitation lists show it.
+    static func acceptanceSummary(_ acceptance: Acceptance) -> String {
+        var item = JSONObjectWriter()
+        item.add("customer_id", acceptance.customerID)
+        item.add("accepted_by", acceptance.acceptedBy)
+        item.add("accepted_at", RFC3339.format(acceptance.acceptedAt))
+        return item.finish()
     }
 
     static func acceptance(_ acceptance: Acceptance) -> String {

@@ -61,6 +61,11 @@ final class PasswordHashingPool: Sendable {
     /// Jobs running or waiting now.
     var load: Int { admitted.load(ordering: .acquiring) }
 
+    /// Whether a job would be admitted now. A sign-in asks before doing anything else, so
+    /// that during a flood the refusals cost nothing (no store write, no look-up); ``run(_:)``
+    /// still enforces the bound.
+    var hasRoom: Bool { load < threads + queue }
+
     /// Runs `work` on one of the pool's threads, or throws ``Busy`` at once when the pool and
     /// its queue are full.
     func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {

@@ -41,6 +41,8 @@ struct PasswordSignIn: Sendable {
     func check(email: String, password: String, client: String?, now: Int64) async throws -> Outcome {
         let email = email.trimmingWhitespace().lowercased()
         if let wait = clients.retryAfter(client, now: now) { return .locked(retryAfter: wait) }
+        // A full pool refuses before the attempt is counted: a flood's refusals cost no write.
+        guard pool.hasRoom else { throw PasswordHashingPool.Busy() }
         let digest = try Digest.sha256(Array(email.utf8))
         switch try await store.claimSignInAttempt(emailDigest: digest, now: now, limits: limits) {
         case .locked(let until):

@@ -124,13 +124,7 @@ struct PortalRoutes: Sendable {
     /// The viewer's customer `id` with its relationship, or a 404 page: a customer with no
     /// active relationship to this partner is not one it may see.
     func requireCustomer(_ id: String, of viewer: Viewer, request: Request) async throws -> PartnerCustomer {
-        var cursor: String?
-        repeat {
-            let page = try await store.customers(
-                ofPartner: viewer.partner.id, page: PageRequest(limit: PageRequest.maximumLimit, cursor: cursor))
-            if let item = page.items.first(where: { $0.customer.id == id }) { return item }
-            cursor = page.nextCursor
-        } while cursor != nil
+        if let item = try await store.customer(id: id, ofPartner: viewer.partner.id) { return item }
         throw Interruption(
             response: try message(
                 request, viewer: viewer, status: .notFound, title: "Not one of your customers",

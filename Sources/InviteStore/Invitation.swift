@@ -74,7 +74,14 @@ public enum InvitationStatus: String, Sendable, CaseIterable {
 
 /// An invitation with the acceptances it has had.
 public struct InvitationRecord: Sendable, Equatable {
+    /// Acceptances a record carries at most: the first ones, oldest first. All of them are
+    /// read page by page (``RelationshipStore/acceptances(invitationID:resellerID:page:)``);
+    /// `invitation.useCount` says how many there are. A link shared by 50,000 customers must
+    /// not make a list page of megabytes (DESIGN.md §11).
+    public static let acceptancePreview = 10
+
     public var invitation: Invitation
+    /// At most ``acceptancePreview`` acceptances, oldest first.
     public var acceptances: [Acceptance]
 
     public init(invitation: Invitation, acceptances: [Acceptance]) {

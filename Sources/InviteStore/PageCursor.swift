@@ -12,6 +12,7 @@ struct PageCursor: Equatable {
     enum List: String {
         case customers = "c1"
         case invitations = "i1"
+        case acceptances = "a1"
     }
 
     var list: List
@@ -41,7 +42,12 @@ struct PageCursor: Equatable {
 
     /// Where a customers page starts: after this relationship's creation time and row id.
     static func customersPosition(_ text: String) throws -> (time: UnixTime, id: Int64) {
-        let decoded = try PageCursor(decoding: text, for: .customers)
+        try position(text, in: .customers)
+    }
+
+    /// Where a page of a list ordered by (time, integer row id) starts.
+    static func position(_ text: String, in list: List) throws -> (time: UnixTime, id: Int64) {
+        let decoded = try PageCursor(decoding: text, for: list)
         guard let id = Int64(decoded.key), String(id) == decoded.key else {
             throw StoreError(.invalidCursor, "the page cursor is not one this list handed out")
         }

@@ -37,8 +37,9 @@ enum PostgresSchema {
         Migration(version: 3, name: "sign-in failures per address, session versions", statements: v3),
     ]
 
-    /// Sign-in failures counted per email address (known or not) instead of per user, and a
-    /// session version per user. The users' old counters stay, unused.
+    /// Sign-in failures counted per email address (known or not) instead of per user, a
+    /// session version per user (the users' old counters stay, unused), and an index that
+    /// reads an invitation's acceptances in order, a page at a time.
     private static let v3 = [
         """
         CREATE TABLE sign_in_failures (
@@ -50,6 +51,7 @@ enum PostgresSchema {
         """,
         "CREATE INDEX sign_in_failures_by_window ON sign_in_failures (window_start)",
         "ALTER TABLE users ADD COLUMN session_version BIGINT NOT NULL DEFAULT 0",
+        "CREATE INDEX acceptances_in_order ON acceptances (invitation_id, accepted_at, seq)",
     ]
 
     /// Signed-out portal sessions, shared by every instance (the cookie key may be shared too).

@@ -126,4 +126,32 @@ extension PostgresStore {
             return try Self.invitation(row: revoked)
         }
     }
+
+    public func acceptances(invitationID: String, resellerID: String, page: PageRequest) async throws -> Page<Acceptance>? {
+        let after = try page.cursor.map { try PageCursor.position($0, in: .acceptances) }
+        let limit = page.limit
+        return try await read { db in
+            let owned = try await db.rows(
+                "SELECT 1 FROM invitations WHERE id = \(invitationID) AND reseller_id = \(resellerID)")
+            guard !owned.isEmpty else { return nil }
+            let rows = try await db.rows(
+                """
+                SELECT seq, accepted_at, result FROM acceptances
+                WHERE invitation_id = \(invitationID)
+                  AND (\(after == nil) OR (accepted_at, seq) > (\(after?.time ?? 0), \(after?.id ?? 0)))
+                ORDER BY accepted_at, seq LIMIT \(Int64(limit + 1))
+                """)
+            var last: (time: UnixTime, seq: Int64)?
+            let items = try rows.prefix(limit).map { row in
+                let (seq, acceptedAt, result) = try row.decode((Int64, UnixTime, String).self)
+                last = (acceptedAt, seq)
+                return try StoredJSON.decodeAcceptance(result)
+            }
+            var next: String?
+            if rows.count > limit, let last {
+                next = PageCursor(list: .acceptances, time: last.time, key: String(last.seq)).encoded
+            }
+            return Page(items: items, nextCursor: next)
+        }
+    }
 }

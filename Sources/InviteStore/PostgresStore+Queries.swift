@@ -17,7 +17,8 @@ extension PostgresStore {
         invitationFields + ", (SELECT count(*) FROM acceptances a WHERE a.invitation_id = i.id)"
     /// The stored answers of invitation `i`, in the order they were given.
     static let acceptanceResults = """
-        ARRAY(SELECT a.result FROM acceptances a WHERE a.invitation_id = i.id ORDER BY a.accepted_at, a.seq)
+        ARRAY(SELECT a.result FROM acceptances a WHERE a.invitation_id = i.id ORDER BY a.accepted_at, a.seq
+              LIMIT \(InvitationRecord.acceptancePreview))
         """
 
     static func partner(_ db: PostgresConnection, id: String) async throws -> Partner? {

@@ -71,6 +71,9 @@ public protocol RelationshipStore: Sendable {
     func invitation(id: String, resellerID: String) async throws -> InvitationRecord?
     /// The reseller's invitations, newest first.
     func invitations(resellerID: String, page: PageRequest) async throws -> Page<InvitationRecord>
+    /// The acceptances of reseller `resellerID`'s invitation `invitationID`, oldest first, a
+    /// page at a time; nil when the invitation is not that reseller's.
+    func acceptances(invitationID: String, resellerID: String, page: PageRequest) async throws -> Page<Acceptance>?
     /// Revokes the reseller's own invitation; idempotent. Throws `.notFound` when missing or
     /// another's. Returns the invitation as it is now.
     func revokeInvitation(id: String, resellerID: String, at: UnixTime, actor: String) async throws -> Invitation
@@ -89,6 +92,11 @@ public protocol RelationshipStore: Sendable {
 
     /// Customers with an active relationship to the partner, oldest relationship first.
     func customers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer>
+    /// One customer of the partner, with an active relationship; nil otherwise.
+    func customer(id: String, ofPartner partnerID: String) async throws -> PartnerCustomer?
+    /// The names of the given partners, customers and users (users by email), in three queries
+    /// whatever their number: what a list page shows for the ids it holds.
+    func displayNames(partnerIDs: Set<String>, customerIDs: Set<String>, userIDs: Set<String>) async throws -> DisplayNames
     /// Ends the partner's own relationship with the customer; DAP grants and other partners'
     /// relationships stay. Throws `.notFound` when there is no active relationship.
     func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval

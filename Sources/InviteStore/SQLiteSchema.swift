@@ -149,8 +149,9 @@ enum SQLiteSchema {
         CREATE INDEX revoked_sessions_by_expiry ON revoked_sessions (expires_at);
         """
 
-    /// Sign-in failures counted per email address (known or not) instead of per user, and a
-    /// session version per user. The users' old counters stay, unused.
+    /// Sign-in failures counted per email address (known or not) instead of per user, a
+    /// session version per user (the users' old counters stay, unused), and an index that
+    /// reads an invitation's acceptances in order, a page at a time.
     private static let v3 = """
         CREATE TABLE sign_in_failures (
             email_digest  BLOB PRIMARY KEY NOT NULL,
@@ -160,5 +161,6 @@ enum SQLiteSchema {
         ) STRICT;
         CREATE INDEX sign_in_failures_by_window ON sign_in_failures (window_start);
         ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX acceptances_in_order ON acceptances (invitation_id, accepted_at);
         """
 }

@@ -1,3 +1,4 @@
+internal import Foundation
 internal import GRDB
 
 /// Issued invitations: recording, listing, revoking.
@@ -50,7 +51,7 @@ extension SQLiteStore {
     public func invitation(id: String, resellerID: String) async throws -> InvitationRecord? {
         try await read { db in
             guard let invitation = try Self.invitation(db, id: id), invitation.resellerID == resellerID else { return nil }
-            return InvitationRecord(invitation: invitation, acceptances: try Self.acceptances(db, invitationID: id))
+            return InvitationRecord(invitation: invitation, acceptances: try Self.acceptancePreview(db, invitationID: id))
         }
     }
 
@@ -58,7 +59,14 @@ extension SQLiteStore {
         let after = try page.cursor.map { try PageCursor(decoding: $0, for: .invitations) }
         let limit = page.limit
         return try await read { db in
-            var sql = "SELECT * FROM invitations WHERE reseller_id = ?"
+            // Each row brings its first acceptances along, read through the index in the same
+            // statement (a JSON array of the stored answers): no query per row.
+            var sql = """
+                SELECT *, (SELECT json_group_array(result) FROM (
+                               SELECT result FROM acceptances a WHERE a.invitation_id = invitations.id
+                               ORDER BY accepted_at, rowid LIMIT \(InvitationRecord.acceptancePreview))) AS preview
+                FROM invitations WHERE reseller_id = ?
+                """
             var arguments: StatementArguments = [resellerID]
             if let after {
                 sql += " AND (issued_at < ? OR (issued_at = ? AND id < ?))"
@@ -68,8 +76,8 @@ extension SQLiteStore {
             arguments += [limit + 1]
             let rows = try db.rows(sql: sql, arguments: arguments)
             let invitations = rows.prefix(limit).map(Self.invitation(row:))
-            let records = try invitations.map {
-                InvitationRecord(invitation: $0, acceptances: try Self.acceptances(db, invitationID: $0.id))
+            let records = try zip(invitations, rows).map { invitation, row in
+                InvitationRecord(invitation: invitation, acceptances: try Self.acceptances(jsonArray: row["preview"]))
             }
             let next =
                 rows.count > limit
@@ -91,5 +99,37 @@ extension SQLiteStore {
             invitation.revokedAt = at
             return invitation
         }
+    }
+
+    public func acceptances(invitationID: String, resellerID: String, page: PageRequest) async throws -> Page<Acceptance>? {
+        let after = try page.cursor.map { try PageCursor.position($0, in: .acceptances) }
+        let limit = page.limit
+        return try await read { db in
+            guard let invitation = try Self.invitation(db, id: invitationID), invitation.resellerID == resellerID else { return nil }
+            var sql = "SELECT rowid, accepted_at, result FROM acceptances WHERE invitation_id = ?"
+            var arguments: StatementArguments = [invitationID]
+            if let after {
+                sql += " AND (accepted_at > ? OR (accepted_at = ? AND rowid > ?))"
+                arguments += [after.time, after.time, after.id]
+            }
+            sql += " ORDER BY accepted_at, rowid LIMIT ?"
+            arguments += [limit + 1]
+            let rows = try db.rows(sql: sql, arguments: arguments)
+            let items = try rows.prefix(limit).map { try StoredJSON.decodeAcceptance($0["result"]) }
+            var next: String?
+            if rows.count > limit, let last = rows.prefix(limit).last {
+                let id: Int64 = last["rowid"]
+                next = PageCursor(list: .acceptances, time: last["accepted_at"], key: String(id)).encoded
+            }
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    /// Stored answers from a `json_group_array` of them, oldest first.
+    static func acceptances(jsonArray text: String?) throws -> [Acceptance] {
+        guard let text, let data = text.data(using: .utf8),
+            let results = try JSONSerialization.jsonObject(with: data) as? [String]
+        else { throw corrupt("acceptances preview") }
+        return try results.map(StoredJSON.decodeAcceptance).sorted { $0.acceptedAt < $1.acceptedAt }
     }
 }

@@ -19,10 +19,11 @@ extension SQLiteStore {
         try db.row(sql: "SELECT * FROM invitations WHERE id = ?", arguments: [id]).map(invitation(row:))
     }
 
-    static func acceptances(_ db: Database, invitationID: String) throws -> [Acceptance] {
+    /// The first ``InvitationRecord/acceptancePreview`` acceptances of an invitation.
+    static func acceptancePreview(_ db: Database, invitationID: String) throws -> [Acceptance] {
         try db.strings(
-            sql: "SELECT result FROM acceptances WHERE invitation_id = ? ORDER BY accepted_at, rowid",
-            arguments: [invitationID]
+            sql: "SELECT result FROM acceptances WHERE invitation_id = ? ORDER BY accepted_at, rowid LIMIT ?",
+            arguments: [invitationID, InvitationRecord.acceptancePreview]
         ).map(StoredJSON.decodeAcceptance)
     }
 

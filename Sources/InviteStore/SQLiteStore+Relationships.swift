@@ -1,3 +1,4 @@
+internal import Foundation
 internal import GRDB
 
 /// A partner's customers, removing a relationship, and the audit log.
@@ -8,14 +9,7 @@ extension SQLiteStore {
         let after = try page.cursor.map(PageCursor.customersPosition)
         let limit = page.limit
         return try await readStatement { db in
-            var sql = """
-                SELECT r.id AS relationship_id, r.role, r.created_at AS since, d.granted_at,
-                       c.id, c.name, c.domain, c.created_at
-                FROM relationships r
-                JOIN customers c ON c.id = r.customer_id
-                LEFT JOIN dap_grants d ON d.partner_id = r.partner_id AND d.customer_id = r.customer_id
-                WHERE r.partner_id = ? AND r.removed_at IS NULL
-                """
+            var sql = Self.partnerCustomerQuery
             var arguments: StatementArguments = [partnerID]
             if let after {
                 sql += " AND (r.created_at > ? OR (r.created_at = ? AND r.id > ?))"
@@ -24,12 +18,7 @@ extension SQLiteStore {
             sql += " ORDER BY r.created_at, r.id LIMIT ?"
             arguments += [limit + 1]
             let rows = try db.rows(sql: sql, arguments: arguments)
-            let items = try rows.prefix(limit).map { row in
-                guard let role = RelationshipRole(rawValue: row["role"]) else { throw Self.corrupt("relationships.role") }
-                return PartnerCustomer(
-                    customer: Self.customer(row: row), role: role, since: row["since"], delegatedAdminSince: row["granted_at"]
-                )
-            }
+            let items = try rows.prefix(limit).map(Self.partnerCustomer(row:))
             var next: String?
             if rows.count > limit, let last = rows.prefix(limit).last {
                 let id: Int64 = last["relationship_id"]
@@ -37,6 +26,44 @@ extension SQLiteStore {
             }
             return Page(items: items, nextCursor: next)
         }
+    }
+
+    public func customer(id: String, ofPartner partnerID: String) async throws -> PartnerCustomer? {
+        try await readStatement { db in
+            try db.row(sql: Self.partnerCustomerQuery + " AND c.id = ?", arguments: [partnerID, id]).map(Self.partnerCustomer(row:))
+        }
+    }
+
+    public func displayNames(partnerIDs: Set<String>, customerIDs: Set<String>, userIDs: Set<String>) async throws -> DisplayNames {
+        @Sendable func names(_ db: Database, _ sql: String, _ ids: Set<String>) throws -> [String: String] {
+            guard !ids.isEmpty else { return [:] }
+            let list = String(decoding: try JSONSerialization.data(withJSONObject: Array(ids)), as: UTF8.self)
+            var names: [String: String] = [:]
+            for row in try db.rows(sql: sql, arguments: [list]) { names[row[0]] = row[1] }
+            return names
+        }
+        return try await read { db in
+            DisplayNames(
+                partners: try names(db, "SELECT id, name FROM partners WHERE id IN (SELECT value FROM json_each(?))", partnerIDs),
+                customers: try names(db, "SELECT id, name FROM customers WHERE id IN (SELECT value FROM json_each(?))", customerIDs),
+                users: try names(db, "SELECT id, email FROM users WHERE id IN (SELECT value FROM json_each(?))", userIDs))
+        }
+    }
+
+    /// A partner's active relationships with their customers and DAP grants; `?` is the partner.
+    static let partnerCustomerQuery = """
+        SELECT r.id AS relationship_id, r.role, r.created_at AS since, d.granted_at,
+               c.id, c.name, c.domain, c.created_at
+        FROM relationships r
+        JOIN customers c ON c.id = r.customer_id
+        LEFT JOIN dap_grants d ON d.partner_id = r.partner_id AND d.customer_id = r.customer_id
+        WHERE r.partner_id = ? AND r.removed_at IS NULL
+        """
+
+    static func partnerCustomer(row: Row) throws -> PartnerCustomer {
+        guard let role = RelationshipRole(rawValue: row["role"]) else { throw Self.corrupt("relationships.role") }
+        return PartnerCustomer(
+            customer: Self.customer(row: row), role: role, since: row["since"], delegatedAdminSince: row["granted_at"])
     }
 
     public func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval {

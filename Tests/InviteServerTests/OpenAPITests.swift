@@ -30,6 +30,7 @@ struct OpenAPITests {
         Route(method: "POST", path: "/v1/invitations"), Route(method: "GET", path: "/v1/invitations"),
         Route(method: "POST", path: "/v1/invitations/verify"),
         Route(method: "GET", path: "/v1/invitations/{id}"), Route(method: "DELETE", path: "/v1/invitations/{id}"),
+        Route(method: "GET", path: "/v1/invitations/{id}/acceptances"),
         Route(method: "POST", path: "/v1/acceptances"), Route(method: "GET", path: "/v1/customers"),
         Route(method: "DELETE", path: "/v1/customers/{id}/relationship"), Route(method: "GET", path: "/v1/providers"),
         Route(method: "GET", path: "/invitations/accept"), Route(method: "POST", path: "/invitations/accept"),

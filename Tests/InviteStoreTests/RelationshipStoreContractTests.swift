@@ -134,6 +134,63 @@ struct RelationshipStoreContractTests {
         #expect(try await store.setPassword(userID: "usr_1", passwordHash: "newer", at: F.t0 + 20).sessionVersion == 2)
     }
 
+    // MARK: Bounded lists
+
+    @Test("an invitation's acceptances: the first 10 on the record, all of them page by page", arguments: StoreBackend.all)
+    func acceptancePages(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        try await store.addInvitation(F.invitation("inv_1", provider: nil, dap: false))
+        for n in 0..<23 {
+            try await F.addCustomer(store, "cus_\(n)")
+            _ = try await store.accept(F.request("inv_1", customer: "cus_\(n)", at: F.t0 + Int64(n % 5)))
+        }
+        let record = try #require(try await store.invitation(id: "inv_1", resellerID: F.resellerA))
+        #expect(record.invitation.useCount == 23)
+        #expect(record.acceptances.count == InvitationRecord.acceptancePreview)
+        let listed = try await store.invitations(resellerID: F.resellerA, page: PageRequest(limit: 10))
+        #expect(listed.items.first { $0.invitation.id == "inv_1" }?.acceptances == record.acceptances)
+
+        var seen: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try #require(
+                try await store.acceptances(
+                    invitationID: "inv_1", resellerID: F.resellerA, page: PageRequest(limit: 7, cursor: cursor)))
+            #expect(page.items.count <= 7)
+            seen += page.items.map(\.customerID)
+            cursor = page.nextCursor
+        } while cursor != nil
+        #expect(Set(seen) == Set((0..<23).map { "cus_\($0)" }) && seen.count == 23, "\(seen)")
+        let times = try #require(try await store.acceptances(invitationID: "inv_1", resellerID: F.resellerA, page: PageRequest(limit: 100)))
+            .items.map(\.acceptedAt)
+        #expect(times == times.sorted(), "not oldest first")
+        #expect(Array(seen.prefix(InvitationRecord.acceptancePreview)) == record.acceptances.map(\.customerID))
+        #expect(
+            try await store.acceptances(invitationID: "inv_1", resellerID: F.resellerB, page: PageRequest(limit: 5)) == nil,
+            "another reseller read the acceptances")
+    }
+
+    @Test("one customer of a partner, and names for many ids in one call", arguments: StoreBackend.all)
+    func customerOfPartnerAndNames(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        try await F.addCustomer(store, "cus_1")
+        try await F.addCustomer(store, "cus_2")
+        try await store.addInvitation(F.invitation("inv_1", provider: nil))
+        _ = try await store.accept(F.request("inv_1", customer: "cus_1"))
+        #expect(try await store.customer(id: "cus_1", ofPartner: F.resellerA)?.customer.id == "cus_1")
+        #expect(try await store.customer(id: "cus_2", ofPartner: F.resellerA) == nil, "a customer without a relationship")
+        #expect(try await store.customer(id: "cus_1", ofPartner: F.resellerB) == nil, "another partner's customer")
+        let names = try await store.displayNames(
+            partnerIDs: [F.resellerA, "nobody"], customerIDs: ["cus_1", "cus_2"], userIDs: ["cred_x"])
+        #expect(names.partners.count == 1 && names.partner("nobody") == "nobody")
+        #expect(names.customers.count == 2)
+        #expect(names.user("cred_x") == "cred_x")
+    }
+
     // MARK: Sign-in limits
 
     static let limits = SignInLimits(failures: 5, window: 900, lockout: 900)
@@ -432,7 +489,11 @@ struct RelationshipStoreContractTests {
         #expect(try await subject.count(.dap_grants) == 50, "one DAP grant per customer")
         #expect(try await store.invitation(id: "inv_1")?.useCount == 50, "the invitation must read 50 uses")
         let record = try await store.invitation(id: "inv_1", resellerID: F.resellerA)
-        #expect(record?.invitation.useCount == 50 && record?.acceptances.count == 50, "the record must read 50 uses and 50 acceptances")
+        #expect(
+            record?.invitation.useCount == 50 && record?.acceptances.count == InvitationRecord.acceptancePreview,
+            "the record must read 50 uses and carry the first acceptances")
+        let all = try await store.acceptances(invitationID: "inv_1", resellerID: F.resellerA, page: PageRequest(limit: 100))
+        #expect(all?.items.count == 50, "the acceptances list must hold all 50")
         #expect(
             try await store.invitations(resellerID: F.resellerA, page: PageRequest()).items.first?.invitation.useCount == 50,
             "the list must read 50 uses")
