@@ -66,6 +66,7 @@ ifeq ($(DATABASE),postgres)
 	scripts/with-postgres.sh scripts/bench_http.py --binary .build/release/invitelink --database postgres
 else
 	scripts/bench_http.py --binary .build/release/invitelink
+	scripts/bench_signin_flood.py --binary .build/release/invitelink
 endif
 
 clean:
