@@ -92,6 +92,20 @@ def lua(path, body_lines):
     return path
 
 
+def accept_script(path, creds_file, token):
+    """The acceptance script: one link, the next customer's credential on every request."""
+    return lua(path,
+               'local creds = {}\n'
+               f'for line in io.lines("{creds_file}") do creds[#creds + 1] = line end\n'
+               'local i = 0\n'
+               f'local body = \'{{"token":"{token}"}}\'\n'
+               'request = function()\n'
+               '  i = i + 1\n'
+               '  local headers = {["Authorization"] = "Bearer " .. creds[(i - 1) % #creds + 1], ["Content-Type"] = "application/json"}\n'
+               '  return wrk.format("POST", "/v1/acceptances", headers, body)\n'
+               'end\n')
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=".build/release/invitelink")
@@ -165,16 +179,7 @@ def main():
         issue_lua = lua(os.path.join(work, "issue.lua"),
                         'wrk.method = "POST"\nwrk.body = \'{"dap":true}\'\n'
                         f'wrk.headers["Authorization"] = "Bearer {reseller}"\nwrk.headers["Content-Type"] = "application/json"\n')
-        accept_lua = lua(os.path.join(work, "accept.lua"),
-                         'local creds = {}\n'
-                         f'for line in io.lines("{creds_file}") do creds[#creds + 1] = line end\n'
-                         'local i = 0\n'
-                         f'local body = \'{{"token":"{token}"}}\'\n'
-                         'request = function()\n'
-                         '  i = i + 1\n'
-                         '  local headers = {["Authorization"] = "Bearer " .. creds[(i - 1) % #creds + 1], ["Content-Type"] = "application/json"}\n'
-                         '  return wrk.format("POST", "/v1/acceptances", headers, body)\n'
-                         'end\n')
+        accept_lua = accept_script(os.path.join(work, "accept.lua"), creds_file, token)
 
         routes = [
             ("POST /v1/invitations", base + "/v1/invitations", issue_lua),

@@ -42,7 +42,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_http import free_port, lua, run, wait_healthy, wrk  # noqa: E402
+from bench_http import accept_script, free_port, run, wait_healthy, wrk  # noqa: E402
 
 P99_TARGET_MS = 50
 RATIO_TARGET = 0.8
@@ -64,20 +64,6 @@ def add_customers(database, prefix, count, now):
                        (f"cred_{cid}", cid, hashlib.sha256(secret.encode()).digest(), now))
     db.close()
     return secrets_out
-
-
-def accept_script(path, creds_file, token):
-    """bench_http.py's acceptance script: one link, the next customer's credential on every request."""
-    return lua(path,
-               'local creds = {}\n'
-               f'for line in io.lines("{creds_file}") do creds[#creds + 1] = line end\n'
-               'local i = 0\n'
-               f'local body = \'{{"token":"{token}"}}\'\n'
-               'request = function()\n'
-               '  i = i + 1\n'
-               '  local headers = {["Authorization"] = "Bearer " .. creds[(i - 1) % #creds + 1], ["Content-Type"] = "application/json"}\n'
-               '  return wrk.format("POST", "/v1/acceptances", headers, body)\n'
-               'end\n')
 
 
 class Flood:

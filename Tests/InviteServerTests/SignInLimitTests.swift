@@ -11,6 +11,14 @@ import Testing
 struct SignInLimitTests {
     typealias W = World
 
+    /// A world whose customer `cus_1` has a global admin `admin@cus1.example` who may sign in.
+    static func worldWithAdmin() async throws -> World {
+        let world = try await World.make()
+        _ = try await world.customer("cus_1")
+        try await world.user(email: "admin@cus1.example", customer: "cus_1", password: "the right password", mustChange: false)
+        return world
+    }
+
     /// A browser at the acceptance page of a fresh link: its form's CSRF field and cookies.
     static func landing(_ client: Client, _ world: World) async throws -> (token: String, csrf: String, cookies: String) {
         let token = try await world.mint(record: true).token
@@ -30,10 +38,8 @@ struct SignInLimitTests {
 
     @Test("20 parallel wrong passwords for one account: at most 5 are checked, the rest are 429")
     func parallelGuesses() async throws {
-        let world = try await World.make()
+        let world = try await Self.worldWithAdmin()
         defer { world.cleanUp() }
-        _ = try await world.customer("cus_1")
-        try await world.user(email: "admin@cus1.example", customer: "cus_1", password: "the right password", mustChange: false)
         try await world.withClient { client in
             let browser = try await Self.landing(client, world)
             let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
@@ -53,10 +59,8 @@ struct SignInLimitTests {
 
     @Test("an unknown email is refused and locked exactly like a real one")
     func unknownEmailIsLockedToo() async throws {
-        let world = try await World.make()
+        let world = try await Self.worldWithAdmin()
         defer { world.cleanUp() }
-        _ = try await world.customer("cus_1")
-        try await world.user(email: "admin@cus1.example", customer: "cus_1", password: "the right password", mustChange: false)
         try await world.withClient { client in
             let browser = try await Self.landing(client, world)
             for email in ["admin@cus1.example", "nobody@cus1.example"] {
@@ -75,10 +79,8 @@ struct SignInLimitTests {
 
     @Test("when the lock ends the count starts over")
     func lockExpiryResetsTheCount() async throws {
-        let world = try await World.make()
+        let world = try await Self.worldWithAdmin()
         defer { world.cleanUp() }
-        _ = try await world.customer("cus_1")
-        try await world.user(email: "admin@cus1.example", customer: "cus_1", password: "the right password", mustChange: false)
         try await world.withClient { client in
             let browser = try await Self.landing(client, world)
             func attempt(_ password: String) async throws -> Int {
@@ -115,10 +117,8 @@ struct SignInLimitTests {
 
     @Test("over HTTPS every cookie is __Host-, Secure and Path=/, and a sign-in works with them")
     func hostPrefixedCookies() async throws {
-        let world = try await World.make()
+        let world = try await Self.worldWithAdmin()
         defer { world.cleanUp() }
-        _ = try await world.customer("cus_1")
-        try await world.user(email: "admin@cus1.example", customer: "cus_1", password: "the right password", mustChange: false)
         try await world.withClient(publicURL: "https://invite.example.com") { client in
             let browser = try await Self.landing(client, world)
             #expect(browser.cookies.hasPrefix("__Host-invitelink_presession="), "\(browser.cookies)")
