@@ -18,8 +18,14 @@ header, so the per-client-address throttle never answers for the hashing pool: e
 either a password hash (200, "not right") or turned away by a full pool (503). Everything runs
 on 127.0.0.1 in a temporary directory and is stopped at the end; the flood stops by itself.
 
+Before both runs, on the quiet server, it also times the sign-in form's answer to a wrong password
+for a real email and for an unknown one (issue 12: no telling which emails exist by the answer's
+time): --timing-samples real customer admins (made with `customers add`, each email tried once so
+none locks) and as many fresh unknown emails, alternated, one attempt at a time, each from its own
+random X-Forwarded-For address, after 2 unknown-email attempts that are not counted (warm-up).
+
 Targets (printed, not enforced): p99 of acceptances under the flood < 50 ms, and their rate
->= 0.8x the quiet run's.
+>= 0.8x the quiet run's; median answer times for an unknown email and a real one differ by < 10 %.
 """
 import argparse
 import hashlib
@@ -33,6 +39,7 @@ import secrets
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +53,7 @@ from bench_http import accept_script, free_port, run, wait_healthy, wrk  # noqa:
 
 P99_TARGET_MS = 50
 RATIO_TARGET = 0.8
+TIMING_TARGET = 0.10  # median answer times for an unknown and a real email differ by less than this
 ATTEMPTS_PER_EMAIL = 4  # the fifth failure within 15 minutes locks an email
 STATUSES = (200, 403, 429, 503)  # anything else is counted as "other", a failed connection as "error"
 
@@ -64,6 +72,57 @@ def add_customers(database, prefix, count, now):
                        (f"cred_{cid}", cid, hashlib.sha256(secret.encode()).digest(), now))
     db.close()
     return secrets_out
+
+
+def open_sign_in_form(port, token):
+    """A keep-alive connection that GOT the acceptance page; with its pre-session cookie and CSRF token."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/invitations/accept?token=" + urllib.parse.quote(token))
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    if response.status != 200 or not cookie.startswith("invitelink_presession=") or not csrf:
+        raise RuntimeError(f"GET /invitations/accept answered {response.status}, cookie {cookie!r}")
+    return connection, cookie, csrf.group(1)
+
+
+def random_address(rng):
+    return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+
+def time_wrong_passwords(port, token, real_emails, forwarded_for):
+    """Sequential wrong-password sign-ins, a real email (each once) then a fresh unknown one, alternated.
+    Returns ({"real": [ms…], "unknown": [ms…]}, [problems]); every answer should be 200 with the same error."""
+    rng = random.Random(12)
+    connection, cookie, csrf = open_sign_in_form(port, token)
+    times, problems, errors = {"real": [], "unknown": []}, [], set()
+    warm_up = [("warm-up", f"nobody-{secrets.token_hex(6)}@timing.example") for _ in range(2)]
+    pairs = [(kind, email) for real in real_emails
+             for kind, email in (("real", real), ("unknown", f"nobody-{secrets.token_hex(6)}@timing.example"))]
+    for kind, email in warm_up + pairs:
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+        if forwarded_for:
+            headers["X-Forwarded-For"] = random_address(rng)
+        body = urllib.parse.urlencode({"token": token, "csrf": csrf, "email": email, "password": "wrong-" + secrets.token_urlsafe(12)})
+        sent = time.monotonic()
+        connection.request("POST", "/invitations/sign-in", body=body, headers=headers)
+        response = connection.getresponse()
+        page = response.read().decode()
+        took = (time.monotonic() - sent) * 1000
+        if response.will_close:
+            connection.close()
+        error = re.search(r'<p class="error" role="alert">([^<]*)</p>', page)
+        error = error.group(1) if error else None
+        if response.status != 200 or not error or "not right" not in error:
+            problems.append(f"{kind} {email}: {response.status} {error or page[:200]!r}")
+        if kind in times:
+            times[kind].append(took)
+            errors.add(error)
+    if len(errors) > 1:
+        problems.append(f"the two kinds got different texts: {sorted(map(str, errors))}")
+    connection.close()
+    return times, problems
 
 
 class Flood:
@@ -107,14 +166,7 @@ class Flood:
         rng = random.Random(n)
         counts, latencies = self.counts[n], self.latencies[n]
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            connection.request("GET", "/invitations/accept?token=" + urllib.parse.quote(self.token))
-            response = connection.getresponse()
-            page = response.read().decode()
-            cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
-            csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-            if response.status != 200 or not cookie.startswith("invitelink_presession="):
-                raise RuntimeError(f"GET /invitations/accept answered {response.status}, cookie {cookie!r}")
+            connection, cookie, csrf = open_sign_in_form(self.port, self.token)
         except Exception as error:  # reported by start()
             self.failures.append(error)
             self.ready.abort()
@@ -136,7 +188,7 @@ class Flood:
                 if emails[email] >= ATTEMPTS_PER_EMAIL:
                     del emails[email]
             if self.forwarded_for:
-                headers["X-Forwarded-For"] = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+                headers["X-Forwarded-For"] = random_address(rng)
             body = urllib.parse.urlencode({"token": self.token, "csrf": csrf, "email": email, "password": secrets.token_urlsafe(12)})
             try:
                 sent = time.monotonic()
@@ -164,6 +216,7 @@ def main():
     parser.add_argument("--customers", type=int, default=60000, help="customers per run (each accepts once)")
     parser.add_argument("--password-hashing-threads", type=int, help="passed to serve (default: serve's own)")
     parser.add_argument("--password-hashing-queue", type=int, help="passed to serve (default: serve's own)")
+    parser.add_argument("--timing-samples", type=int, default=40, help="real emails (and as many unknown ones) timed on the quiet server")
     options = parser.parse_args()
     binary = os.path.abspath(options.binary)
 
@@ -184,6 +237,12 @@ def main():
         email = f"admin@real-{n}.example"
         run(binary, "customers", "add", "--id", f"real-{n}", "--name", f"Real {n}", "--domain", f"real-{n}.example", "--admin-email", email, env=env)
         real_emails.append(email)
+    timing_emails = []  # real users, each tried once by the timing check (and never by the flooders)
+    for n in range(options.timing_samples):
+        email = f"admin@timing-{n}.example"
+        run(binary, "customers", "add", "--id", f"timing-{n}", "--name", f"Timing {n}", "--domain", f"timing-{n}.example",
+            "--admin-email", email, env=env)
+        timing_emails.append(email)
     now = int(time.time())
     creds_files = {}
     for run_name in ("quiet", "flood"):
@@ -223,6 +282,7 @@ def main():
         flood_lua = accept_script(os.path.join(work, "flood.lua"), creds_files["flood"], issue())
         sign_in_token = issue()
 
+        timing, timing_problems = time_wrong_passwords(port, sign_in_token, timing_emails, forwarded_for)
         quiet = wrk(base + "/v1/acceptances", options.seconds, server.pid, quiet_lua)
 
         flood = Flood(port, sign_in_token, real_emails, options.flooders, time.time() + options.seconds + 30, forwarded_for)
@@ -267,6 +327,21 @@ def main():
     flooders_cpu = (self_after.ru_utime + self_after.ru_stime - self_before.ru_utime - self_before.ru_stime) / elapsed
     print(f"the flooders' own CPU (this Python process): {flooders_cpu:.2f} cores; the server CPU per acceptance under the flood includes the flood's")
     print(f"durable acceptances in the database: {accepted}")
+    if timing["real"] and timing["unknown"]:
+        def p90(values):
+            return sorted(values)[min(len(values) - 1, int(len(values) * 0.9))]
+
+        real_median, unknown_median = statistics.median(timing["real"]), statistics.median(timing["unknown"])
+        difference = abs(unknown_median - real_median) / real_median  # of the real email's median
+        print(f"wrong-password sign-ins on the quiet server, one at a time, {len(timing['real'])} real emails and "
+              f"{len(timing['unknown'])} unknown ones alternated: real median {real_median:.1f} ms, p90 {p90(timing['real']):.1f} ms; "
+              f"unknown median {unknown_median:.1f} ms, p90 {p90(timing['unknown']):.1f} ms")
+        print(f"target: medians for an unknown and a real email differ by < {TIMING_TARGET:.0%}: {difference:.1%} "
+              f"(unknown {unknown_median - real_median:+.1f} ms), {'met' if difference < TIMING_TARGET and not timing_problems else 'not met'}")
+    for problem in timing_problems[:10]:
+        print("timing check answer not as expected: " + problem)
+    if len(timing_problems) > 10:
+        print(f"timing check: {len(timing_problems) - 10} more answers not as expected")
     for note in notes:
         print("note: " + note)
 
