@@ -193,11 +193,16 @@ struct PageRoutes: Sendable {
         return try renderer.page("accept", status: status, request: request, values)
     }
 
-    /// The invitation page again, 503 with `Retry-After`: the password-hashing pool is full.
+    /// 503 with `Retry-After`: the password-hashing pool is full. A small page that reads
+    /// nothing (no token check, no look-up), since a flood of sign-ins gets many of them.
     private func busyPage(token: String, request: Request) async throws -> Response {
-        var response = try await invitationPage(
-            token: token, request: request, status: .serviceUnavailable,
-            error: "The service is checking many passwords at once. Try again in a few seconds.")
+        var response = try renderer.page(
+            "link_problem", status: .serviceUnavailable, request: request,
+            [
+                "title": "Too many sign-ins right now",
+                "explanation": "The service is checking many passwords at once. Go back and try again in a few seconds.",
+                "code": "internal",
+            ])
         response.headers[.retryAfter] = "2"
         return response
     }

@@ -1,6 +1,10 @@
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Runs password hashing (scrypt: tens of milliseconds and 16 MiB each) on threads of its
 /// own, so sign-ins never occupy the threads that serve requests (DESIGN.md §11).
 ///
@@ -21,6 +25,10 @@ final class PasswordHashingPool: Sendable {
         var closed = false
     }
 
+    /// The hashing threads' nice value (request threads run at 0): about a tenth of a core's
+    /// share when both compete.
+    static let niceness: Int32 = 10
+
     let threads: Int
     let queue: Int
     private let shared = Shared()
@@ -34,6 +42,13 @@ final class PasswordHashingPool: Sendable {
         for index in 0..<threads {
             let shared = self.shared
             let thread = Thread {
+                // Below the request threads: under a flood of sign-ins the hashing threads take
+                // what the requests leave, so acceptances keep their pace; hashing gets all of it
+                // on an idle machine. Raising one's own nice value needs no privilege.
+                // (On Linux the nice value is per thread, and who = 0 is the calling thread.)
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
+                // Named from the thread itself (Linux copies the creating thread's name).
+                Thread.current.name = "password-hash-\(index)"
                 while true {
                     shared.condition.lock()
                     while shared.jobs.isEmpty && !shared.closed { shared.condition.wait() }
@@ -46,7 +61,6 @@ final class PasswordHashingPool: Sendable {
                     job()
                 }
             }
-            thread.name = "password-hashing-\(index)"
             thread.start()
         }
     }
