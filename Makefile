@@ -49,10 +49,12 @@ run: deps
 # One build; then, next to a throwaway PostgreSQL (stopped afterwards whatever happens), the
 # Swift suites on both backends and the scripts that drive the real binary; then the crypto and
 # token suites and a real server's issuance/acceptance round again on OpenSSL 3.5 (Debian 13's;
-# scripts/openssl-3.5.sh says where it comes from); then the browser.
+# scripts/openssl-3.5.sh says where it comes from); a minute of libFuzzer on token verification
+# (a crash fails the run); then the browser.
 test: lint build
 	scripts/with-postgres.sh bash -c 'swift test --skip-build && INVITELINK=$(BIN) Tests/scripts/run_all.sh'
-	scripts/openssl-3.5.sh bash -c 'swift test --skip-build --filter "InviteCryptoTests|InviteTokenTests" && INVITELINK=$(BIN) Tests/scripts/openssl_round.sh'
+	scripts/openssl-3.5.sh bash -c 'swift test --skip-build --filter "InviteCryptoTests|InviteTokenTests|InvitePropertyTests" && INVITELINK=$(BIN) Tests/scripts/openssl_round.sh'
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
 	$(MAKE) --no-print-directory browser-run
 
 # The signing core beside `openssl speed`, then the HTTP routes beside a bare route (wrk), on
@@ -96,3 +98,16 @@ screenshots: browser-deps
 	swift build --product invitelink
 	INVITELINK=$(BIN) timeout 200 python3 Tests/browser/test_portal.py --docs
 # ---- end of web pages in a real browser ----------------------------------------------------
+
+# ---- Fuzzing token verification (Fuzz/, scripts/fuzz.sh) ----------------------------------
+# libFuzzer with AddressSanitizer over TokenVerifier, tokens as given and claims signed with a
+# fixed Ed25519 and a fixed HS256 key, for FUZZ_SECONDS; seeds from ../shared/vectors and
+# Fuzz/corpus/, which keeps the new inputs that add coverage. Builds in .build-fuzz only, and
+# needs only libssl-dev (not the rest of `deps`).
+.PHONY: fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	$(call need,pkg-config --exists openssl,libssl-dev pkg-config)
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+# ---- end of fuzzing ------------------------------------------------------------------------

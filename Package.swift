@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // libcrypto from the system (Debian: libssl-dev). Only InviteCrypto imports it.
@@ -151,5 +152,25 @@ let package = Package(
             dependencies: ["InviteCLI", "InviteToken", "InviteCrypto"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "InvitePropertyTests",
+            dependencies: ["InviteToken", "InviteCrypto", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
     ]
 )
+
+// ---- libFuzzer target over token verification (Fuzz/, scripts/fuzz.sh, `make fuzz`) --------
+// Declared only when INVITELINK_FUZZ is set: it must be built with -sanitize=fuzzer (libFuzzer
+// supplies `main`), so the normal build and `swift test` never see it.
+if Context.environment["INVITELINK_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "invitelink-fuzz",
+            dependencies: ["InviteCrypto", "InviteToken"],
+            path: "Fuzz/TokenVerification",
+            swiftSettings: swiftSettings + [.enableExperimentalFeature("Extern"), .unsafeFlags(["-parse-as-library"])]
+        )
+    )
+}
+// ---- end of the libFuzzer target ------------------------------------------------------------
