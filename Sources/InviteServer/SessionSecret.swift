@@ -1,4 +1,4 @@
-public import InviteCrypto
+import InviteCrypto
 
 /// What the browser cookies' keys come from. Given one (`serve --session-secret-file`), every
 /// instance derives the same keys, so a browser may land on any instance behind the load

@@ -195,7 +195,17 @@ status, text = call("GET", f"/v1/invitations/{invitation}", reseller)
 if status != 200:
     sys.exit(f"GET /v1/invitations/{invitation} answered {status}: {text[:200]!r}")
 record = json.loads(text)
-accepted = {a["customer_id"] for a in record["acceptances"]}
+# The invitation carries its first few acceptances; all of them come page by page.
+accepted, cursor = set(), None
+while True:
+    status, text = call("GET", f"/v1/invitations/{invitation}/acceptances?limit=200" + (f"&cursor={cursor}" if cursor else ""), reseller)
+    if status != 200:
+        sys.exit(f"GET /v1/invitations/{invitation}/acceptances answered {status}: {text[:200]!r}")
+    page = json.loads(text)
+    accepted |= {item["customer_id"] for item in page["items"]}
+    cursor = page.get("next_cursor")
+    if not cursor:
+        break
 
 lost = answered - listed
 if lost:
