@@ -240,20 +240,27 @@ note "keys revoke $KID1: every instance refuses its link with key_revoked after 
 printf 'this is not json {' >"$KEYS/keyring.json"
 corrupted_at=$(now_ms)
 for n in "${!BASES[@]}"; do
-    until grep -q 'keyring failed to load' "$WORK/serve$((n + 1)).log"; do
+    until grep -q 'keyring manifest failed to load' "$WORK/serve$((n + 1)).log"; do
         [ $(( $(now_ms) - corrupted_at )) -lt 7000 ] || fail "instance $((n + 1)) logged nothing about the corrupt keyring within 7 s"
         sleep 0.2
     done
 done
 logged_ms=$(( $(now_ms) - corrupted_at ))
+# The last good keyring keeps serving, and /readyz says it is stale once that has lasted longer
+# than the check interval (2 s), so a load balancer can take the instance out while it is fixed.
 for n in "${!BASES[@]}"; do
-    status=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "${BASES[$n]}/readyz")
-    [ "$status" = 200 ] || fail "/readyz of instance $((n + 1)) answered $status with a corrupt keyring.json"
     token=$(issue "${BASES[$n]}") || fail "instance $((n + 1)) cannot issue with a corrupt keyring.json"
     [ "$(kid_of "$token")" = "$KID3" ] || fail "instance $((n + 1)) signs with $(kid_of "$token"), not the last good primary $KID3"
     result=$(accept "${BASES[$n]}" "${CUSTOMERS[0]}" "$token")
     [ "${result%% *}" = 201 ] || fail "instance $((n + 1)) cannot accept with a corrupt keyring.json: $result"
+    stale=""
+    for _ in $(seq 1 50); do
+        ready=$(curl -s --max-time 5 -w ' %{http_code}' "${BASES[$n]}/readyz")
+        if [ "${ready##* }" = 503 ] && [[ $ready == *keyring_stale* ]]; then stale=1; break; fi
+        sleep 0.2
+    done
+    [ -n "$stale" ] || fail "/readyz of instance $((n + 1)) did not answer 503 keyring_stale with a corrupt keyring.json: $ready"
 done
-note "corrupt keyring.json: logged by every instance after $logged_ms ms; /readyz 200, issuance and acceptance still work with $KID3"
+note "corrupt keyring.json: logged by every instance after $logged_ms ms; issuance and acceptance still work with $KID3; /readyz 503 keyring_stale"
 
 note "OK in $((SECONDS - started)) s"
