@@ -22,6 +22,28 @@ struct HTMLRenderer: Sendable {
         return response
     }
 
+    /// 503 with `Retry-After` for a sign-in while the password-hashing pool is full: one fixed
+    /// page, so the refusals a flood of sign-ins gets cost no template, no token, no look-up.
+    static func busy() -> Response {
+        Response(
+            status: .serviceUnavailable,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .retryAfter: "2"],
+            body: ResponseBody(byteBuffer: busyPage))
+    }
+
+    private static let busyPage = ByteBuffer(
+        string: """
+            <!doctype html>
+            <html lang="en">
+            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Too many sign-ins right now · InviteLink</title><link rel="stylesheet" href="/assets/app.css"></head>
+            <body><main><h1>Too many sign-ins right now</h1>
+            <p>The service is checking many passwords at once. Go back and try again in a few seconds.</p>
+            <p class="code">internal</p></main></body>
+            </html>
+
+            """)
+
     /// A 303 to `location`, so a form's POST is followed by a GET.
     static func redirect(to location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])

@@ -43,6 +43,7 @@ struct PageRoutes: Sendable {
     }
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard signIn.pool.hasRoom else { return HTMLRenderer.busy() }
         let form = try await FormBody.read(request, context: context)
         let token = form["token"] ?? ""
         guard sessions.csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
@@ -53,7 +54,7 @@ struct PageRoutes: Sendable {
         do {
             outcome = try await signIn.check(email: form["email"] ?? "", password: form["password"] ?? "", client: client, now: now)
         } catch is PasswordHashingPool.Busy {
-            return try await busyPage(token: token, request: request)
+            return HTMLRenderer.busy()
         }
         switch outcome {
         case .signedIn(let signedIn):
@@ -85,7 +86,7 @@ struct PageRoutes: Sendable {
         do {
             outcome = try await signIn.check(email: user.email, password: form["current_password"] ?? "", client: client, now: clock())
         } catch is PasswordHashingPool.Busy {
-            return try await busyPage(token: token, request: request)
+            return HTMLRenderer.busy()
         }
         switch outcome {
         case .signedIn:
@@ -191,20 +192,6 @@ struct PageRoutes: Sendable {
             values["signIn"] = true
         }
         return try renderer.page("accept", status: status, request: request, values)
-    }
-
-    /// 503 with `Retry-After`: the password-hashing pool is full. A small page that reads
-    /// nothing (no token check, no look-up), since a flood of sign-ins gets many of them.
-    private func busyPage(token: String, request: Request) async throws -> Response {
-        var response = try renderer.page(
-            "link_problem", status: .serviceUnavailable, request: request,
-            [
-                "title": "Too many sign-ins right now",
-                "explanation": "The service is checking many passwords at once. Go back and try again in a few seconds.",
-                "code": "internal",
-            ])
-        response.headers[.retryAfter] = "2"
-        return response
     }
 
     private func problemPage(_ reason: TokenError.Code, request: Request) throws -> Response {

@@ -25,9 +25,9 @@ final class PasswordHashingPool: Sendable {
         var closed = false
     }
 
-    /// The hashing threads' nice value (request threads run at 0): about a tenth of a core's
-    /// share when both compete.
-    static let niceness: Int32 = 10
+    /// The hashing threads' nice value (request threads run at 0): the lowest, about 1/70 of a
+    /// request thread's share when both compete for a core, all of an idle one.
+    static let niceness: Int32 = 19
 
     let threads: Int
     let queue: Int

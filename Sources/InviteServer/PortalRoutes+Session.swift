@@ -18,7 +18,8 @@ extension PortalRoutes {
     }
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await guarded(request, context) {
+        guard signIn.pool.hasRoom else { return HTMLRenderer.busy() }
+        return try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
             let email = (form["email"] ?? "").trimmingWhitespace().lowercased()

@@ -138,11 +138,7 @@ struct PortalRoutes: Sendable {
         } catch let interruption as Interruption {
             return interruption.response
         } catch is PasswordHashingPool.Busy {
-            var response = try message(
-                request, viewer: nil, status: .serviceUnavailable, title: "Too many sign-ins right now",
-                text: "The service is checking many passwords at once. Try again in a few seconds.", code: "internal")
-            response.headers[.retryAfter] = "2"
-            return response
+            return HTMLRenderer.busy()
         } catch let error as StoreError where APIError(error).status.code < 500 {
             let problem = APIError(error)
             return try message(
