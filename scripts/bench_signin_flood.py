@@ -216,7 +216,7 @@ def main():
     parser.add_argument("--customers", type=int, default=60000, help="customers per run (each accepts once)")
     parser.add_argument("--password-hashing-threads", type=int, help="passed to serve (default: serve's own)")
     parser.add_argument("--password-hashing-queue", type=int, help="passed to serve (default: serve's own)")
-    parser.add_argument("--timing-samples", type=int, default=40, help="real emails (and as many unknown ones) timed on the quiet server")
+    parser.add_argument("--timing-samples", type=int, default=100, help="real emails (and as many unknown ones) timed on the quiet server")
     options = parser.parse_args()
     binary = os.path.abspath(options.binary)
 
