@@ -3,17 +3,20 @@ import HTTPTypes
 public import Hummingbird
 public import NIOCore
 
-/// The per-request context: Hummingbird's core storage and the peer's address. Its logger
+/// The per-request context: Hummingbird's core storage and the connection. Its logger
 /// already carries the request id (`hb.request.id`) that responses echo as `X-Request-Id`.
 public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The connection's peer (the proxy's, behind one); nil in router tests.
-    public let remoteAddress: SocketAddress?
+    private let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
+
+    /// The connection's peer (the proxy's, behind one); nil in router tests. Read when asked
+    /// (only sign-ins do), not for every request.
+    public var remoteAddress: SocketAddress? { channel.remoteAddress }
 
     /// Bodies over 64 KiB are refused with 413.
     public var maxUploadSize: Int { 64 * 1024 }

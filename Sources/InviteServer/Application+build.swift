@@ -59,15 +59,14 @@ public func buildApplication(
 
     APIRoutes(store: store, invitations: invitations, metrics: metrics, clock: clock).register(on: router)
     let sessionSecret = try configuration.sessionSecret ?? SessionSecret.random()
-    let signIn = try PasswordSignIn(store: store, configuration: configuration)
+    let signIn = PasswordSignIn(store: store, configuration: configuration)
     PageRoutes(
         store: store, invitations: invitations, metrics: metrics, signIn: signIn,
-        trustedProxyHeader: configuration.trustedProxyHeader,
         sessions: try WebSession(secureCookies: configuration.secureCookies, secret: sessionSecret),
         templates: try Assets.templates(), clock: clock
     ).register(on: router)
     try PortalRoutes(
-        store: store, invitations: invitations, signIn: signIn, trustedProxyHeader: configuration.trustedProxyHeader,
+        store: store, invitations: invitations, signIn: signIn,
         secureCookies: configuration.secureCookies, sessionSecret: sessionSecret, templates: Assets.templates(), clock: clock
     ).register(on: router)
 

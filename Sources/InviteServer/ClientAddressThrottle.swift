@@ -22,7 +22,7 @@ final class ClientAddressThrottle: Sendable {
     let capacity: Int
     private let entries = Mutex<[String: Entry]>([:])
 
-    init(failures: Int = 20, window: Int64 = 15 * 60, capacity: Int = 100_000) {
+    init(failures: Int, window: Int64, capacity: Int = 100_000) {
         self.failures = failures
         self.window = window
         self.capacity = capacity

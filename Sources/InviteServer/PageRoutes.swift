@@ -14,7 +14,6 @@ struct PageRoutes: Sendable {
     let invitations: InvitationService
     let metrics: ServiceMetrics
     let signIn: PasswordSignIn
-    let trustedProxyHeader: String?
     let sessions: WebSession
     let templates: MustacheLibrary
 
@@ -49,10 +48,10 @@ struct PageRoutes: Sendable {
         guard sessions.csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
         let now = clock()
         let user: User
-        let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
         let outcome: PasswordSignIn.Outcome
         do {
-            outcome = try await signIn.check(email: form["email"] ?? "", password: form["password"] ?? "", client: client, now: now)
+            outcome = try await signIn.check(
+                email: form["email"] ?? "", password: form["password"] ?? "", request: request, context: context, now: now)
         } catch is PasswordHashingPool.Busy {
             return HTMLRenderer.busy()
         }
@@ -62,10 +61,10 @@ struct PageRoutes: Sendable {
         case .refused:
             return try await invitationPage(token: token, request: request, error: "The email or password is not right.")
         case .locked(let retryAfter):
-            var response = try await invitationPage(
-                token: token, request: request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter))
-            response.headers[.retryAfter] = String(retryAfter)
-            return response
+            return PasswordSignIn.locked(
+                try await invitationPage(
+                    token: token, request: request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter)),
+                retryAfter: retryAfter)
         }
         var response = HTMLRenderer.redirect(to: acceptPath(token))
         response.setCookie(try sessions.cookie.cookie(for: user, now: now))
@@ -81,10 +80,10 @@ struct PageRoutes: Sendable {
         }
         let newPassword = form["new_password"] ?? ""
         // The one-time password goes through the sign-in limits too.
-        let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
         let outcome: PasswordSignIn.Outcome
         do {
-            outcome = try await signIn.check(email: user.email, password: form["current_password"] ?? "", client: client, now: clock())
+            outcome = try await signIn.check(
+                email: user.email, password: form["current_password"] ?? "", request: request, context: context, now: clock())
         } catch is PasswordHashingPool.Busy {
             return HTMLRenderer.busy()
         }
@@ -94,10 +93,10 @@ struct PageRoutes: Sendable {
         case .refused:
             return try await invitationPage(token: token, request: request, error: "The one-time password is not right.")
         case .locked(let retryAfter):
-            var response = try await invitationPage(
-                token: token, request: request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter))
-            response.headers[.retryAfter] = String(retryAfter)
-            return response
+            return PasswordSignIn.locked(
+                try await invitationPage(
+                    token: token, request: request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter)),
+                retryAfter: retryAfter)
         }
         guard newPassword.count >= Self.minimumPasswordLength, newPassword != form["current_password"] else {
             return try await invitationPage(

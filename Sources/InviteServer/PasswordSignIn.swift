@@ -1,3 +1,4 @@
+import Hummingbird
 import InviteCrypto
 import InviteService
 import InviteStore
@@ -27,19 +28,26 @@ struct PasswordSignIn: Sendable {
     let pool: PasswordHashingPool
     let limits: SignInLimits
     let clients: ClientAddressThrottle
-    /// A hash of a random password, checked for unknown emails so they cost what known ones do.
-    let decoy: String
+    /// The header a proxy in front sets to the client's address, when the operator named one.
+    let trustedProxyHeader: String?
 
-    init(store: any RelationshipStore, configuration: ServerConfiguration) throws {
+    /// A hash of a random password, checked for unknown emails so they cost what known ones
+    /// do. Made once per process, at the first unknown email, not at every start.
+    static let decoy: String = (try? PasswordHash.make(password: Identifiers.random(prefix: ""))) ?? ""
+
+    init(store: any RelationshipStore, configuration: ServerConfiguration) {
         self.store = store
         self.pool = PasswordHashingPool(threads: configuration.passwordHashingThreads, queue: configuration.passwordHashingQueue)
         self.limits = configuration.signInLimits
         self.clients = ClientAddressThrottle(failures: configuration.clientAddressFailures, window: configuration.signInLimits.window)
-        self.decoy = try PasswordHash.make(password: Identifiers.random(prefix: ""))
+        self.trustedProxyHeader = configuration.trustedProxyHeader
     }
 
-    func check(email: String, password: String, client: String?, now: Int64) async throws -> Outcome {
+    /// Checks `password` for `email`, as sent by `request` (whose client address the
+    /// per-client throttle counts).
+    func check(email: String, password: String, request: Request, context: AppRequestContext, now: Int64) async throws -> Outcome {
         let email = email.trimmingWhitespace().lowercased()
+        let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
         if let wait = clients.retryAfter(client, now: now) { return .locked(retryAfter: wait) }
         // A full pool refuses before the attempt is counted: a flood's refusals cost no write.
         guard pool.hasRoom else { throw PasswordHashingPool.Busy() }
@@ -52,7 +60,7 @@ struct PasswordSignIn: Sendable {
             break
         }
         let user = try await store.user(email: email)
-        let hash = user?.passwordHash ?? decoy
+        let hash = user?.passwordHash ?? Self.decoy
         let matches = try await pool.run { try PasswordHash.verify(password, against: hash) }
         guard matches, let user else {
             clients.recordFailure(client, now: now)
@@ -65,6 +73,13 @@ struct PasswordSignIn: Sendable {
     /// A new password's hash, made on the pool.
     func hash(_ password: String) async throws -> String {
         try await pool.run { try PasswordHash.make(password: password) }
+    }
+
+    /// `page` (a 429 saying so) with `Retry-After`.
+    static func locked(_ page: Response, retryAfter seconds: Int64) -> Response {
+        var page = page
+        page.headers[.retryAfter] = String(seconds)
+        return page
     }
 
     /// "Try again in …" for a lockout.

@@ -25,16 +25,15 @@ extension PortalRoutes {
             let email = (form["email"] ?? "").trimmingWhitespace().lowercased()
             let now = clock()
             let user: User
-            let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
-            switch try await signIn.check(email: email, password: form["password"] ?? "", client: client, now: now) {
+            switch try await signIn.check(email: email, password: form["password"] ?? "", request: request, context: context, now: now) {
             case .signedIn(let signedIn):
                 user = signedIn
             case .refused:
                 return try signInPage(request, status: .unauthorized, email: email, error: "The email or password is not right.")
             case .locked(let retryAfter):
-                var response = try signInPage(request, status: .tooManyRequests, email: email, error: PasswordSignIn.retryText(retryAfter))
-                response.headers[.retryAfter] = String(retryAfter)
-                return response
+                return PasswordSignIn.locked(
+                    try signInPage(request, status: .tooManyRequests, email: email, error: PasswordSignIn.retryText(retryAfter)),
+                    retryAfter: retryAfter)
             }
             guard case .partner(let partnerID) = user.tenant, try await store.partner(id: partnerID) != nil else {
                 return try signInPage(
@@ -76,17 +75,15 @@ extension PortalRoutes {
             let new = form["new_password"] ?? ""
             // The current password goes through the sign-in limits too: a stolen session must
             // not become a way to guess the password.
-            let client = context.clientAddress(request, trustedHeader: trustedProxyHeader)
-            switch try await signIn.check(email: viewer.user.email, password: current, client: client, now: clock()) {
+            switch try await signIn.check(email: viewer.user.email, password: current, request: request, context: context, now: clock()) {
             case .signedIn:
                 break
             case .refused:
                 return try passwordPage(request, viewer: viewer, status: .unauthorized, error: "The current password is not right.")
             case .locked(let retryAfter):
-                var response = try passwordPage(
-                    request, viewer: viewer, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter))
-                response.headers[.retryAfter] = String(retryAfter)
-                return response
+                return PasswordSignIn.locked(
+                    try passwordPage(request, viewer: viewer, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter)),
+                    retryAfter: retryAfter)
             }
             guard new.count >= PageRoutes.minimumPasswordLength, new != current else {
                 return try passwordPage(

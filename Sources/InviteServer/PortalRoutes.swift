@@ -24,19 +24,17 @@ struct PortalRoutes: Sendable {
     var renderer: HTMLRenderer { HTMLRenderer(templates: templates, csrf: csrf) }
     let sessions: PortalSession
     let signIn: PasswordSignIn
-    let trustedProxyHeader: String?
 
     static let script = Assets.text("portal", "js", subdirectory: "Resources")
     static let pageSize = 50
 
     init(
-        store: any RelationshipStore, invitations: InvitationService, signIn: PasswordSignIn, trustedProxyHeader: String?,
+        store: any RelationshipStore, invitations: InvitationService, signIn: PasswordSignIn,
         secureCookies: Bool, sessionSecret: SessionSecret, templates: MustacheLibrary, clock: @escaping @Sendable () -> Int64
     ) throws {
         self.store = store
         self.invitations = invitations
         self.signIn = signIn
-        self.trustedProxyHeader = trustedProxyHeader
         self.templates = templates
         self.clock = clock
         sessions = try PortalSession(secureCookies: secureCookies, secret: sessionSecret, store: store)
