@@ -32,17 +32,20 @@ struct InternalFailureTests {
         }
     }
 
-    @Test("a conflict names no constraint")
+    @Test("a conflict the database's unique index catches names no constraint; the log keeps it")
     func conflictWithoutConstraintName() async throws {
         let world = try await World.make()
         defer { world.cleanUp() }
+        // A row the unique index refuses, written past every look-up the store makes: the
+        // SQLite error itself is what the store maps.
         do {
-            try await world.store.addPartner(
-                Partner(id: World.resellerA, name: "Again", kind: .reseller, createdAt: World.t0), actor: "test")
+            try await world.store.executeForTesting(
+                "INSERT INTO partners (id, name, kind, created_at) VALUES ('\(World.resellerA)', 'Again', 'reseller', 0)")
             Issue.record("a duplicate partner id was accepted")
         } catch let error as StoreError {
             #expect(error.code == .conflict)
             for leak in Self.leaks + ["UNIQUE", "partners.id"] { #expect(!error.message.contains(leak), "\(leak) in \(error.message)") }
+            #expect(error.diagnostic?.contains("UNIQUE") == true, "the database's words are gone from the log too: \(error)")
         }
     }
 }

@@ -181,31 +181,26 @@ errors = []
 if others:
     errors.append(f"answers other than 201 or no answer before the kill: {sorted(others)}")
 
-listed, cursor = set(), None
-while True:
-    status, text = call("GET", "/v1/customers?limit=200" + (f"&cursor={cursor}" if cursor else ""), reseller)
-    if status != 200:
-        sys.exit(f"GET /v1/customers answered {status}: {text[:200]!r}")
-    page = json.loads(text)
-    listed |= {item["id"] for item in page["items"]}
-    cursor = page.get("next_cursor")
-    if not cursor:
-        break
+def every(path):
+    """The items of every page of a paginated list."""
+    items, cursor = [], None
+    while True:
+        status, text = call("GET", f"{path}?limit=200" + (f"&cursor={cursor}" if cursor else ""), reseller)
+        if status != 200:
+            sys.exit(f"GET {path} answered {status}: {text[:200]!r}")
+        page = json.loads(text)
+        items += page["items"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+listed = {item["id"] for item in every("/v1/customers")}
 status, text = call("GET", f"/v1/invitations/{invitation}", reseller)
 if status != 200:
     sys.exit(f"GET /v1/invitations/{invitation} answered {status}: {text[:200]!r}")
 record = json.loads(text)
 # The invitation carries its first few acceptances; all of them come page by page.
-accepted, cursor = set(), None
-while True:
-    status, text = call("GET", f"/v1/invitations/{invitation}/acceptances?limit=200" + (f"&cursor={cursor}" if cursor else ""), reseller)
-    if status != 200:
-        sys.exit(f"GET /v1/invitations/{invitation}/acceptances answered {status}: {text[:200]!r}")
-    page = json.loads(text)
-    accepted |= {item["customer_id"] for item in page["items"]}
-    cursor = page.get("next_cursor")
-    if not cursor:
-        break
+accepted = {item["customer_id"] for item in every(f"/v1/invitations/{invitation}/acceptances")}
 
 lost = answered - listed
 if lost:
