@@ -17,6 +17,11 @@ il keys add --alg hs256 >/dev/null || fail "keys add failed"
 span=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$span" -ge 50 ] || span=50
 
+# The first half of the kills land at random; then each next delay is drawn between the latest
+# kill that landed before any write (lo) and the earliest that landed after the manifest was
+# replaced or after the run finished (hi), in microseconds: a bisection towards the instant the
+# writes happen, which is a few milliseconds wide and would otherwise be hit by chance alone.
+lo=0 hi=$((span * 1000))
 killed=0 finished=0 midwrite=0 after=0
 i=0
 while [ $i -lt "$ITERATIONS" ] || { [ $midwrite = 0 ] && [ $i -lt $((ITERATIONS * 4)) ]; }; do
@@ -28,8 +33,14 @@ while [ $i -lt "$ITERATIONS" ] || { [ $midwrite = 0 ] && [ $i -lt $((ITERATIONS 
 
     "$INVITELINK" "${op[@]}" --keys-dir "$KEYS" --database "$DB" >/dev/null 2>&1 &
     pid=$!
-    delay=$((RANDOM % (span + 1)))
-    sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
+    if [ $i -le $((ITERATIONS / 2)) ]; then
+        delay=$(( (RANDOM * 32768 + RANDOM) % (span * 1000 + 1) ))
+    else
+        # Process start-up jitter can leave lo above hi: reopen a window below hi.
+        [ $lo -lt $hi ] || lo=$(( hi > 5000 ? hi - 5000 : 0 ))
+        delay=$(( lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1) ))
+    fi
+    sleep "$(printf '%d.%06d' $((delay / 1000000)) $((delay % 1000000)))"
     kill -9 "$pid" 2>/dev/null || true
     status=0
     { wait "$pid"; } 2>/dev/null || status=$?
@@ -40,12 +51,16 @@ while [ $i -lt "$ITERATIONS" ] || { [ $midwrite = 0 ] && [ $i -lt $((ITERATIONS 
     secrets_after=$(find "$KEYS" -maxdepth 1 \( -name '*.pem' -o -name '*.hmac' \) | wc -l)
     if [ $status != 137 ]; then
         finished=$((finished + 1))
+        [ $delay -ge $hi ] || hi=$delay
     else
         killed=$((killed + 1))
         if [ "$(sha256sum <"$KEYS/keyring.json")" != "$manifest_before" ]; then
             after=$((after + 1))
+            [ $delay -ge $hi ] || hi=$delay
         elif [ "$temps_after" -gt "$temps_before" ] || [ "$secrets_after" -gt "$secrets_before" ]; then
             midwrite=$((midwrite + 1))
+        else
+            [ $delay -le $lo ] || lo=$delay
         fi
     fi
 
