@@ -19,11 +19,11 @@ if [ ! -s Data/demo.txt ]; then
   "$bin" partners add --id demo-provider --name "Contoso Distribution" --kind provider >/dev/null
   "$bin" partners connect --reseller demo-reseller --provider demo-provider >/dev/null
   customer=$("$bin" customers add --id demo-customer --name "Adatum Corporation" --domain adatum.example \
-    --admin-email admin@adatum.example)
+    --admin-email admin@adatum.example --one-time-password)
   password=$(echo "$customer" | sed -n 2p)
   reseller_secret=$("$bin" credentials create --partner demo-reseller --role admin-agent 2>/dev/null)
   customer_secret=$("$bin" credentials create --customer demo-customer --role global-admin 2>/dev/null)
-  agent_password=$("$bin" users add --partner demo-reseller --email agent@fabrikam.example --role admin-agent)
+  agent_password=$("$bin" users add --partner demo-reseller --email agent@fabrikam.example --role admin-agent --one-time-password)
   cat >Data/demo.txt <<TXT
 Reseller API credential (admin agent of demo-reseller):  $reseller_secret
 Customer API credential (global admin of demo-customer): $customer_secret

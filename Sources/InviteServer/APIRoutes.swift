@@ -10,8 +10,10 @@ struct APIRoutes: Sendable {
     let invitations: InvitationService
     let metrics: ServiceMetrics
     let clock: @Sendable () -> Int64
+    /// The customer's browser session, which customer calls accept instead of a bearer.
+    var sessionCookie: SignedSessionCookie?
 
-    var auth: BearerAuthenticator { BearerAuthenticator(store: store) }
+    var auth: BearerAuthenticator { BearerAuthenticator(store: store, sessionCookie: sessionCookie, clock: clock) }
 
     func register(on router: Router<AppRequestContext>) {
         let v1 = router.group("v1")
@@ -25,6 +27,7 @@ struct APIRoutes: Sendable {
         v1.get("customers", use: listCustomers)
         v1.delete("customers/{id}/relationship", use: removeRelationship)
         v1.get("providers", use: listProviders)
+        registerLifecycle(on: v1)
     }
 
     @Sendable func issue(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -87,7 +90,10 @@ struct APIRoutes: Sendable {
         guard let record = try await store.invitation(id: id, resellerID: reseller.id) else {
             throw APIError.notFound("no invitation \(id)")
         }
-        return jsonResponse(.ok, JSONRepresentation.invitation(record, now: clock()))
+        // "Send it again" (DESIGN.md §7): the same claims signed again while it can be accepted.
+        let now = clock()
+        let url = record.invitation.status(at: now).canBeAccepted ? invitations.link(for: record.invitation) : nil
+        return jsonResponse(.ok, JSONRepresentation.invitation(record, now: now, url: .some(url)))
     }
 
     /// Every acceptance of one of the reseller's invitations, oldest first, a page at a time
@@ -156,7 +162,14 @@ struct APIRoutes: Sendable {
 
     @Sendable func listCustomers(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try await auth.partner(for: request)
-        let page = try await store.customers(ofPartner: caller.partnerID!, page: Self.pageRequest(request))
+        let includeRetained: Bool
+        switch request.uri.queryParameters["include"] {
+        case nil: includeRetained = false
+        case "retained": includeRetained = true
+        default: throw APIError.invalidRequest("include must be \"retained\" or absent")
+        }
+        let page = try await store.customers(
+            ofPartner: caller.partnerID!, includeRetained: includeRetained, page: Self.pageRequest(request))
         return jsonResponse(.ok, JSONRepresentation.page(page.items.map(JSONRepresentation.customer), nextCursor: page.nextCursor))
     }
 

@@ -57,14 +57,16 @@ public func buildApplication(
             status: .ok, headers: [.contentType: "application/yaml"], body: ResponseBody(byteBuffer: ByteBuffer(string: Assets.openAPI)))
     }
 
-    APIRoutes(store: store, invitations: invitations, metrics: metrics, clock: clock).register(on: router)
     let sessionSecret = try configuration.sessionSecret ?? SessionSecret.random()
+    let webSession = try WebSession(secureCookies: configuration.secureCookies, secret: sessionSecret)
+    APIRoutes(store: store, invitations: invitations, metrics: metrics, clock: clock, sessionCookie: webSession.cookie).register(on: router)
     let signIn = PasswordSignIn(store: store, configuration: configuration)
-    PageRoutes(
-        store: store, invitations: invitations, metrics: metrics, signIn: signIn,
-        sessions: try WebSession(secureCookies: configuration.secureCookies, secret: sessionSecret),
+    let pages = PageRoutes(
+        store: store, invitations: invitations, metrics: metrics, signIn: signIn, sessions: webSession,
         templates: try Assets.templates(), clock: clock
-    ).register(on: router)
+    )
+    pages.register(on: router)
+    AccountRoutes(pages: pages).register(on: router)
     try PortalRoutes(
         store: store, invitations: invitations, signIn: signIn,
         secureCookies: configuration.secureCookies, sessionSecret: sessionSecret, templates: Assets.templates(), clock: clock

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import InviteService
 import InviteStore
@@ -19,8 +20,16 @@ struct Caller: Sendable {
 
 /// Resolves `Authorization: Bearer …` to a ``Caller``; a missing, malformed, unknown or revoked
 /// credential is 401, with the same answer for each so nothing is learned from it.
+///
+/// Customer calls also take the browser's session cookie (DESIGN.md §5, §7), so the `/account`
+/// pages' users can call the API as themselves. That cookie is `SameSite=Lax`: a cross-site
+/// page cannot make the browser send it with a DELETE, and a cross-site read is not allowed
+/// by the browser without CORS headers, which this service never sends.
 struct BearerAuthenticator: Sendable {
     let store: any RelationshipStore
+    /// The customer's browser session, accepted for customer calls when no bearer is sent.
+    var sessionCookie: SignedSessionCookie?
+    var clock: @Sendable () -> Int64 = { Int64(Date.now.timeIntervalSince1970) }
 
     func caller(for request: Request) async throws -> Caller {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
@@ -44,6 +53,24 @@ struct BearerAuthenticator: Sendable {
             throw APIError.forbidden("this call is for resellers")
         }
         return (caller, partner)
+    }
+
+    /// A customer's caller: its credential, or without a bearer its signed-in browser user.
+    /// `globalAdminOnly` refuses the `user` role (403).
+    func customer(for request: Request, globalAdminOnly: Bool) async throws -> Caller {
+        let caller: Caller
+        if request.headers[.authorization] == nil, let sessionCookie,
+            let user = try await sessionCookie.user(request, store: store, now: clock()), !user.mustChangePassword
+        {
+            caller = Caller(credentialID: user.id, tenant: user.tenant, role: user.role, partner: nil)
+        } else {
+            caller = try await self.caller(for: request)
+        }
+        guard caller.customerID != nil else { throw APIError.forbidden("this call needs a customer credential") }
+        if globalAdminOnly, caller.role != .globalAdmin {
+            throw APIError.forbidden("only a customer's global admin may end a relationship or a DAP grant")
+        }
+        return caller
     }
 
     func partner(for request: Request) async throws -> Caller {

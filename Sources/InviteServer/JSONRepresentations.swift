@@ -3,10 +3,13 @@ import InviteToken
 
 /// The JSON shapes of the API (openapi.yaml), written without Foundation's encoder.
 enum JSONRepresentation {
-    static func invitation(_ record: InvitationRecord, now: Int64) -> String {
+    /// An invitation; with `url` (a `String??`) given, the `url` member too: the link while
+    /// it can be accepted, else null.
+    static func invitation(_ record: InvitationRecord, now: Int64, url: String?? = .none) -> String {
         let invitation = record.invitation
         var out = JSONObjectWriter()
         out.add("id", invitation.id)
+        if case .some(let url) = url { out.add("url", url) }
         out.add("reseller_id", invitation.resellerID)
         out.add("provider_id", invitation.providerID)
         out.add("dap", invitation.delegatedAdmin)
@@ -54,10 +57,34 @@ enum JSONRepresentation {
         out.add("id", item.customer.id)
         out.add("name", item.customer.name)
         out.add("domain", item.customer.domain)
-        out.add("role", item.role.rawValue)
-        out.add("since", RFC3339.format(item.since))
+        out.add("role", item.role?.rawValue)
+        out.add("since", item.since.map(RFC3339.format))
+        out.add("relationship_active", item.relationshipActive)
         out.add("delegated_admin", item.delegatedAdminSince != nil)
         out.add("delegated_admin_since", item.delegatedAdminSince.map(RFC3339.format))
+        return out.finish()
+    }
+
+    /// A partner as a customer sees it (DESIGN.md §7).
+    static func partner(_ item: CustomerPartner) -> String {
+        var out = JSONObjectWriter()
+        out.add("partner_id", item.partner.id)
+        out.add("name", item.partner.name)
+        out.add("kind", item.partner.kind.rawValue)
+        if let since = item.relationshipSince {
+            var relationship = JSONObjectWriter()
+            relationship.add("since", RFC3339.format(since))
+            out.addRaw("relationship", relationship.finish())
+        } else {
+            out.addNull("relationship")
+        }
+        if let granted = item.delegatedAdminSince {
+            var grant = JSONObjectWriter()
+            grant.add("granted_at", RFC3339.format(granted))
+            out.addRaw("delegated_admin", grant.finish())
+        } else {
+            out.addNull("delegated_admin")
+        }
         return out.finish()
     }
 

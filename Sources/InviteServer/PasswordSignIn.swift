@@ -59,10 +59,12 @@ struct PasswordSignIn: Sendable {
         case .allowed:
             break
         }
+        // A disabled person, or one with no password yet (a reset, a setup link not followed),
+        // is checked against the decoy like an unknown email, and refused like one.
         let user = try await store.user(email: email)
-        let hash = user?.passwordHash ?? Self.decoy
+        let hash = user.flatMap { $0.maySignIn ? $0.passwordHash : nil } ?? Self.decoy
         let matches = try await pool.run { try PasswordHash.verify(password, against: hash) }
-        guard matches, let user else {
+        guard matches, let user, user.maySignIn else {
             clients.recordFailure(client, now: now)
             return .refused
         }

@@ -14,7 +14,10 @@ extension PortalRoutes {
         try await guarded(request, context) {
             let viewer = try await requireViewer(request)
             let cursor = request.uri.queryParameters["cursor"].map(String.init)
-            let page = try await store.customers(ofPartner: viewer.partner.id, page: PageRequest(limit: Self.pageSize, cursor: cursor))
+            // Customers whose relationship ended while this partner kept DAP are listed too,
+            // marked as such: a grant still held never disappears from view.
+            let page = try await store.customers(
+                ofPartner: viewer.partner.id, includeRetained: true, page: PageRequest(limit: Self.pageSize, cursor: cursor))
             var values: [String: Any] = [
                 "title": "Customers",
                 "customers": page.items.map(Self.customerValues),

@@ -48,6 +48,7 @@ extension PortalRoutes {
                     "uses": invitation.useCount,
                     "moreAcceptances": invitation.useCount > record.acceptances.count,
                     "revocable": invitation.revokedAt == nil && invitation.expiresAt > now,
+                    "sendable": status.canBeAccepted,
                 ]
                 if let providerID = invitation.providerID { row["providerName"] = names.partner(providerID) }
                 if let email = invitation.customerEmail { row["customerEmail"] = email }

@@ -68,6 +68,7 @@ extension PortalRoutes {
             ]
             values["isReseller"] = viewer.partner.kind == .reseller
             values["mayAct"] = viewer.mayAct
+            values["isGlobalAdmin"] = viewer.user.role == .globalAdmin
         }
         if let current { values["at_" + current] = true }
         return try renderer.page(template, status: status, request: request, values)
@@ -99,11 +100,14 @@ extension PortalRoutes {
             "path": "/portal/customers/" + queryEncoded(item.customer.id),
             "name": item.customer.name,
             "domain": item.customer.domain,
-            "role": item.role == .reseller ? "Reseller" : "Indirect provider",
-            "since": RFC3339.format(item.since),
-            "sinceText": displayTime(item.since),
             "dap": item.delegatedAdminSince != nil,
+            "active": item.relationshipActive,
         ]
+        if let role = item.role { values["role"] = role == .reseller ? "Reseller" : "Indirect provider" }
+        if let since = item.since {
+            values["since"] = RFC3339.format(since)
+            values["sinceText"] = displayTime(since)
+        }
         if let dapSince = item.delegatedAdminSince {
             values["dapSince"] = RFC3339.format(dapSince)
             values["dapSinceText"] = displayTime(dapSince)

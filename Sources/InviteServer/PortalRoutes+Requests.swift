@@ -52,10 +52,22 @@ extension PortalRoutes {
                     request, viewer: viewer, status: .badRequest,
                     error: "The customer's email is not an email address. Leave it empty to address the email yourself.")
             }
+            let days = (form["lifetime_days"] ?? "").trimmingWhitespace()
+            guard let lifetimeDays = days.isEmpty ? 14 : Int64(days), (1...90).contains(lifetimeDays) else {
+                return try await requestPage(
+                    request, viewer: viewer, status: .badRequest, error: "The link's lifetime must be a whole number of days from 1 to 90.")
+            }
+            let uses = (form["max_uses"] ?? "").trimmingWhitespace()
+            let maxUses = Int(uses)
+            guard uses.isEmpty || (maxUses.map { (1...1_000_000).contains($0) } ?? false) else {
+                return try await requestPage(
+                    request, viewer: viewer, status: .badRequest,
+                    error: "The maximum number of uses must be a whole number from 1 to 1,000,000, or empty for no limit.")
+            }
             let dap = form["dap"] != nil
             let issued = try await invitations.issue(
                 resellerID: viewer.partner.id, providerID: provider?.id, delegatedAdmin: dap,
-                lifetime: InvitationClaims.defaultLifetime, maxUses: nil, issuedBy: viewer.user.id,
+                lifetime: lifetimeDays * 86_400, maxUses: uses.isEmpty ? nil : maxUses, issuedBy: viewer.user.id,
                 customerEmail: email.isEmpty ? nil : email, now: clock()
             )
             // Post/redirect/get: reloading the draft shows the same link instead of issuing another.

@@ -36,7 +36,8 @@ final class PortalSession: Sendable {
     func user(from request: Request, now: Int64) async throws -> User? {
         guard let session = cookie.session(request, now: now),
             try await !store.isSessionRevoked(digest: try Digest.sha256(Array(session.value.utf8))),
-            let user = try await store.user(id: session.userID), user.sessionVersion == session.version
+            let user = try await store.user(id: session.userID), user.sessionVersion == session.version,
+            user.disabledAt == nil
         else { return nil }
         return user
     }

@@ -51,7 +51,7 @@ struct SignedSessionCookie: Sendable {
     /// The signed-in user: a valid cookie whose version is the user's current one.
     func user(_ request: Request, store: any RelationshipStore, now: Int64) async throws -> User? {
         guard let session = session(request, now: now), let user = try await store.user(id: session.userID),
-            user.sessionVersion == session.version
+            user.sessionVersion == session.version, user.disabledAt == nil
         else { return nil }
         return user
     }

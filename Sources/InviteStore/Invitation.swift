@@ -70,6 +70,9 @@ public enum InvitationStatus: String, Sendable, CaseIterable {
     case usedUp = "used_up"
     case expired
     case revoked
+
+    /// Whether another customer could still accept it: what "send it again" needs.
+    public var canBeAccepted: Bool { self == .pending || self == .accepted }
 }
 
 /// An invitation with the acceptances it has had.

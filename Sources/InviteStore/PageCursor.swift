@@ -13,6 +13,12 @@ struct PageCursor: Equatable {
         case customers = "c1"
         case invitations = "i1"
         case acceptances = "a1"
+        /// Customers with retained grants: (relationship or grant time, customer id).
+        case customersWithRetained = "c2"
+        /// A customer's partners: (0, partner id).
+        case partners = "p1"
+        /// A tenant's people: (0, email).
+        case users = "u1"
     }
 
     var list: List

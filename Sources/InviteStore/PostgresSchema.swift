@@ -35,6 +35,28 @@ enum PostgresSchema {
         Migration(version: 1, name: "initial schema", statements: v1),
         Migration(version: 2, name: "revoked sessions", statements: v2),
         Migration(version: 3, name: "sign-in failures per address, session versions", statements: v3),
+        Migration(version: 4, name: "both sides of a relationship: disabled users, setup links", statements: v4),
+    ]
+
+    /// As SQLite's v4: disabled users, one-time setup links, and the indexes a customer's
+    /// partner list, a partner's retained grants, a tenant's people and a domain check use.
+    private static let v4 = [
+        "ALTER TABLE users ADD COLUMN disabled_at BIGINT",
+        """
+        CREATE TABLE setup_links (
+            id          TEXT COLLATE "C" PRIMARY KEY,
+            user_id     TEXT COLLATE "C" NOT NULL REFERENCES users(id),
+            issued_at   BIGINT NOT NULL,
+            expires_at  BIGINT NOT NULL,
+            used_at     BIGINT
+        )
+        """,
+        "CREATE INDEX setup_links_unused ON setup_links (user_id) WHERE used_at IS NULL",
+        "CREATE INDEX relationships_by_customer ON relationships (customer_id, partner_id) WHERE removed_at IS NULL",
+        "CREATE INDEX dap_grants_by_customer ON dap_grants (customer_id, partner_id)",
+        "CREATE INDEX customers_by_domain ON customers (domain)",
+        "CREATE INDEX users_of_partner ON users (partner_id, email) WHERE partner_id IS NOT NULL",
+        "CREATE INDEX users_of_customer ON users (customer_id, email) WHERE customer_id IS NOT NULL",
     ]
 
     /// Sign-in failures counted per email address (known or not) instead of per user, a

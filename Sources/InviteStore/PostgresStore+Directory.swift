@@ -99,33 +99,6 @@ extension PostgresStore {
         try await read { db in try await Self.customer(db, id: id) }
     }
 
-    /// Stores the email lowercased (Swift's `lowercased()`, as ``SQLiteStore`` does), so
-    /// uniqueness and look-up ignore case the same way on both backends.
-    public func addUser(_ user: User, actor: String) async throws {
-        let email = user.email.lowercased()
-        try await write { db in
-            try await Self.requireTenant(db, user.tenant, role: user.role)
-            let taken = try await db.rows(
-                """
-                SELECT EXISTS (SELECT 1 FROM users WHERE id = \(user.id)),
-                       EXISTS (SELECT 1 FROM users WHERE email = \(email))
-                """)[0].decode((Bool, Bool).self)
-            guard !taken.0 else { throw StoreError(.conflict, "user \(user.id) already exists") }
-            guard !taken.1 else { throw StoreError(.conflict, "a user with this email already exists") }
-            // A racing insert of the same id or email ends in 23505, which is a conflict too.
-            try await db.run(
-                """
-                INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
-                                   must_change_password, session_version, created_at)
-                VALUES (\(user.id), \(user.tenant.partnerID), \(user.tenant.customerID), \(email), \(user.role.rawValue),
-                        \(user.passwordHash), \(user.mustChangePassword), \(Int64(user.sessionVersion)), \(user.createdAt))
-                """)
-            try await Self.audit(
-                db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
-                detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
-        }
-    }
-
     public func user(email: String) async throws -> User? {
         let email = email.lowercased()
         return try await read { db in

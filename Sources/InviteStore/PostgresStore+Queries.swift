@@ -4,7 +4,7 @@ internal import PostgresNIO
 
 extension PostgresStore {
     static let userColumns =
-        "id, partner_id, customer_id, email, role, password_hash, must_change_password, session_version, created_at"
+        "id, partner_id, customer_id, email, role, password_hash, must_change_password, session_version, created_at, disabled_at"
     /// The stored columns of invitation `i` but its use count.
     static let invitationFields = """
         i.id, i.reseller_id, i.provider_id, i.dap, i.kid, i.issued_at, i.expires_at, i.max_uses, i.issued_by,

@@ -4,7 +4,7 @@ internal import PostgresNIO
 extension PostgresStore {
     // MARK: Customers of a partner
 
-    public func customers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer> {
+    func activeCustomers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer> {
         let after = try page.cursor.map(PageCursor.customersPosition)
         let limit = page.limit
         return try await read { db in
@@ -18,7 +18,7 @@ extension PostgresStore {
             var last: (time: UnixTime, id: Int64)?
             let items = try rows.prefix(limit).map { row in
                 let (relationshipID, item) = try Self.partnerCustomer(row: row)
-                last = (item.since, relationshipID)
+                last = (item.since ?? 0, relationshipID)
                 return item
             }
             var next: String?
@@ -77,25 +77,6 @@ extension PostgresStore {
                 customer: Customer(id: id, name: name, domain: domain, createdAt: createdAt), role: role, since: since,
                 delegatedAdminSince: grantedAt)
         )
-    }
-
-    public func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval {
-        try await write { db in
-            let removed = try await db.rows(
-                """
-                UPDATE relationships SET removed_at = \(at)
-                WHERE partner_id = \(partnerID) AND customer_id = \(customerID) AND removed_at IS NULL
-                RETURNING id
-                """)
-            guard !removed.isEmpty else {
-                throw StoreError(.notFound, "no active relationship between \(partnerID) and customer \(customerID)")
-            }
-            let retained = try await Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID)
-            try await Self.audit(
-                db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
-                detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained)])
-            return RelationshipRemoval(removed: true, delegatedAdminRetained: retained)
-        }
     }
 
     public func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool {

@@ -22,13 +22,13 @@ extension PostgresStore {
     }
 
     static func user(row: PostgresRow) throws -> User {
-        let (id, partnerID, customerID, email, roleText, passwordHash, mustChange, sessionVersion, createdAt) =
-            try row.decode((String, String?, String?, String, String, String, Bool, Int64, UnixTime).self)
+        let (id, partnerID, customerID, email, roleText, passwordHash, mustChange, sessionVersion, createdAt, disabledAt) =
+            try row.decode((String, String?, String?, String, String, String, Bool, Int64, UnixTime, UnixTime?).self)
         guard let role = Role(rawValue: roleText) else { throw corrupt("users.role") }
         return User(
             id: id, tenant: try tenant(partnerID: partnerID, customerID: customerID), email: email, role: role,
             passwordHash: passwordHash, mustChangePassword: mustChange, sessionVersion: Int(sessionVersion),
-            createdAt: createdAt
+            createdAt: createdAt, disabledAt: disabledAt
         )
     }
 

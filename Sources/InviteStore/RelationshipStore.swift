@@ -33,8 +33,30 @@ public protocol RelationshipStore: Sendable {
     /// Throws `.conflict` when the id is taken.
     func addCustomer(_ customer: Customer, actor: String) async throws
     func customer(id: String) async throws -> Customer?
-    /// Throws `.conflict` when the email (case-insensitive) is taken.
-    func addUser(_ user: User, actor: String) async throws
+    /// Adds a customer with its global admin and, when a reseller creates it, that reseller's
+    /// relationship, in one transaction ("Add a new customer", DESIGN.md §7). Throws
+    /// `.conflict` when the id, the domain (case-insensitive) or the admin's email is taken,
+    /// `.unknownPartner` when the reseller is missing or not a reseller.
+    func addCustomer(_ new: NewCustomer, actor: String) async throws
+    /// Adds a person, with the setup link that lets them choose a password when given, in one
+    /// transaction. Throws `.conflict` when the email (case-insensitive) is taken.
+    func addUser(_ user: User, setupLink: SetupLink?, actor: String) async throws
+    /// The people of a tenant, by email, a page at a time.
+    func users(of tenant: Tenant, page: PageRequest) async throws -> Page<User>
+    /// Disables (ending every session at once: the session version rises) or enables a user.
+    /// Idempotent. Throws `.notFound` for an unknown id.
+    @discardableResult
+    func setDisabled(userID: String, disabled: Bool, at: UnixTime, actor: String) async throws -> User
+    /// Resets a password: the old one stops working, every session ends, and `setupLink` (which
+    /// ends any older unused one) is how the person chooses a new one.
+    @discardableResult
+    func resetPassword(userID: String, setupLink: SetupLink, at: UnixTime, actor: String) async throws -> User
+    /// Uses setup link `linkID` of user `userID` to set a password, in one transaction: the link
+    /// must be unused and unexpired at `at` (else `.usedUp`, `.expired` is `.usedUp` too:
+    /// nothing tells the two apart to a holder) and the user enabled. Returns the user as now.
+    func completeSetup(linkID: String, userID: String, passwordHash: String, at: UnixTime) async throws -> User
+    /// A setup link's record.
+    func setupLink(id: String) async throws -> SetupLink?
     /// Looks a user up by email, case-insensitively.
     func user(email: String) async throws -> User?
     func user(id: String) async throws -> User?
@@ -90,16 +112,26 @@ public protocol RelationshipStore: Sendable {
 
     // MARK: Customers of a partner
 
-    /// Customers with an active relationship to the partner, oldest relationship first.
-    func customers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer>
+    /// Customers with an active relationship to the partner, oldest relationship first; with
+    /// `includeRetained`, also those whose relationship ended while the partner keeps its DAP
+    /// grant, ordered by relationship or grant time.
+    func customers(ofPartner partnerID: String, includeRetained: Bool, page: PageRequest) async throws -> Page<PartnerCustomer>
     /// One customer of the partner, with an active relationship; nil otherwise.
     func customer(id: String, ofPartner partnerID: String) async throws -> PartnerCustomer?
     /// The names of the given partners, customers and users (users by email), in three queries
     /// whatever their number: what a list page shows for the ids it holds.
     func displayNames(partnerIDs: Set<String>, customerIDs: Set<String>, userIDs: Set<String>) async throws -> DisplayNames
-    /// Ends the partner's own relationship with the customer; DAP grants and other partners'
-    /// relationships stay. Throws `.notFound` when there is no active relationship.
-    func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval
+    /// Ends the partner's relationship with the customer, on the partner's or the customer's
+    /// behalf; DAP grants and other partners' relationships stay. Throws `.notFound` when there
+    /// is no active relationship.
+    func removeRelationship(
+        partnerID: String, customerID: String, by side: RemovalSide, at: UnixTime, actor: String
+    ) async throws -> RelationshipRemoval
+    /// Removes the partner's DAP grant on the customer (the customer takes it back, or the
+    /// partner gives it up); the relationship stays. Throws `.notFound` when there is none.
+    func removeDelegatedAdmin(partnerID: String, customerID: String, by side: RemovalSide, at: UnixTime, actor: String) async throws
+    /// The partners holding an active relationship or a DAP grant on the customer, by id.
+    func partners(ofCustomer customerID: String, page: PageRequest) async throws -> Page<CustomerPartner>
     /// Whether the partner holds delegated admin privileges for the customer.
     func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool
 

@@ -20,6 +20,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v3") { db in
             try db.execute(sql: v3)
         }
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: v4)
+        }
         return migrator
     }
 
@@ -162,5 +165,26 @@ enum SQLiteSchema {
         CREATE INDEX sign_in_failures_by_window ON sign_in_failures (window_start);
         ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX acceptances_in_order ON acceptances (invitation_id, accepted_at);
+        """
+
+    /// Both sides of a relationship (DESIGN.md §7): disabled users, one-time setup links, and
+    /// the indexes a customer's partner list, a partner's retained grants, a tenant's people
+    /// and a domain check read through. Domains are not made unique by an index (a database
+    /// from before may hold duplicates): "Add a new customer" checks inside its transaction.
+    private static let v4 = """
+        ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+        CREATE TABLE setup_links (
+            id          TEXT PRIMARY KEY NOT NULL,
+            user_id     TEXT NOT NULL REFERENCES users(id),
+            issued_at   INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            used_at     INTEGER
+        ) STRICT;
+        CREATE INDEX setup_links_unused ON setup_links (user_id) WHERE used_at IS NULL;
+        CREATE INDEX relationships_by_customer ON relationships (customer_id, partner_id) WHERE removed_at IS NULL;
+        CREATE INDEX dap_grants_by_customer ON dap_grants (customer_id, partner_id);
+        CREATE INDEX customers_by_domain ON customers (domain);
+        CREATE INDEX users_of_partner ON users (partner_id, email) WHERE partner_id IS NOT NULL;
+        CREATE INDEX users_of_customer ON users (customer_id, email) WHERE customer_id IS NOT NULL;
         """
 }

@@ -96,35 +96,6 @@ extension SQLiteStore {
         try await readStatement { db in try Self.customer(db, id: id) }
     }
 
-    /// Stores the email lowercased, so uniqueness and look-up ignore case; the returned
-    /// ``User`` carries the lowercased form.
-    public func addUser(_ user: User, actor: String) async throws {
-        let email = user.email.lowercased()
-        try await write { db in
-            try Self.requireTenant(db, user.tenant, role: user.role)
-            guard try !Self.exists(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user.id]) else {
-                throw StoreError(.conflict, "user \(user.id) already exists")
-            }
-            guard try !Self.exists(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [email]) else {
-                throw StoreError(.conflict, "a user with this email already exists")
-            }
-            try db.run(
-                sql: """
-                    INSERT INTO users (id, partner_id, customer_id, email, role, password_hash,
-                                       must_change_password, session_version, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    user.id, user.tenant.partnerID, user.tenant.customerID, email, user.role.rawValue,
-                    user.passwordHash, user.mustChangePassword, user.sessionVersion, user.createdAt,
-                ]
-            )
-            try Self.audit(
-                db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
-                detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
-        }
-    }
-
     public func user(email: String) async throws -> User? {
         let email = email.lowercased()
         return try await readStatement { db in

@@ -5,7 +5,7 @@ internal import GRDB
 extension SQLiteStore {
     // MARK: Customers of a partner
 
-    public func customers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer> {
+    func activeCustomers(ofPartner partnerID: String, page: PageRequest) async throws -> Page<PartnerCustomer> {
         let after = try page.cursor.map(PageCursor.customersPosition)
         let limit = page.limit
         return try await readStatement { db in
@@ -64,26 +64,6 @@ extension SQLiteStore {
         guard let role = RelationshipRole(rawValue: row["role"]) else { throw Self.corrupt("relationships.role") }
         return PartnerCustomer(
             customer: Self.customer(row: row), role: role, since: row["since"], delegatedAdminSince: row["granted_at"])
-    }
-
-    public func removeRelationship(partnerID: String, customerID: String, at: UnixTime, actor: String) async throws -> RelationshipRemoval {
-        try await write { db in
-            try db.run(
-                sql: """
-                    UPDATE relationships SET removed_at = ?
-                    WHERE partner_id = ? AND customer_id = ? AND removed_at IS NULL
-                    """,
-                arguments: [at, partnerID, customerID]
-            )
-            guard db.changesCount > 0 else {
-                throw StoreError(.notFound, "no active relationship between \(partnerID) and customer \(customerID)")
-            }
-            let retained = try Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID)
-            try Self.audit(
-                db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
-                detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained)])
-            return RelationshipRemoval(removed: true, delegatedAdminRetained: retained)
-        }
     }
 
     public func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool {

@@ -28,7 +28,7 @@ extension SQLiteStore {
         return User(
             id: row["id"], tenant: try tenant(row: row), email: row["email"], role: role,
             passwordHash: row["password_hash"], mustChangePassword: row["must_change_password"],
-            sessionVersion: row["session_version"], createdAt: row["created_at"]
+            sessionVersion: row["session_version"], createdAt: row["created_at"], disabledAt: row["disabled_at"]
         )
     }
 

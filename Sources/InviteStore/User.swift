@@ -12,10 +12,17 @@ public struct User: Sendable, Equatable {
     /// (on every instance, since each request reads the user).
     public var sessionVersion: Int
     public var createdAt: UnixTime
+    /// Set while the user is disabled: no sign-in, and (through ``sessionVersion``, raised on
+    /// disabling) no session.
+    public var disabledAt: UnixTime?
+
+    /// Whether a password can sign this user in: enabled, and a password chosen (a reset or a
+    /// person still to follow a setup link has none).
+    public var maySignIn: Bool { disabledAt == nil && !passwordHash.isEmpty }
 
     public init(
         id: String, tenant: Tenant, email: String, role: Role, passwordHash: String,
-        mustChangePassword: Bool, sessionVersion: Int = 0, createdAt: UnixTime
+        mustChangePassword: Bool, sessionVersion: Int = 0, createdAt: UnixTime, disabledAt: UnixTime? = nil
     ) {
         self.id = id
         self.tenant = tenant
@@ -25,5 +32,6 @@ public struct User: Sendable, Equatable {
         self.mustChangePassword = mustChangePassword
         self.sessionVersion = sessionVersion
         self.createdAt = createdAt
+        self.disabledAt = disabledAt
     }
 }

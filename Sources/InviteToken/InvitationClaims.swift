@@ -1,5 +1,6 @@
 /// The payload of an invitation token (DESIGN.md §2).
-public struct InvitationClaims: Sendable, Equatable {
+public struct InvitationClaims: SignedClaims, Equatable {
+    public static let typ = "invitation+jwt"
     public static let audience = "reseller-relationship"
     public static let defaultLifetime: Int64 = 14 * 86_400
     public static let maximumLifetime: Int64 = 90 * 86_400
@@ -28,8 +29,7 @@ public struct InvitationClaims: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
-    /// Appends the claims as compact JSON, members in a fixed order.
-    func appendJSON(to out: inout [UInt8]) {
+    public func appendJSON(to out: inout [UInt8]) {
         out.append(contentsOf: "{\"iss\":".utf8)
         JSONWriter.appendString(issuer, to: &out)
         out.append(contentsOf: ",\"aud\":".utf8)
@@ -51,9 +51,7 @@ public struct InvitationClaims: Sendable, Equatable {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// Reads claims from a verified payload: a strict JSON object with every required claim
-    /// present once with its type, and no unknown claims.
-    init(payload: UnsafeRawBufferPointer) throws(TokenError) {
+    public init(payload: UnsafeRawBufferPointer) throws(TokenError) {
         var iss: String?, aud: String?, jti: String?, rid: String?, pid: String?
         var dap: Bool?, iat: Int64?, exp: Int64?
         var problem: TokenError?

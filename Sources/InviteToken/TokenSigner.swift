@@ -1,6 +1,7 @@
 import InviteCrypto
 
-/// Signs invitation claims into a compact JWS with the keyring's primary key.
+/// Signs claims into a compact JWS with one key: invitation links on the hot path, setup links
+/// and audit checkpoints (``SignedClaims``) alike.
 ///
 /// The hot path builds the token in one byte buffer: the base64url header (fixed per key),
 /// the claims written directly as JSON, the signature over that signing input. No Foundation
@@ -17,14 +18,16 @@ public struct TokenSigner: Sendable {
         self.encodedHeader = Self.encodedHeader(algorithm: material.algorithm.jwsName, kid: kid)
     }
 
-    /// `BASE64URL({"alg":…,"kid":…,"typ":"invitation+jwt"})`, members in that order.
-    static func encodedHeader(algorithm: String, kid: String) -> [UInt8] {
+    /// `BASE64URL({"alg":…,"kid":…,"typ":…})`, members in that order.
+    static func encodedHeader(algorithm: String, kid: String, typ: String = InvitationClaims.typ) -> [UInt8] {
         var header: [UInt8] = []
         header.append(contentsOf: "{\"alg\":".utf8)
         JSONWriter.appendString(algorithm, to: &header)
         header.append(contentsOf: ",\"kid\":".utf8)
         JSONWriter.appendString(kid, to: &header)
-        header.append(contentsOf: ",\"typ\":\"invitation+jwt\"}".utf8)
+        header.append(contentsOf: ",\"typ\":".utf8)
+        JSONWriter.appendString(typ, to: &header)
+        header.append(UInt8(ascii: "}"))
         var encoded: [UInt8] = []
         header.withUnsafeBytes { Base64URL.encode($0, appendingTo: &encoded) }
         return encoded
@@ -38,10 +41,14 @@ public struct TokenSigner: Sendable {
         try self.init(kid: kid, material: material)
     }
 
-    public func sign(_ claims: InvitationClaims) throws -> String {
+    public func sign<Claims: SignedClaims>(_ claims: Claims) throws -> String {
         var payload: [UInt8] = []
         payload.reserveCapacity(256)
         claims.appendJSON(to: &payload)
+        // The invitation header is made once per key; the rarer kinds make theirs here.
+        let encodedHeader =
+            Claims.typ == InvitationClaims.typ
+            ? self.encodedHeader : Self.encodedHeader(algorithm: material.algorithm.jwsName, kid: kid, typ: Claims.typ)
 
         var token: [UInt8] = []
         token.reserveCapacity(encodedHeader.count + 1 + Base64URL.encodedLength(of: payload.count) + 1 + 86)

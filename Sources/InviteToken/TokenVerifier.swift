@@ -1,11 +1,19 @@
 import InviteCrypto
 
 /// A token that passed every check that needs no database.
-public struct VerifiedInvitation: Sendable, Equatable {
-    public var claims: InvitationClaims
+public struct VerifiedToken<Claims: SignedClaims>: Sendable {
+    public var claims: Claims
     /// The key that signed it.
     public var kid: String
+
+    public init(claims: Claims, kid: String) {
+        self.claims = claims
+        self.kid = kid
+    }
 }
+extension VerifiedToken: Equatable where Claims: Equatable {}
+
+public typealias VerifiedInvitation = VerifiedToken<InvitationClaims>
 
 /// Verifies invitation tokens in the order of DESIGN.md §2, failing closed with the first
 /// reason that applies:
@@ -22,7 +30,7 @@ public struct VerifiedInvitation: Sendable, Equatable {
 /// before the payload is even decoded. The clock is a parameter.
 public struct TokenVerifier: Sendable {
     public static let maximumTokenLength = 4096
-    public static let typ = "invitation+jwt"
+    public static let typ = InvitationClaims.typ
 
     public var issuer: String
     public var maximumLifetime: Int64
@@ -39,13 +47,21 @@ public struct TokenVerifier: Sendable {
     }
 
     public func verify(_ token: String, keyring: Keyring, now: Int64) throws(TokenError) -> VerifiedInvitation {
+        try verify(token, as: InvitationClaims.self, keyring: keyring, now: now)
+    }
+
+    /// Verifies a token of another kind (a setup link, an audit checkpoint) by the same rules:
+    /// its header must carry `Claims.typ` and its `aud` must be `Claims.audience`.
+    public func verify<Claims: SignedClaims>(
+        _ token: String, as kind: Claims.Type, keyring: Keyring, now: Int64
+    ) throws(TokenError) -> VerifiedToken<Claims> {
         guard token.utf8.count <= Self.maximumTokenLength else {
             throw TokenError(.malformed, "the token is longer than \(Self.maximumTokenLength) bytes")
         }
         var token = token
-        let outcome = token.withUTF8 { bytes -> Result<VerifiedInvitation, TokenError> in
+        let outcome = token.withUTF8 { bytes -> Result<VerifiedToken<Claims>, TokenError> in
             do throws(TokenError) {
-                return .success(try verify(bytes: UnsafeRawBufferPointer(bytes), keyring: keyring, now: now))
+                return .success(try verify(bytes: UnsafeRawBufferPointer(bytes), as: kind, keyring: keyring, now: now))
             } catch {
                 return .failure(error)
             }
@@ -53,7 +69,9 @@ public struct TokenVerifier: Sendable {
         return try outcome.get()
     }
 
-    private func verify(bytes: UnsafeRawBufferPointer, keyring: Keyring, now: Int64) throws(TokenError) -> VerifiedInvitation {
+    private func verify<Claims: SignedClaims>(
+        bytes: UnsafeRawBufferPointer, as kind: Claims.Type, keyring: Keyring, now: Int64
+    ) throws(TokenError) -> VerifiedToken<Claims> {
         guard bytes.count <= Self.maximumTokenLength else {
             throw TokenError(.malformed, "the token is longer than \(Self.maximumTokenLength) bytes")
         }
@@ -87,25 +105,26 @@ public struct TokenVerifier: Sendable {
                 payload: UnsafeRawBufferPointer(rebasing: scratch[..<payloadCount]),
                 signature: UnsafeRawBufferPointer(rebasing: scratch[payloadCapacity..<(payloadCapacity + signatureCount)]),
                 signingInput: UnsafeRawBufferPointer(rebasing: bytes[..<secondDot]),
-                token: bytes, keyring: keyring, now: now
+                token: bytes, as: kind, keyring: keyring, now: now
             )
         }
     }
 
     /// The checks after the parts have been decoded, from the header on.
-    private func verify(
+    private func verify<Claims: SignedClaims>(
         headerPart: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, signature: UnsafeRawBufferPointer,
-        signingInput: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer, keyring: Keyring, now: Int64
-    ) throws(TokenError) -> VerifiedInvitation {
+        signingInput: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer, as kind: Claims.Type, keyring: Keyring, now: Int64
+    ) throws(TokenError) -> VerifiedToken<Claims> {
         let algorithmName: String, kid: String
-        if let known = keyring.knownHeader(headerPart) {
+        // The keyring knows the invitation headers its keys write, byte for byte.
+        if Claims.typ == Self.typ, let known = keyring.knownHeader(headerPart) {
             (algorithmName, kid) = known
         } else {
             var header: [UInt8] = []
             guard Base64URL.decode(headerPart, appendingTo: &header) else {
                 throw TokenError(.malformed, "a part is empty or not canonical unpadded base64url")
             }
-            (algorithmName, kid) = try readHeader(header)
+            (algorithmName, kid) = try readHeader(header, typ: Claims.typ)
         }
 
         guard let entry = keyring.entry(kid) else { throw TokenError(.unknownKey, "no key with kid \(kid)") }
@@ -130,10 +149,10 @@ public struct TokenVerifier: Sendable {
         }
         guard valid else { throw TokenError(.badSignature, "the signature does not verify under key \(kid)") }
 
-        let claims = try InvitationClaims(payload: payload)
+        let claims = try Claims(payload: payload)
         guard claims.issuer == issuer else { throw TokenError(.wrongIssuer, "issued by \(claims.issuer), expected \(issuer)") }
-        guard claims.audience == InvitationClaims.audience else {
-            throw TokenError(.wrongAudience, "audience \(claims.audience), expected \(InvitationClaims.audience)")
+        guard claims.audience == Claims.audience else {
+            throw TokenError(.wrongAudience, "audience \(claims.audience), expected \(Claims.audience)")
         }
         // The claims are any Int64 a key holder chose, so every sum and difference here is
         // checked: an overflow is a refusal, never a trap.
@@ -144,7 +163,7 @@ public struct TokenVerifier: Sendable {
         guard !lifetimeOverflow, lifetime <= maximumLifetime else {
             throw TokenError(.invalidClaims, "lifetime over the maximum of \(maximumLifetime) s")
         }
-        return VerifiedInvitation(claims: claims, kid: kid)
+        return VerifiedToken(claims: claims, kid: kid)
     }
 
     /// An Ed25519 signature check, answered from the keyring's cache of tokens already verified
@@ -163,7 +182,7 @@ public struct TokenVerifier: Sendable {
     /// The header must be exactly `{"alg", "kid", "typ"}` with string values, a known `alg`,
     /// a well-formed `kid` and `typ: invitation+jwt`; anything else (`crit`, `jku`, `jwk`,
     /// `x5u`, `x5c`, `alg: none`, duplicates, a BOM) is `malformed`.
-    private func readHeader(_ header: [UInt8]) throws(TokenError) -> (alg: String, kid: String) {
+    private func readHeader(_ header: [UInt8], typ expectedTyp: String) throws(TokenError) -> (alg: String, kid: String) {
         let json: JSONValue
         do {
             json = try StrictJSON.parse(header)
@@ -184,7 +203,7 @@ public struct TokenVerifier: Sendable {
             }
         }
         guard let alg, let kid, let typ else { throw TokenError(.malformed, "the header must have alg, kid and typ") }
-        guard typ == Self.typ else { throw TokenError(.malformed, "typ must be \(Self.typ)") }
+        guard typ == expectedTyp else { throw TokenError(.malformed, "typ must be \(expectedTyp)") }
         guard KeyAlgorithm.isKnown(headerAlgorithm: alg) else { throw TokenError(.malformed, "alg \(alg) is not accepted") }
         guard KeyEntry.isValidKid(kid) else { throw TokenError(.malformed, "kid is not [A-Za-z0-9_-]{1,64}") }
         return (alg, kid)

@@ -37,6 +37,14 @@ struct OpenAPITests {
         Route(method: "POST", path: "/invitations/sign-in"), Route(method: "POST", path: "/invitations/password"),
         Route(method: "GET", path: "/.well-known/jwks.json"), Route(method: "GET", path: "/healthz"),
         Route(method: "GET", path: "/readyz"), Route(method: "GET", path: "/metrics"), Route(method: "GET", path: "/openapi.yaml"),
+        // DESIGN.md §7 (LifecycleTests).
+        Route(method: "GET", path: "/v1/partners"), Route(method: "DELETE", path: "/v1/partners/{id}/relationship"),
+        Route(method: "DELETE", path: "/v1/partners/{id}/delegated-admin"), Route(method: "POST", path: "/v1/customers"),
+        Route(method: "DELETE", path: "/v1/customers/{id}/delegated-admin"),
+        Route(method: "GET", path: "/account"), Route(method: "POST", path: "/account/sign-in"),
+        Route(method: "POST", path: "/account/sign-out"), Route(method: "POST", path: "/account/password"),
+        Route(method: "GET", path: "/account/partners/{id}/remove"), Route(method: "POST", path: "/account/partners/{id}/remove"),
+        Route(method: "GET", path: "/setup"), Route(method: "POST", path: "/setup"),
     ]
 
     /// The `paths:` of an OpenAPI document: top-level path keys (two spaces) and their method

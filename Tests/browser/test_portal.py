@@ -110,9 +110,9 @@ class Server:
         self.provider = self.cli("partners", "add", "--name", PROVIDER, "--kind", "provider")[0]
         self.cli("partners", "connect", "--reseller", self.reseller, "--provider", self.provider)
         self.customer, self.admin_otp = self.cli(
-            "customers", "add", "--name", CUSTOMER, "--domain", "contoso.example", "--admin-email", ADMIN_EMAIL)[:2]
-        self.agent_otp = self.cli("users", "add", "--partner", self.reseller, "--email", AGENT_EMAIL, "--role", "admin-agent")[0]
-        self.sales_otp = self.cli("users", "add", "--partner", self.reseller, "--email", SALES_EMAIL, "--role", "sales-agent")[0]
+            "customers", "add", "--name", CUSTOMER, "--domain", "contoso.example", "--admin-email", ADMIN_EMAIL, "--one-time-password")[:2]
+        self.agent_otp = self.cli("users", "add", "--partner", self.reseller, "--email", AGENT_EMAIL, "--role", "admin-agent", "--one-time-password")[0]
+        self.sales_otp = self.cli("users", "add", "--partner", self.reseller, "--email", SALES_EMAIL, "--role", "sales-agent", "--one-time-password")[0]
         self.provider_secret = self.cli("credentials", "create", "--partner", self.provider, "--role", "global-admin")[0]
         self.reseller_secret = self.cli("credentials", "create", "--partner", self.reseller, "--role", "admin-agent")[0]
 

@@ -201,7 +201,7 @@ after=$(call POST "$B/v1/acceptances" "$(<"$WORK/secrets/c3")" "{\"token\":\"$TO
 note "link accepted through B, revoked through A, then refused by B with code revoked (${after%% *})"
 
 # --- A portal session opened on A works on B; signing out on B ends it on A ---------------------
-AGENT_PASSWORD=$(il users add --partner r1 --email agent@r1.example --role admin-agent) || fail "users add failed"
+AGENT_PASSWORD=$(il users add --partner r1 --email agent@r1.example --role admin-agent --one-time-password) || fail "users add failed"
 # portal_location BASE COOKIEJAR: where GET /portal sends this browser. A signed-in agent who has
 # not yet changed the one-time password goes to /portal/password; no session, to /portal/sign-in.
 portal_location() {

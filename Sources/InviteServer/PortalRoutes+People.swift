@@ -1,0 +1,224 @@
+import Foundation
+import Hummingbird
+import InviteService
+import InviteStore
+import InviteToken
+
+/// "Add a new customer", giving a DAP grant up, and the partner's people (DESIGN.md §7).
+extension PortalRoutes {
+    // MARK: Add a new customer
+
+    @Sendable func newCustomer(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request, context) {
+            let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
+            return try render(
+                "portal_add_customer", request: request, viewer: viewer, current: "customers",
+                ["title": "Add a new customer", "form": true])
+        }
+    }
+
+    @Sendable func addCustomer(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request, context) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
+            let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
+            var values: [String: Any] = [
+                "title": "Add a new customer", "name": form["name"] ?? "", "domain": form["domain"] ?? "",
+                "adminEmail": form["admin_email"] ?? "",
+            ]
+            func again(_ status: HTTPResponse.Status, _ error: String) throws -> Response {
+                values["form"] = true
+                values["error"] = error
+                return try render("portal_add_customer", status: status, request: request, viewer: viewer, current: "customers", values)
+            }
+            let fields: NewCustomerFields
+            do {
+                fields = try NewCustomerFields(name: form["name"], domain: form["domain"], adminEmail: form["admin_email"])
+            } catch let error as APIError {
+                return try again(.badRequest, error.detail)
+            }
+            let now = clock()
+            let setup: IssuedSetupLink
+            do {
+                (_, setup) = try await fields.add(
+                    resellerID: viewer.partner.id, actor: viewer.user.id, store: store, setupLinks: invitations.setupLinks, now: now)
+            } catch let error as StoreError where error.code == .conflict {
+                return try again(.conflict, "A customer with this domain, or a person with this email, already exists.")
+            }
+            values["added"] = true
+            values["name"] = fields.name
+            values["adminEmail"] = fields.adminEmail
+            values["setupURL"] = setup.url
+            values["expiresAt"] = RFC3339.format(setup.link.expiresAt)
+            values["expiresText"] = Self.displayTime(setup.link.expiresAt)
+            values["script"] = true
+            return try render("portal_add_customer", status: .created, request: request, viewer: viewer, current: "customers", values)
+        }
+    }
+
+    // MARK: Giving a DAP grant up
+
+    /// The viewer's (a global admin's) customer on which it holds a DAP grant, with or without
+    /// a relationship; a 404 page otherwise.
+    private func requireGrant(_ request: Request, context: AppRequestContext) async throws -> (Viewer, PartnerCustomer) {
+        let viewer = try await requireViewer(request, acting: true)
+        guard viewer.user.role == .globalAdmin else {
+            throw Interruption(
+                response: try message(
+                    request, viewer: viewer, status: .forbidden, title: "Not allowed for your role",
+                    text: "Only a global admin of \(viewer.partner.name) can give delegated admin privileges up.", code: "forbidden"))
+        }
+        let id = try context.parameters.require("id")
+        let active = try await store.customer(id: id, ofPartner: viewer.partner.id)
+        let customer: Customer? = if let active { active.customer } else { try await store.customer(id: id) }
+        guard let customer, try await store.hasDelegatedAdmin(partnerID: viewer.partner.id, customerID: id) else {
+            throw Interruption(
+                response: try message(
+                    request, viewer: viewer, status: .notFound, title: "No delegated admin privileges",
+                    text: "\(viewer.partner.name) holds no delegated admin privileges for this customer.", code: "not_found"))
+        }
+        return (viewer, PartnerCustomer(customer: customer, role: active?.role, since: active?.since, delegatedAdminSince: 0))
+    }
+
+    @Sendable func confirmGiveUp(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request, context) {
+            let (viewer, item) = try await requireGrant(request, context: context)
+            var values = Self.customerValues(item)
+            values["title"] = "Give up delegated admin privileges"
+            return try render("portal_give_up", request: request, viewer: viewer, current: "customers", values)
+        }
+    }
+
+    @Sendable func giveUpDelegatedAdmin(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request, context) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
+            let (viewer, item) = try await requireGrant(request, context: context)
+            try await store.removeDelegatedAdmin(
+                partnerID: viewer.partner.id, customerID: item.customer.id, by: .partner, at: clock(), actor: viewer.user.id)
+            return try message(
+                request, viewer: viewer, status: .ok, title: "Delegated admin privileges given up",
+                text: "\(viewer.partner.name) no longer holds delegated admin privileges for \(item.customer.name). No notice was sent.",
+                code: "removed")
+        }
+    }
+
+    // MARK: People
+
+    /// A partner global admin, the only role that manages people.
+    private func requireGlobalAdmin(_ request: Request) async throws -> Viewer {
+        let viewer = try await requireViewer(request)
+        guard viewer.user.role == .globalAdmin else {
+            throw Interruption(
+                response: try message(
+                    request, viewer: viewer, status: .forbidden, title: "Not allowed for your role",
+                    text: "Only a global admin of \(viewer.partner.name) manages its people.", code: "forbidden"))
+        }
+        return viewer
+    }
+
+    @Sendable func users(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request, context) {
+            try await usersPage(request, viewer: try await requireGlobalAdmin(request))
+        }
+    }
+
+    private func usersPage(
+        _ request: Request, viewer: Viewer, status: HTTPResponse.Status = .ok, error: String? = nil, notice: String? = nil,
+        setup: (email: String, url: String)? = nil
+    ) async throws -> Response {
+        let cursor = request.uri.queryParameters["cursor"].map(String.init)
+        let page = try await store.users(of: .partner(viewer.partner.id), page: PageRequest(limit: Self.pageSize, cursor: cursor))
+        var values: [String: Any] = [
+            "title": "Users",
+            "users": page.items.map { user -> [String: Any] in
+                [
+                    "id": user.id, "email": user.email, "role": Self.roleText(user.role), "self": user.id == viewer.user.id,
+                    "enabled": user.disabledAt == nil,
+                    "status": user.disabledAt != nil ? "Disabled" : (user.passwordHash.isEmpty ? "Setup link sent" : "Active"),
+                ]
+            },
+        ]
+        if let error { values["error"] = error }
+        if let notice { values["notice"] = notice }
+        if let setup {
+            values["setupEmail"] = setup.email
+            values["setupURL"] = setup.url
+            values["script"] = true
+        }
+        if let next = page.nextCursor { values["nextPage"] = "/portal/users?cursor=" + Self.queryEncoded(next) }
+        return try render("portal_users", status: status, request: request, viewer: viewer, current: "users", values)
+    }
+
+    @Sendable func addUser(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request, context) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
+            let viewer = try await requireGlobalAdmin(request)
+            let email = (form["email"] ?? "").trimmingWhitespace().lowercased()
+            guard EmailAddress.isPlausible(email) else {
+                return try await usersPage(request, viewer: viewer, status: .badRequest, error: "That is not an email address.")
+            }
+            guard let role = form["role"].flatMap(Role.init(rawValue:)), role == .adminAgent || role == .salesAgent else {
+                return try await usersPage(request, viewer: viewer, status: .badRequest, error: "Choose admin agent or sales agent.")
+            }
+            let (user, setup) = try invitations.setupLinks.newPerson(
+                tenant: .partner(viewer.partner.id), email: email, role: role, now: clock())
+            do {
+                try await store.addUser(user, setupLink: setup.link, actor: viewer.user.id)
+            } catch let error as StoreError where error.code == .conflict {
+                return try await usersPage(request, viewer: viewer, status: .conflict, error: "A person with this email already exists.")
+            }
+            return try await usersPage(
+                request, viewer: viewer, status: .created, notice: "\(email) was added as \(Self.roleText(role)).",
+                setup: (email, setup.url))
+        }
+    }
+
+    /// The viewer's own partner's user `id`, never the viewer: a 404 page for anyone else's.
+    private func requireColleague(_ request: Request, context: AppRequestContext, viewer: Viewer) async throws -> User {
+        let id = try context.parameters.require("id")
+        guard let user = try await store.user(id: id), user.tenant == .partner(viewer.partner.id), user.id != viewer.user.id else {
+            throw Interruption(
+                response: try message(
+                    request, viewer: viewer, status: .notFound, title: "No such person",
+                    text: "There is no other person with this id at \(viewer.partner.name).", code: "not_found"))
+        }
+        return user
+    }
+
+    @Sendable func disableUser(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await setDisabled(request, context: context, disabled: true)
+    }
+
+    @Sendable func enableUser(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await setDisabled(request, context: context, disabled: false)
+    }
+
+    private func setDisabled(_ request: Request, context: AppRequestContext, disabled: Bool) async throws -> Response {
+        try await guarded(request, context) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
+            let viewer = try await requireGlobalAdmin(request)
+            let user = try await requireColleague(request, context: context, viewer: viewer)
+            try await store.setDisabled(userID: user.id, disabled: disabled, at: clock(), actor: viewer.user.id)
+            return try await usersPage(
+                request, viewer: viewer,
+                notice: disabled ? "\(user.email) is disabled and signed out everywhere." : "\(user.email) can sign in again.")
+        }
+    }
+
+    @Sendable func resetUser(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await guarded(request, context) {
+            let form = try await FormBody.read(request, context: context)
+            guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
+            let viewer = try await requireGlobalAdmin(request)
+            let user = try await requireColleague(request, context: context, viewer: viewer)
+            let setup = try invitations.setupLinks.make(userID: user.id, now: clock())
+            try await store.resetPassword(userID: user.id, setupLink: setup.link, at: clock(), actor: viewer.user.id)
+            return try await usersPage(
+                request, viewer: viewer, notice: "The password of \(user.email) no longer works and every session of theirs has ended.",
+                setup: (user.email, setup.url))
+        }
+    }
+}
