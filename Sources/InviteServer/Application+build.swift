@@ -71,10 +71,12 @@ public func buildApplication(
     )
     pages.register(on: router)
     AccountRoutes(pages: pages).register(on: router)
-    try PortalRoutes(
+    var portal = try PortalRoutes(
         store: store, invitations: invitations, signIn: signIn,
         secureCookies: configuration.secureCookies, sessionSecret: sessionSecret, templates: Assets.templates(), clock: clock
-    ).register(on: router)
+    )
+    portal.webhookPolicy = webhookPolicy
+    portal.register(on: router)
 
     allowedMethods.load(router.routes)
 

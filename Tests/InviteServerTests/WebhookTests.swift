@@ -60,4 +60,49 @@ struct WebhookTests {
             #expect(actions.contains("webhook.added") && actions.contains("webhook.secret_rotated") && actions.contains("webhook.removed"))
         }
     }
+
+    @Test("the portal's Webhooks page adds an endpoint (secret shown once), rotates and removes it")
+    func portalPage() async throws {
+        let world = try await World.make()
+        defer { world.cleanUp() }
+        try await world.store.addUser(
+            User(
+                id: "usr_boss", tenant: .partner(W.resellerA), email: "boss@adatum.example", role: .globalAdmin,
+                passwordHash: try PasswordHash.make(password: "boss passphrase 2026"), mustChangePassword: false, createdAt: W.t0),
+            actor: "test")
+        try await world.withClient { client in
+            let signInPage = try await client.send(.get, "/portal/sign-in")
+            let signedIn = try await client.send(
+                .post, "/portal/sign-in",
+                form: [
+                    ("email", "boss@adatum.example"), ("password", "boss passphrase 2026"),
+                    ("csrf", try #require(signInPage.hiddenField("csrf"))),
+                ],
+                cookie: signInPage.cookieHeader)
+            let cookies = signInPage.cookieHeader + "; invitelink_portal=\(try #require(signedIn.cookie("invitelink_portal")))"
+            let page = try await client.send(.get, "/portal/webhooks", cookie: cookies)
+            #expect(page.status == .ok)
+            let csrf = try #require(page.hiddenField("csrf"))
+            let refused = try await client.send(
+                .post, "/portal/webhooks", form: [("csrf", csrf), ("url", "https://10.0.0.1/x"), ("events", "relationship.created")],
+                cookie: cookies)
+            #expect(refused.status == .unprocessableContent)
+            let added = try await client.send(
+                .post, "/portal/webhooks",
+                form: [
+                    ("csrf", csrf), ("url", "https://1.1.1.1/hooks"), ("events", "relationship.created"), ("events", "invitation.revoked"),
+                ],
+                cookie: cookies)
+            #expect(added.status == .created && added.text.contains("whsec_"), "adding answered \(added.status)")
+            let endpoint = try #require(try await world.store.webhooks(partnerID: W.resellerA).first)
+            #expect(endpoint.events == [.relationshipCreated, .invitationRevoked])
+            let again = try await client.send(.get, "/portal/webhooks", cookie: cookies)
+            #expect(!again.text.contains(endpoint.secret), "the secret is shown twice")
+            let rotated = try await client.send(.post, "/portal/webhooks/\(endpoint.id)/rotate", form: [("csrf", csrf)], cookie: cookies)
+            #expect(rotated.status == .ok && rotated.text.contains("whsec_") && !rotated.text.contains(endpoint.secret))
+            let removed = try await client.send(.post, "/portal/webhooks/\(endpoint.id)/remove", form: [("csrf", csrf)], cookie: cookies)
+            #expect(removed.status == .ok)
+            #expect(try await world.store.webhooks(partnerID: W.resellerA).isEmpty)
+        }
+    }
 }
