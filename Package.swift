@@ -108,6 +108,12 @@ let package = Package(
             dependencies: ["InviteCLI"],
             swiftSettings: swiftSettings
         ),
+        // `make bench`'s ceiling: a bare Hummingbird route (scripts/bench_http.py).
+        .executableTarget(
+            name: "invitelink-bare",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "invitelink-bench",
             dependencies: ["InviteCrypto", "InviteToken"],
