@@ -76,7 +76,18 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    /// `M_ARENA_MAX` of glibc's malloc.h.
+    static let mallocArenaMax: Int32 = -8
+
     func run() async throws {
+        // glibc gives each thread that allocates its own malloc arena (up to 8 per core), and
+        // a server's many short-lived request tasks spread their memory over all of them: the
+        // resident size grows with the arenas, not with the work. Two arenas hold the
+        // service's allocations with little contention on a few cores (issue 17's memory
+        // target); `MALLOC_ARENA_MAX` in the environment still wins.
+        #if canImport(Glibc)
+            if Environment.value("MALLOC_ARENA_MAX") == nil { _ = glibcMallopt(Self.mallocArenaMax, 2) }
+        #endif
         try await ExitStatus.run {
             var logger = Logger(label: "invitelink")
             logger.logLevel = (logLevel ?? Environment.value("INVITELINK_LOG_LEVEL")).flatMap(Logger.Level.init(rawValue:)) ?? .info
@@ -123,3 +134,9 @@ struct Serve: AsyncParsableCommand {
         return try SessionSecret(bytes)
     }
 }
+
+#if canImport(Glibc)
+    /// glibc's `mallopt(3)`, which the Glibc module does not bring in (it lives in malloc.h).
+    @_silgen_name("mallopt")
+    private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
