@@ -20,6 +20,7 @@ deps:
 	$(call need,command -v openssl,openssl)
 	@python3 -c "import joserfc" 2>/dev/null || python3 -m pip install -q joserfc
 	@python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install -q schemathesis==4.32.5
+	@python3 -c "import standardwebhooks" 2>/dev/null || python3 -m pip install -q standardwebhooks==1.1.0
 
 build: deps
 	swift build --build-tests

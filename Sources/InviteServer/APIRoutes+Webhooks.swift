@@ -88,7 +88,8 @@ extension APIRoutes {
             out.add("attempts", delivery.attempts)
             out.add("http_status", delivery.lastStatusCode)
             out.add("error", delivery.lastError)
-            out.add("next_attempt_at", delivery.status == .pending ? delivery.nextAttemptAt.map(RFC3339.format) : nil)
+            out.add(
+                "next_attempt_at", delivery.status == .pending ? delivery.nextAttemptMilliseconds.map { RFC3339.format($0 / 1000) } : nil)
             out.add("created_at", RFC3339.format(delivery.createdAt))
             out.add("updated_at", RFC3339.format(delivery.updatedAt))
             return out.finish()

@@ -41,7 +41,8 @@ extension PortalRoutes {
                         "event": delivery.eventType.rawValue, "messageID": delivery.messageID, "status": delivery.status.rawValue,
                         "attempts": String(delivery.attempts),
                         "answer": delivery.lastStatusCode.map { "HTTP \($0)" } ?? delivery.lastError ?? "",
-                        "next": delivery.status == .pending ? delivery.nextAttemptAt.map(Self.displayTime) ?? "" : "",
+                        "next": delivery.status == .pending
+                            ? delivery.nextAttemptMilliseconds.map { Self.displayTime($0 / 1000) } ?? "" : "",
                     ]
                 },
             ]

@@ -31,7 +31,9 @@ struct WebhookDispatcher: Service {
 
     static let concurrency = 16
     static let perEndpoint = 4
-    static let lease: Int64 = 60
+    /// How long a claim holds a delivery: past the attempt's 10 s deadline, so two attempts
+    /// of one delivery never overlap, and short, so a crashed instance's claims come back soon.
+    static let leaseMilliseconds: Int64 = 15_000
     static let attemptTimeout: TimeAmount = .seconds(10)
     static let responseLimit = 4096
 
@@ -73,7 +75,10 @@ struct WebhookDispatcher: Service {
                         seconds: try await store.oldestPendingWebhookDelivery().map { max(now - $0, 0) } ?? 0)
                     let room = Self.concurrency - load.total
                     if room > 0 {
-                        for job in try await store.claimWebhookDeliveries(now: now, limit: room, lease: Self.lease) {
+                        let jobs = try await store.claimWebhookDeliveries(
+                            nowMilliseconds: Self.milliseconds(), limit: room, perEndpoint: Self.perEndpoint,
+                            leaseMilliseconds: Self.leaseMilliseconds)
+                        for job in jobs {
                             guard load.take(job.endpoint.id) else {
                                 try await store.recordWebhookAttempt(deliveryID: job.delivery.id, outcome: .released, at: now)
                                 continue
@@ -142,11 +147,16 @@ struct WebhookDispatcher: Service {
     }
 
     func retryOrFail(_ job: WebhookJob, now: Int64, statusCode: Int?, error: String?) -> WebhookAttemptOutcome {
-        if let next = schedule.nextAttempt(after: job.delivery.attempts, now: now, createdAt: job.delivery.createdAt) {
-            return .retry(statusCode: statusCode, error: error, nextAttemptAt: next)
+        if let next = schedule.nextAttempt(
+            after: job.delivery.attempts, nowMilliseconds: Self.milliseconds(), createdAt: job.delivery.createdAt)
+        {
+            return .retry(statusCode: statusCode, error: error, nextAttemptMilliseconds: next)
         }
         return .failed(statusCode: statusCode, error: error)
     }
+
+    /// Now in Unix milliseconds: retries are scheduled finer than the second.
+    static func milliseconds() -> Int64 { Int64((Date.now.timeIntervalSince1970 * 1000).rounded()) }
 
     /// A short, fixed description of a transport failure: never a response body.
     static func describe(_ error: any Error) -> String {

@@ -72,12 +72,13 @@ public struct WebhookRetrySchedule: Sendable, Equatable {
         self.window = window
     }
 
-    /// When attempt `attempts + 1` is due after attempt `attempts` (1-based) failed at `now`,
-    /// or nil when that would be past the window of a delivery made at `createdAt`.
-    public func nextAttempt(after attempts: Int, now: Int64, createdAt: Int64) -> Int64? {
+    /// When attempt `attempts + 1` is due (Unix milliseconds) after attempt `attempts`
+    /// (1-based) failed at `nowMilliseconds`, or nil when that would be past the window of a
+    /// delivery made at `createdAt` (seconds).
+    public func nextAttempt(after attempts: Int, nowMilliseconds: Int64, createdAt: Int64) -> Int64? {
         let delay = attempts - 1 < delays.count ? delays[max(attempts - 1, 0)] : (delays.last ?? 3600)
-        let next = now + delay
-        return next <= createdAt + window ? next : nil
+        let next = nowMilliseconds + delay * 1000
+        return next <= (createdAt + window) * 1000 ? next : nil
     }
 }
 

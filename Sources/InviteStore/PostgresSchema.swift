@@ -64,8 +64,8 @@ enum PostgresSchema {
             event_type       TEXT NOT NULL,
             status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
             attempts         BIGINT NOT NULL DEFAULT 0,
-            next_attempt_at  BIGINT,
-            claimed_until    BIGINT,
+            next_attempt_ms  BIGINT,
+            claimed_until_ms BIGINT,
             last_status      BIGINT,
             last_error       TEXT,
             created_at       BIGINT NOT NULL,
@@ -73,7 +73,7 @@ enum PostgresSchema {
             UNIQUE (endpoint_id, event_seq)
         )
         """,
-        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms) WHERE status = 'pending'",
         "CREATE INDEX webhook_deliveries_of_endpoint ON webhook_deliveries (endpoint_id, id)",
         """
         CREATE TABLE webhook_fanout (

@@ -8,7 +8,7 @@ internal import PostgresNIO
 extension PostgresStore {
     static let webhookColumns = "id, partner_id, url, events, secret, previous_secret, previous_secret_until, created_at"
     static let deliveryColumns = """
-        id, endpoint_id, event_seq, event_type, status, attempts, next_attempt_at, last_status, last_error, created_at, updated_at
+        id, endpoint_id, event_seq, event_type, status, attempts, next_attempt_ms, last_status, last_error, created_at, updated_at
         """
     /// The transaction-scoped advisory lock of the webhook fan-out, keyed by the schema as
     /// ``sealLock`` is.
@@ -115,9 +115,9 @@ extension PostgresStore {
             let made = try await db.rows(
                 """
                 WITH made AS (
-                    INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_type, status, attempts, next_attempt_at,
+                    INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_type, status, attempts, next_attempt_ms,
                                                     created_at, updated_at)
-                    SELECT w.id, a.id, e.type, 'pending', 0, \(at), \(at), \(at)
+                    SELECT w.id, a.id, e.type, 'pending', 0, \(at * 1000), \(at), \(at)
                     FROM audit_log a
                     JOIN (\(unescaped: WebhookSQL.eventTypes)) e ON e.action = a.action
                     JOIN webhooks w ON w.partner_id = a.partner_id AND w.removed_at IS NULL AND w.created_at <= a.at
@@ -132,19 +132,31 @@ extension PostgresStore {
         }
     }
 
-    public func claimWebhookDeliveries(now: UnixTime, limit: Int, lease: Int64) async throws -> [WebhookJob] {
+    public func claimWebhookDeliveries(
+        nowMilliseconds now: Int64, limit: Int, perEndpoint: Int, leaseMilliseconds lease: Int64
+    ) async throws -> [WebhookJob] {
         try await write { db in
+            // Candidates are picked without locks, at most `perEndpoint` per endpoint; their rows
+            // are then locked, skipping those another instance holds, and checked again on
+            // their newest version.
             let claimed = try await db.rows(
                 """
                 WITH due AS (
                     SELECT id FROM webhook_deliveries
-                    WHERE status = 'pending' AND next_attempt_at <= \(now) AND (claimed_until IS NULL OR claimed_until <= \(now))
-                    ORDER BY next_attempt_at, id LIMIT \(Int64(limit))
+                    WHERE id IN (
+                        SELECT id FROM (
+                            SELECT id, row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_ms, id) AS place
+                            FROM webhook_deliveries
+                            WHERE status = 'pending' AND next_attempt_ms <= \(now)
+                              AND (claimed_until_ms IS NULL OR claimed_until_ms <= \(now))
+                        ) candidates WHERE place <= \(Int64(perEndpoint)))
+                      AND status = 'pending' AND (claimed_until_ms IS NULL OR claimed_until_ms <= \(now))
+                    ORDER BY next_attempt_ms, id LIMIT \(Int64(limit))
                     FOR UPDATE SKIP LOCKED
                 )
-                UPDATE webhook_deliveries d SET claimed_until = \(now + lease), attempts = d.attempts + 1, updated_at = \(now)
+                UPDATE webhook_deliveries d SET claimed_until_ms = \(now + lease), attempts = d.attempts + 1, updated_at = \(now / 1000)
                 FROM due WHERE d.id = due.id
-                RETURNING d.id, d.endpoint_id, d.event_seq, d.event_type, d.status, d.attempts, d.next_attempt_at, d.last_status,
+                RETURNING d.id, d.endpoint_id, d.event_seq, d.event_type, d.status, d.attempts, d.next_attempt_ms, d.last_status,
                           d.last_error, d.created_at, d.updated_at
                 """
             ).map(Self.delivery(row:))
@@ -173,13 +185,13 @@ extension PostgresStore {
         let (status, code, error, next) = WebhookSQL.columns(of: outcome)
         try await write { db in
             if outcome == .released {
-                try await db.run("UPDATE webhook_deliveries SET claimed_until = NULL, attempts = attempts - 1 WHERE id = \(deliveryID)")
+                try await db.run("UPDATE webhook_deliveries SET claimed_until_ms = NULL, attempts = attempts - 1 WHERE id = \(deliveryID)")
                 return
             }
             try await db.run(
                 """
                 UPDATE webhook_deliveries SET status = \(status), last_status = \(code), last_error = \(error),
-                                              next_attempt_at = \(next), claimed_until = NULL, updated_at = \(at)
+                                              next_attempt_ms = \(next), claimed_until_ms = NULL, updated_at = \(at)
                 WHERE id = \(deliveryID)
                 """)
         }
@@ -207,7 +219,7 @@ extension PostgresStore {
         }
         return WebhookDelivery(
             id: id, endpointID: endpointID, eventSeq: seq, eventType: type, status: status, attempts: Int(attempts),
-            nextAttemptAt: next, lastStatusCode: lastStatus.map(Int.init), lastError: lastError, createdAt: createdAt,
+            nextAttemptMilliseconds: next, lastStatusCode: lastStatus.map(Int.init), lastError: lastError, createdAt: createdAt,
             updatedAt: updatedAt)
     }
 }

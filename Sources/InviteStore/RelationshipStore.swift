@@ -191,10 +191,12 @@ public protocol RelationshipStore: Sendable {
     /// existed when it happened, exactly once each: one fan-out at a time, from a durable
     /// cursor, never skipping an entry that commits late. The number of deliveries made.
     func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> Int
-    /// Claims up to `limit` pending deliveries due at `now` for one attempt each, for `lease`
-    /// seconds: no other claim (on any instance) takes them until the lease ends, so a crashed
-    /// instance's attempts are made again by another.
-    func claimWebhookDeliveries(now: UnixTime, limit: Int, lease: Int64) async throws -> [WebhookJob]
+    /// Claims up to `limit` pending deliveries due at `nowMilliseconds`, at most `perEndpoint`
+    /// of one endpoint, for one attempt each, for `leaseMilliseconds`: no other claim (on any
+    /// instance) takes them until the lease ends, so a crashed instance's attempts are made
+    /// again by another.
+    func claimWebhookDeliveries(nowMilliseconds: Int64, limit: Int, perEndpoint: Int, leaseMilliseconds: Int64) async throws
+        -> [WebhookJob]
     /// Records an attempt's outcome and ends the claim.
     func recordWebhookAttempt(deliveryID: Int64, outcome: WebhookAttemptOutcome, at: UnixTime) async throws
     /// When the oldest pending delivery was made, if any: for the oldest-event-age metric.

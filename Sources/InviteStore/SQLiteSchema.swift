@@ -222,7 +222,8 @@ enum SQLiteSchema {
 
     /// Webhooks (DESIGN.md §9): endpoints, and one delivery row per event and endpoint. The
     /// events themselves are audit entries (written in each change's own transaction); a
-    /// fan-out turns them into deliveries from the cursor in `webhook_fanout`.
+    /// fan-out turns them into deliveries from the cursor in `webhook_fanout`. Attempt times
+    /// are in milliseconds: a retry "after 1 s" must not come after half of one.
     private static let v6 = """
         CREATE TABLE webhooks (
             id                     TEXT PRIMARY KEY NOT NULL,
@@ -243,15 +244,15 @@ enum SQLiteSchema {
             event_type       TEXT NOT NULL,
             status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
             attempts         INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at  INTEGER,
-            claimed_until    INTEGER,
+            next_attempt_ms  INTEGER,
+            claimed_until_ms INTEGER,
             last_status      INTEGER,
             last_error       TEXT,
             created_at       INTEGER NOT NULL,
             updated_at       INTEGER NOT NULL,
             UNIQUE (endpoint_id, event_seq)
         ) STRICT;
-        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms) WHERE status = 'pending';
         CREATE INDEX webhook_deliveries_of_endpoint ON webhook_deliveries (endpoint_id, id);
         CREATE TABLE webhook_fanout (
             id        INTEGER PRIMARY KEY CHECK (id = 1),

@@ -104,8 +104,8 @@ extension SQLiteStore {
     /// entry in the range and every endpoint of its partner that asked for the type and was
     /// registered by the time of the entry.
     static let fanOutSQL = """
-        INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_type, status, attempts, next_attempt_at, created_at, updated_at)
-        SELECT w.id, a.id, e.type, 'pending', 0, ?3, ?3, ?3
+        INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_type, status, attempts, next_attempt_ms, created_at, updated_at)
+        SELECT w.id, a.id, e.type, 'pending', 0, ?3 * 1000, ?3, ?3
         FROM audit_log a
         JOIN (\(WebhookSQL.eventTypes)) e ON e.action = a.action
         JOIN webhooks w ON w.partner_id = a.partner_id AND w.removed_at IS NULL AND w.created_at <= a.at
@@ -114,18 +114,17 @@ extension SQLiteStore {
         ON CONFLICT (endpoint_id, event_seq) DO NOTHING
         """
 
-    public func claimWebhookDeliveries(now: UnixTime, limit: Int, lease: Int64) async throws -> [WebhookJob] {
+    public func claimWebhookDeliveries(
+        nowMilliseconds: Int64, limit: Int, perEndpoint: Int, leaseMilliseconds: Int64
+    ) async throws -> [WebhookJob] {
         try await write { db in
             let rows = try db.rows(
                 sql: """
-                    UPDATE webhook_deliveries SET claimed_until = ?1 + ?3, attempts = attempts + 1, updated_at = ?1
-                    WHERE id IN (
-                        SELECT id FROM webhook_deliveries
-                        WHERE status = 'pending' AND next_attempt_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1)
-                        ORDER BY next_attempt_at, id LIMIT ?2)
+                    UPDATE webhook_deliveries SET claimed_until_ms = ?1 + ?3, attempts = attempts + 1, updated_at = ?1 / 1000
+                    WHERE id IN (\(WebhookSQL.due))
                     RETURNING *
                     """,
-                arguments: [now, limit, lease])
+                arguments: [nowMilliseconds, limit, leaseMilliseconds, perEndpoint])
             return try rows.map { row in
                 let delivery = try Self.delivery(row: row)
                 guard let endpoint = try db.row(sql: "SELECT * FROM webhooks WHERE id = ?", arguments: [delivery.endpointID]),
@@ -141,14 +140,15 @@ extension SQLiteStore {
         try await write { db in
             if outcome == .released {
                 try db.run(
-                    sql: "UPDATE webhook_deliveries SET claimed_until = NULL, attempts = attempts - 1 WHERE id = ?", arguments: [deliveryID]
+                    sql: "UPDATE webhook_deliveries SET claimed_until_ms = NULL, attempts = attempts - 1 WHERE id = ?",
+                    arguments: [deliveryID]
                 )
                 return
             }
             try db.run(
                 sql: """
-                    UPDATE webhook_deliveries SET status = ?, last_status = ?, last_error = ?, next_attempt_at = ?,
-                                                  claimed_until = NULL, updated_at = ?
+                    UPDATE webhook_deliveries SET status = ?, last_status = ?, last_error = ?, next_attempt_ms = ?,
+                                                  claimed_until_ms = NULL, updated_at = ?
                     WHERE id = ?
                     """,
                 arguments: [status, code, error, next, at, deliveryID])
@@ -174,7 +174,7 @@ extension SQLiteStore {
         }
         return WebhookDelivery(
             id: row["id"], endpointID: row["endpoint_id"], eventSeq: row["event_seq"], eventType: type, status: status,
-            attempts: row["attempts"], nextAttemptAt: row["next_attempt_at"], lastStatusCode: row["last_status"],
+            attempts: row["attempts"], nextAttemptMilliseconds: row["next_attempt_ms"], lastStatusCode: row["last_status"],
             lastError: row["last_error"], createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }
@@ -184,6 +184,16 @@ enum WebhookSQL {
     /// A table of (action, type): which audit actions are which webhook events.
     static let eventTypes = WebhookEventType.allCases.map { "SELECT '\($0.auditAction)' AS action, '\($0.rawValue)' AS type" }
         .joined(separator: " UNION ALL ")
+
+    /// The ids of the `?2` soonest pending deliveries due at `?1` (milliseconds) and not
+    /// claimed, at most `?4` of each endpoint: what a claim takes.
+    static let due = """
+        SELECT id FROM (
+            SELECT id, next_attempt_ms, row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_ms, id) AS place
+            FROM webhook_deliveries
+            WHERE status = 'pending' AND next_attempt_ms <= ?1 AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?1)
+        ) candidates WHERE place <= ?4 ORDER BY next_attempt_ms, id LIMIT ?2
+        """
 
     /// status, last HTTP status, last error (at most 200 characters, never a body), next attempt.
     static func columns(of outcome: WebhookAttemptOutcome) -> (String, Int64?, String?, Int64?) {

@@ -81,7 +81,8 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var eventType: WebhookEventType
     public var status: Status
     public var attempts: Int
-    public var nextAttemptAt: UnixTime?
+    /// When the next attempt is due, in Unix milliseconds.
+    public var nextAttemptMilliseconds: Int64?
     public var lastStatusCode: Int?
     public var lastError: String?
     public var createdAt: UnixTime
@@ -89,7 +90,7 @@ public struct WebhookDelivery: Sendable, Equatable {
 
     public init(
         id: Int64, endpointID: String, eventSeq: Int64, eventType: WebhookEventType, status: Status, attempts: Int,
-        nextAttemptAt: UnixTime?, lastStatusCode: Int?, lastError: String?, createdAt: UnixTime, updatedAt: UnixTime
+        nextAttemptMilliseconds: Int64?, lastStatusCode: Int?, lastError: String?, createdAt: UnixTime, updatedAt: UnixTime
     ) {
         self.id = id
         self.endpointID = endpointID
@@ -97,7 +98,7 @@ public struct WebhookDelivery: Sendable, Equatable {
         self.eventType = eventType
         self.status = status
         self.attempts = attempts
-        self.nextAttemptAt = nextAttemptAt
+        self.nextAttemptMilliseconds = nextAttemptMilliseconds
         self.lastStatusCode = lastStatusCode
         self.lastError = lastError
         self.createdAt = createdAt
@@ -120,8 +121,8 @@ public struct WebhookJob: Sendable {
 public enum WebhookAttemptOutcome: Sendable, Equatable {
     /// A 2xx answer.
     case delivered(statusCode: Int)
-    /// Try again at `nextAttemptAt`: a non-2xx answer (its code) or no answer (`error`).
-    case retry(statusCode: Int?, error: String?, nextAttemptAt: UnixTime)
+    /// Try again at `nextAttemptMilliseconds`: a non-2xx answer (its code) or no answer (`error`).
+    case retry(statusCode: Int?, error: String?, nextAttemptMilliseconds: Int64)
     /// The retry window is over: the delivery is given up.
     case failed(statusCode: Int?, error: String?)
     /// Not attempted after all (shutting down): back to pending, at once, for any instance.

@@ -46,9 +46,9 @@ struct WebhookSigningTests {
     @Test("retries back off on the schedule, then the hour, until the window closes")
     func schedule() {
         let schedule = WebhookRetrySchedule.standard
-        #expect(schedule.nextAttempt(after: 1, now: 100, createdAt: 100) == 105)
-        #expect(schedule.nextAttempt(after: 2, now: 105, createdAt: 100) == 135)
-        #expect(schedule.nextAttempt(after: 6, now: 10_000, createdAt: 100) == 13_600)
-        #expect(schedule.nextAttempt(after: 30, now: 100 + 86_000, createdAt: 100) == nil, "a retry past 24 h")
+        #expect(schedule.nextAttempt(after: 1, nowMilliseconds: 100_250, createdAt: 100) == 105_250)
+        #expect(schedule.nextAttempt(after: 2, nowMilliseconds: 105_250, createdAt: 100) == 135_250)
+        #expect(schedule.nextAttempt(after: 6, nowMilliseconds: 10_000_000, createdAt: 100) == 13_600_000)
+        #expect(schedule.nextAttempt(after: 30, nowMilliseconds: (100 + 86_000) * 1000, createdAt: 100) == nil, "a retry past 24 h")
     }
 }

@@ -59,23 +59,31 @@ struct WebhookContractTests {
         let store = try await backend.make().store
         try await Self.world(store)
         _ = try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 1000)
-        let first = try await store.claimWebhookDeliveries(now: F.t0 + 100, limit: 10, lease: 60)
+        let first = try await store.claimWebhookDeliveries(
+            nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000)
         #expect(first.count == 3 && first.allSatisfy { $0.delivery.attempts == 1 })
         #expect(
-            try await store.claimWebhookDeliveries(now: F.t0 + 120, limit: 10, lease: 60).isEmpty, "a claimed delivery was claimed again")
+            try await store.claimWebhookDeliveries(
+                nowMilliseconds: (F.t0 + 120) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000
+            ).isEmpty, "a claimed delivery was claimed again")
         let job = try #require(first.first { $0.endpoint.id == "wa" && $0.delivery.eventType == .relationshipCreated })
         #expect(job.event.action == "relationship.created" && job.event.customerID == "c1")
 
         try await store.recordWebhookAttempt(
-            deliveryID: job.delivery.id, outcome: .retry(statusCode: 500, error: nil, nextAttemptAt: F.t0 + 105), at: F.t0 + 101)
+            deliveryID: job.delivery.id, outcome: .retry(statusCode: 500, error: nil, nextAttemptMilliseconds: (F.t0 + 105) * 1000),
+            at: F.t0 + 101)
         // A crashed claimer's lease ends: its deliveries are claimed again.
-        let again = try await store.claimWebhookDeliveries(now: F.t0 + 161, limit: 10, lease: 60)
+        let again = try await store.claimWebhookDeliveries(
+            nowMilliseconds: (F.t0 + 161) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000)
         #expect(again.count == 3, "expired leases and the retry due: \(again.map(\.delivery.id))")
         #expect(again.first { $0.delivery.id == job.delivery.id }?.delivery.attempts == 2)
         for claimed in again {
             try await store.recordWebhookAttempt(deliveryID: claimed.delivery.id, outcome: .delivered(statusCode: 204), at: F.t0 + 162)
         }
-        #expect(try await store.claimWebhookDeliveries(now: F.t0 + 1000, limit: 10, lease: 60).isEmpty, "a delivered one came back")
+        #expect(
+            try await store.claimWebhookDeliveries(
+                nowMilliseconds: (F.t0 + 1000) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000
+            ).isEmpty, "a delivered one came back")
         let page = try #require(try await store.webhookDeliveries(endpointID: "wa", partnerID: F.resellerA, page: PageRequest()))
         #expect(page.items.allSatisfy { $0.status == .delivered && $0.lastStatusCode == 204 })
         #expect(try await store.oldestPendingWebhookDelivery() == nil)
@@ -96,7 +104,8 @@ struct WebhookContractTests {
         _ = try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 1000)
         try await store.removeWebhook(id: "wa", partnerID: F.resellerA, at: F.t0 + 101, actor: "u")
         #expect(try await store.webhooks(partnerID: F.resellerA).isEmpty)
-        let claimed = try await store.claimWebhookDeliveries(now: F.t0 + 102, limit: 10, lease: 60)
+        let claimed = try await store.claimWebhookDeliveries(
+            nowMilliseconds: (F.t0 + 102) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000)
         #expect(!claimed.contains { $0.endpoint.id == "wa" }, "a removed endpoint's delivery was claimed")
         await expectStoreError(.notFound, "removing it twice") {
             try await store.removeWebhook(id: "wa", partnerID: F.resellerA, at: F.t0 + 102, actor: "u")
@@ -114,5 +123,20 @@ struct WebhookContractTests {
         _ = try await store.accept(F.request("inv1", customer: "c1", at: F.t0 + 10))
         try await store.addWebhook(Self.endpoint("late", partner: F.resellerA, at: F.t0 + 20), actor: "cli")
         #expect(try await store.fanOutWebhookEvents(at: F.t0 + 30, limit: 1000) == 0)
+    }
+
+    @Test("a claim takes at most the per-endpoint limit of one endpoint", arguments: StoreBackend.all)
+    func perEndpointLimit(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await Self.world(store) // wa: 2 deliveries, wp: 1
+        _ = try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 1000)
+        let claimed = try await store.claimWebhookDeliveries(
+            nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 1, leaseMilliseconds: 15_000)
+        #expect(claimed.map(\.endpoint.id).sorted() == ["wa", "wp"], "\(claimed.map(\.endpoint.id))")
+        // Not due yet a millisecond before, due at the millisecond.
+        #expect(
+            try await store.claimWebhookDeliveries(
+                nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 1, leaseMilliseconds: 15_000
+            ).count == 1)
     }
 }

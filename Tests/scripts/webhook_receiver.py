@@ -22,7 +22,6 @@ How it answers depends on the first segment of the path:
     /flaky/…   500 for the first 3 requests of each webhook-id (`?fail=N` for N), then 200
     /dead/…    500, always
     /slow/…    200 after 1 s (`?ms=N` for N milliseconds)
-    /hang/…    no answer for 12 s (past the sender's 10 s deadline), then 200
     other      404
 
     webhook_receiver.py --log FILE --port-file FILE --secrets-file FILE
@@ -114,8 +113,6 @@ def main():
                 status, delay = 500, 0
             elif mode == "slow":
                 status, delay = 200, int(query.get("ms", ["1000"])[0]) / 1000
-            elif mode == "hang":
-                status, delay = 200, 12
             else:
                 status, delay = 404, 0
             record = {
