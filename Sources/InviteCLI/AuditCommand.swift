@@ -25,7 +25,7 @@ struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Read, seal, verify and export the audit log.",
-        subcommands: [List.self, Seal.self, Verify.self, Export.self]
+        subcommands: [List.self, Seal.self, Verify.self, Export.self, Prune.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -153,6 +153,28 @@ struct Audit: AsyncParsableCommand {
                         print(AuditExport.line(checkpoint: checkpoint.token))
                         after = checkpoint.last
                     }
+                }
+            }
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Delete the entries sealed by checkpoints made at or before TIME (export them first); the log stays verifiable from the next checkpoint."
+        )
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Prune what checkpoints made at or before TIME sealed (RFC 3339 or Unix seconds).") var until: String
+
+        func validate() throws {
+            if RFC3339.parseTime(until) == nil { throw ValidationError("--until must be RFC 3339 or Unix seconds") }
+        }
+
+        func run() async throws {
+            try await ExitStatus.run {
+                try await options.withStore { store in
+                    let through = try await store.pruneAudit(until: RFC3339.parseTime(until)!, at: currentTime(), actor: "cli")
+                    print(through == 0 ? "nothing sealed by then: nothing pruned" : "pruned the entries through seq \(through)")
                 }
             }
         }

@@ -93,8 +93,18 @@ public struct AuditVerifier: Sendable {
     public func verify(_ store: any RelationshipStore) async throws -> AuditReport {
         var report = AuditReport()
         var previous: CheckpointClaims?
-        for checkpoint in try await store.auditCheckpoints() {
-            let lower = previous?.last ?? 0
+        // A pruned log starts after the cut; the first checkpoint left carries the head there.
+        let pruned = try await store.auditPrunedThrough()
+        let checkpoints = try await store.auditCheckpoints()
+        // Unless the log was pruned, the first checkpoint starts the chain: one that chains from
+        // elsewhere means earlier entries and their checkpoints are gone.
+        if pruned == 0, let first = checkpoints.first, first.previous != AuditChain.genesis {
+            report.problem = AuditProblem(
+                kind: .deleted, seq: 1, message: "the first checkpoint does not start the chain: earlier entries and checkpoints are gone")
+            return report
+        }
+        for checkpoint in checkpoints {
+            let lower = previous?.last ?? pruned
             var entries: [AuditEntry] = []
             var page = PageRequest(limit: PageRequest.maximumLimit)
             while true {
@@ -114,7 +124,7 @@ public struct AuditVerifier: Sendable {
         }
         var page = PageRequest(limit: PageRequest.maximumLimit)
         while true {
-            let result = try await store.auditEntries(AuditQuery(afterSeq: previous?.last ?? 0), page: page)
+            let result = try await store.auditEntries(AuditQuery(afterSeq: previous?.last ?? pruned), page: page)
             report.unsealed += result.items.count
             guard let next = result.nextCursor else { break }
             page.cursor = next

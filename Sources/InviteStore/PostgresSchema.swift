@@ -129,6 +129,34 @@ enum PostgresSchema {
             link  BYTEA NOT NULL
         )
         """,
+        // Pruning (`audit prune`) may delete entries up to `through_seq`, sealed and exported,
+        // and nothing else: a row-level check replaces the statement-level refusal of DELETE.
+        """
+        CREATE TABLE audit_pruned (
+            id           BIGINT PRIMARY KEY CHECK (id = 1),
+            through_seq  BIGINT NOT NULL
+        )
+        """,
+        "INSERT INTO audit_pruned (id, through_seq) VALUES (1, 0)",
+        "DROP TRIGGER audit_log_no_change ON audit_log",
+        """
+        CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change()
+        """,
+        """
+        CREATE FUNCTION audit_log_refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF OLD.id > (SELECT through_seq FROM audit_pruned WHERE id = 1) THEN
+                RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'restrict_violation';
+            END IF;
+            RETURN OLD;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_delete()
+        """,
     ]
 
     /// As SQLite's v4: disabled users, one-time setup links, and the indexes a customer's

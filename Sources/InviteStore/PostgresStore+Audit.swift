@@ -171,6 +171,24 @@ extension PostgresStore {
         }
     }
 
+    public func pruneAudit(until: UnixTime, at: UnixTime, actor: String) async throws -> Int64 {
+        try await write { db in
+            guard
+                let through = try await db.rows("SELECT max(last_seq) FROM audit_checkpoints WHERE at <= \(until)")[0].decode(Int64?.self)
+            else { return 0 }
+            try await db.run("UPDATE audit_pruned SET through_seq = greatest(through_seq, \(through)) WHERE id = 1")
+            try await db.run("DELETE FROM audit_log WHERE id <= \(through)")
+            try await db.run("DELETE FROM audit_chain WHERE seq <= \(through)")
+            try await db.run("DELETE FROM audit_checkpoints WHERE last_seq <= \(through)")
+            try await Self.audit(db, at: at, actor: actor, action: "audit.pruned", subject: String(through))
+            return through
+        }
+    }
+
+    public func auditPrunedThrough() async throws -> Int64 {
+        try await read { db in try await db.rows("SELECT through_seq FROM audit_pruned WHERE id = 1")[0].decode(Int64.self) }
+    }
+
     static func auditEntry(row: PostgresRow) throws -> AuditEntry {
         let (seq, at, actor, kind, action, subject, detail, partnerID, customerID) =
             try row.decode((Int64, UnixTime, String, String, String, String, String, String?, String?).self)

@@ -167,6 +167,14 @@ public protocol RelationshipStore: Sendable {
     /// entry: on PostgreSQL it waits until no transaction that could still commit a lower
     /// `seq` is running, and takes nothing that acceptances wait for.
     func sealAudit(at: UnixTime, limit: Int, sign: @Sendable (CheckpointDraft) throws -> String) async throws -> AuditCheckpoint?
+    /// Deletes the sealed entries up to `throughSeq` (the last entry of a checkpoint made at or
+    /// before `until`: what `audit export --until` wrote), their links and the checkpoints that
+    /// covered them, and records that the log now starts after it; with its own audit entry.
+    /// The chain stays verifiable from the next checkpoint, whose signed `prev` is the head at
+    /// the cut. Returns the seq pruned through (0 when nothing was sealed by then).
+    func pruneAudit(until: UnixTime, at: UnixTime, actor: String) async throws -> Int64
+    /// The seq the log was pruned through (0: never pruned).
+    func auditPrunedThrough() async throws -> Int64
 
     // MARK: Webhooks
 

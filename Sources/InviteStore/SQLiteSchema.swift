@@ -218,6 +218,17 @@ enum SQLiteSchema {
             seq   INTEGER PRIMARY KEY NOT NULL,
             link  BLOB NOT NULL
         ) STRICT;
+        CREATE TABLE audit_pruned (
+            id           INTEGER PRIMARY KEY CHECK (id = 1),
+            through_seq  INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO audit_pruned (id, through_seq) VALUES (1, 0);
+        DROP TRIGGER audit_log_no_delete;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        WHEN OLD.id > (SELECT through_seq FROM audit_pruned WHERE id = 1)
+        BEGIN
+            SELECT RAISE(ABORT, 'audit_log is append-only');
+        END;
         """
 
     /// Webhooks (DESIGN.md §9): endpoints, and one delivery row per event and endpoint. The

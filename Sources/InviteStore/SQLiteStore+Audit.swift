@@ -123,6 +123,24 @@ extension SQLiteStore {
         }
     }
 
+    public func pruneAudit(until: UnixTime, at: UnixTime, actor: String) async throws -> Int64 {
+        try await write { db in
+            guard let through = try db.int(sql: "SELECT max(last_seq) FROM audit_checkpoints WHERE at <= ?", arguments: [until]) else {
+                return 0
+            }
+            try db.run(sql: "UPDATE audit_pruned SET through_seq = max(through_seq, ?) WHERE id = 1", arguments: [through])
+            try db.run(sql: "DELETE FROM audit_log WHERE id <= ?", arguments: [through])
+            try db.run(sql: "DELETE FROM audit_chain WHERE seq <= ?", arguments: [through])
+            try db.run(sql: "DELETE FROM audit_checkpoints WHERE last_seq <= ?", arguments: [through])
+            try Self.audit(db, at: at, actor: actor, action: "audit.pruned", subject: String(through))
+            return Int64(through)
+        }
+    }
+
+    public func auditPrunedThrough() async throws -> Int64 {
+        try await readStatement { db in Int64(try db.int(sql: "SELECT through_seq FROM audit_pruned WHERE id = 1") ?? 0) }
+    }
+
     static func auditEntry(row: Row) -> AuditEntry {
         AuditEntry(
             seq: row["id"], at: row["at"], actor: AuditSQL.actor(kind: row["actor_kind"], id: row["actor"]), action: row["action"],

@@ -142,6 +142,7 @@ struct AuditContractTests {
             try await subject.execute("DROP TRIGGER audit_log_no_delete")
         } else {
             try await subject.execute("DROP TRIGGER audit_log_no_change ON audit_log")
+            try await subject.execute("DROP TRIGGER audit_log_no_delete ON audit_log")
             try await subject.execute("DROP TRIGGER audit_log_number ON audit_log")
         }
     }
@@ -255,6 +256,24 @@ struct AuditContractTests {
         // The second half alone, from its own checkpoint: what a pruned log keeps.
         #expect(
             try keys.verifier().verify(export: Array(lines.dropFirst(3))).problem != nil, "a checkpoint without its first entries verified")
+    }
+
+    @Test(
+        "pruning the entries of a checkpoint keeps the log verifiable from the next one, and nothing else can be deleted",
+        arguments: StoreBackend.all)
+    func pruning(backend: StoreBackend) async throws {
+        let keys = try Keys()
+        let (subject, seqs) = try await Self.sealedLog(backend, keys: keys) // one checkpoint, then one more entry
+        _ = try await keys.sealer.sealAll(subject.store, now: F.t0 + 300) // a second checkpoint
+        let through = try await subject.store.pruneAudit(until: F.t0 + 100, at: F.t0 + 400, actor: "cli")
+        #expect(through == seqs.last, "pruned through \(through), expected \(seqs.last ?? 0)")
+        #expect(try await subject.store.auditPrunedThrough() == through)
+        let report = try await keys.verifier().verify(subject.store)
+        #expect(report.problem == nil && report.checkpoints == 1 && report.entries == 1 && report.unsealed == 1, "\(report)")
+        await #expect(throws: (any Error).self, "a sealed entry after the cut was deleted") {
+            try await subject.execute("DELETE FROM audit_log WHERE id > \(through)")
+        }
+        #expect(try await subject.store.auditLog(limit: 1).first?.action == "audit.pruned")
     }
 
     /// PostgreSQL only: an entry's transaction can commit after a later entry's.

@@ -534,6 +534,17 @@ il audit verify --file "$WORK/export_forged.jsonl" >"$WORK/out" 2>"$WORK/err" ||
 [ $status = 1 ] || fail "export with a forged checkpoint signature: audit verify --file exit $status, expected 1"
 note "export with a checkpoint's signature changed → exit 1: $(head -1 "$WORK/err")"
 
+# Retention: prune what the export holds; the log still verifies from the next checkpoint.
+cp "$DB_FILE" "$WORK/pruned.sqlite"
+timeout 30 "$INVITELINK" audit seal --keys-dir "$KEYS" --database "sqlite:$WORK/pruned.sqlite" >/dev/null || fail "audit seal before the prune failed"
+cutoff=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+timeout 30 "$INVITELINK" audit prune --until "$cutoff" --keys-dir "$KEYS" --database "sqlite:$WORK/pruned.sqlite" >"$WORK/out" 2>"$WORK/err" ||
+    fail "audit prune failed: $(cat "$WORK/err")"
+grep -q "pruned the entries through seq" "$WORK/out" || fail "audit prune printed: $(cat "$WORK/out")"
+timeout 30 "$INVITELINK" audit verify --keys-dir "$KEYS" --database "sqlite:$WORK/pruned.sqlite" >"$WORK/out" 2>"$WORK/err" ||
+    fail "the pruned log does not verify: $(cat "$WORK/out" "$WORK/err")"
+note "audit prune --until now: $(head -c 120 "$WORK/out")"
+
 # --- 5. The running service seals by itself ---------------------------------------------------------
 checkpoints_before=$(verify_counts <(il audit verify) | cut -d' ' -f2)
 start_server --audit-seal-interval 1
