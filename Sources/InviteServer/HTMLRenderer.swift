@@ -1,9 +1,16 @@
+import Foundation
 import Hummingbird
+import InviteService
 import Mustache
 
 /// Renders every HTML page the server sends, the acceptance pages and the portal alike, from
 /// the Mustache templates: each page carries the CSRF token its forms post back (setting the
 /// cookie when the token is new), is `text/html` and is never cached.
+///
+/// Each page is written in the request's language (``LanguageChoice/forPage(_:)``): templates
+/// take every word from the catalog through the `t` lambda (`{{#t}}accept.who{{/t}}`, whose
+/// `{name}` placeholders are filled from the page's values, escaped), `<html lang>` from
+/// `lang`, and the language switch from `languages`.
 struct HTMLRenderer: Sendable {
     let templates: MustacheLibrary
     let csrf: CSRFTokens
@@ -12,6 +19,17 @@ struct HTMLRenderer: Sendable {
         let (token, cookie) = try csrf.token(for: request)
         var values = values
         values["csrf"] = token
+        let catalog = request.pageCatalog
+        values["lang"] = catalog.language.rawValue
+        values["minimum"] = String(PageRoutes.minimumPasswordLength)
+        values["t"] = MustacheLambda { key in catalog.mustacheForm(key.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let back = Self.queryEncoded(Self.returnPath(request))
+        values["languages"] = Language.allCases.map { language -> [String: Any] in
+            [
+                "code": language.rawValue, "name": Catalogs[language].text("language.name"), "current": language == catalog.language,
+                "href": "/language?set=\(language.rawValue)&return=\(back)",
+            ]
+        }
         guard let html = templates.render(values, withTemplate: template) else {
             throw TemplateMissing(name: template)
         }
@@ -22,31 +40,69 @@ struct HTMLRenderer: Sendable {
         return response
     }
 
+    /// Where the language switch returns to: this page itself when it was a GET; after a POST
+    /// (whose path a GET cannot repeat) the page the form was on, when the `Referer` says so
+    /// and is this site's, else the start of its section.
+    static func returnPath(_ request: Request) -> String {
+        if request.method == .get {
+            return request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+        }
+        if let referer = request.headers[.referer], let url = URLComponents(string: referer),
+            url.host == request.head.authority?.split(separator: ":").first.map(String.init),
+            url.percentEncodedPath.hasPrefix("/")
+        {
+            return LanguageChoice.safeReturnPath(url.percentEncodedPath + (url.percentEncodedQuery.map { "?" + $0 } ?? ""))
+        }
+        return request.uri.path.hasPrefix("/portal") ? "/portal" : "/account"
+    }
+
+    static func queryEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: PortalRoutes.unreserved) ?? ""
+    }
+
     /// 503 with `Retry-After` for a sign-in while the password-hashing pool is full: one fixed
-    /// page, so the refusals a flood of sign-ins gets cost no template, no token, no look-up.
-    static func busy() -> Response {
+    /// page per language, so the refusals a flood of sign-ins gets cost no template, no token,
+    /// no look-up.
+    static func busy(_ request: Request) -> Response {
         Response(
             status: .serviceUnavailable,
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .retryAfter: "2"],
-            body: ResponseBody(byteBuffer: busyPage))
+            body: ResponseBody(byteBuffer: busyPages[LanguageChoice.forPage(request)]!))
     }
 
-    private static let busyPage = ByteBuffer(
-        string: """
-            <!doctype html>
-            <html lang="en">
-            <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Too many sign-ins right now · InviteLink</title><link rel="stylesheet" href="/assets/app.css"></head>
-            <body><main><h1>Too many sign-ins right now</h1>
-            <p>The service is checking many passwords at once. Go back and try again in a few seconds.</p>
-            <p class="code">internal</p></main></body>
-            </html>
+    private static let busyPages: [Language: ByteBuffer] = Dictionary(
+        uniqueKeysWithValues: Language.allCases.map { language in
+            let catalog = Catalogs[language]
+            return (
+                language,
+                ByteBuffer(
+                    string: """
+                        <!doctype html>
+                        <html lang="\(language.rawValue)">
+                        <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+                        <title>\(catalog.text("busy.title")) · InviteLink</title><link rel="stylesheet" href="/assets/app.css"></head>
+                        <body><main><h1>\(catalog.text("busy.title"))</h1>
+                        <p>\(catalog.text("busy.text"))</p>
+                        <p class="code">internal</p></main></body>
+                        </html>
 
-            """)
+                        """)
+            )
+        })
 
     /// A 303 to `location`, so a form's POST is followed by a GET.
     static func redirect(to location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+}
+
+extension Catalog {
+    /// The form of `key` as a Mustache template: `{name}` becomes `{{name}}`, so the page's own
+    /// values fill it, HTML-escaped. The catalog's words themselves are trusted markup.
+    func mustacheForm(_ key: String) -> String {
+        var form = self.form(key)
+        for name in Set(Self.placeholders(in: form)) { form = form.replacingOccurrences(of: "{\(name)}", with: "{{\(name)}}") }
+        return form
     }
 }
 
