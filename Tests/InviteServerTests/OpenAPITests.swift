@@ -45,6 +45,8 @@ struct OpenAPITests {
         Route(method: "POST", path: "/account/sign-out"), Route(method: "POST", path: "/account/password"),
         Route(method: "GET", path: "/account/partners/{id}/remove"), Route(method: "POST", path: "/account/partners/{id}/remove"),
         Route(method: "GET", path: "/setup"), Route(method: "POST", path: "/setup"),
+        // DESIGN.md §10 (LanguageTests).
+        Route(method: "GET", path: "/language"),
     ]
 
     /// The `paths:` of an OpenAPI document: top-level path keys (two spaces) and their method
