@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InviteStoreTests",
-            dependencies: ["InviteStore", "InviteToken", "InviteCrypto"],
+            dependencies: ["InviteStore", "InviteToken", "InviteCrypto", "InviteService"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -9,7 +9,7 @@ public struct Invitelink: AsyncParsableCommand {
         commandName: "invitelink",
         abstract: "Personalized reseller invitation links: the service, its keys and its data.",
         subcommands: [
-            Serve.self, Keys.self, Links.self, Partners.self, Customers.self, Users.self, Credentials.self,
+            Serve.self, Keys.self, Links.self, Partners.self, Customers.self, Users.self, Credentials.self, Audit.self,
         ]
     )
 

@@ -83,6 +83,7 @@ struct Keys: AsyncParsableCommand {
                     secrets.append(try Keys.generate(alg, kid: kid))
                 }
                 print(kid)
+                await options.auditKeyChange("key.added", kid: kid, detail: ["alg": alg.jwsName], at: now)
             }
         }
     }
@@ -111,6 +112,8 @@ struct Keys: AsyncParsableCommand {
                     secrets.append(secret)
                 }
                 print(kid)
+                await options.auditKeyChange(
+                    "key.imported", kid: kid, detail: ["alg": secret.algorithm.jwsName, "public_only": String(publicOnly)], at: now)
             }
         }
 
@@ -155,6 +158,7 @@ struct Keys: AsyncParsableCommand {
                 let now = currentTime()
                 try options.keyring.update { manifest, _ in try manifest.promote(kid, now: now) }
                 print("\(kid) is now the primary key")
+                await options.auditKeyChange("key.promoted", kid: kid, at: now)
             }
         }
     }
@@ -176,6 +180,7 @@ struct Keys: AsyncParsableCommand {
                     secrets.append(try Keys.generate(alg, kid: kid))
                 }
                 print(kid)
+                await options.auditKeyChange("key.rotated", kid: kid, detail: ["alg": alg.jwsName], at: now)
             }
         }
     }
@@ -195,6 +200,7 @@ struct Keys: AsyncParsableCommand {
                     try manifest.retire(kid, now: now, maximumLifetime: InvitationClaims.maximumLifetime, force: force)
                 }
                 print("\(kid) is retired")
+                await options.auditKeyChange("key.retired", kid: kid, detail: ["force": String(force)], at: now)
             }
         }
     }
@@ -209,6 +215,7 @@ struct Keys: AsyncParsableCommand {
                 let now = currentTime()
                 try options.keyring.update { manifest, _ in try manifest.revoke(kid, now: now) }
                 print("\(kid) is revoked")
+                await options.auditKeyChange("key.revoked", kid: kid, at: now)
             }
         }
     }

@@ -34,8 +34,13 @@ struct Serve: AsyncParsableCommand {
         name: .customLong("password-hashing-queue"),
         help: "Sign-ins that may wait for a hashing thread; beyond, 503 with Retry-After (default 8).")
     var passwordHashingQueue = 8
+    @Option(
+        name: .customLong("audit-seal-interval"),
+        help: "Seconds between seals of new audit entries into a signed checkpoint (default 60; DESIGN.md §8 asks for 2 minutes at most).")
+    var auditSealInterval = 60
 
     func validate() throws {
+        guard (1...120).contains(auditSealInterval) else { throw ValidationError("--audit-seal-interval must be 1 to 120 seconds") }
         guard (1...64).contains(passwordHashingThreads) else { throw ValidationError("--password-hashing-threads must be 1 to 64") }
         guard (0...10_000).contains(passwordHashingQueue) else { throw ValidationError("--password-hashing-queue must be 0 to 10000") }
         if let header = trustedProxyHeader ?? Environment.value("INVITELINK_TRUSTED_PROXY_HEADER") {
@@ -58,13 +63,14 @@ struct Serve: AsyncParsableCommand {
                         "the keyring has no primary key: links cannot be issued until one is promoted (invitelink keys rotate --alg ed25519)"
                     )
                 }
-                let configuration = ServerConfiguration(
+                var configuration = ServerConfiguration(
                     host: host, port: port,
                     publicURL: options.publicURLOption ?? Environment.value("INVITELINK_PUBLIC_URL") ?? "http://\(host):\(port)",
                     issuer: options.issuer, keysDirectory: options.keysDir, sessionSecret: sessionSecret,
                     passwordHashingThreads: passwordHashingThreads, passwordHashingQueue: passwordHashingQueue,
                     trustedProxyHeader: trustedProxyHeader ?? Environment.value("INVITELINK_TRUSTED_PROXY_HEADER")
                 )
+                configuration.auditSealInterval = .seconds(auditSealInterval)
                 let app = try buildApplication(configuration: configuration, store: store, keyring: keyring, logger: logger)
                 try await app.runService()
             }

@@ -28,6 +28,7 @@ struct APIRoutes: Sendable {
         v1.delete("customers/{id}/relationship", use: removeRelationship)
         v1.get("providers", use: listProviders)
         registerLifecycle(on: v1)
+        v1.get("audit", use: listAudit)
     }
 
     @Sendable func issue(_ request: Request, context: AppRequestContext) async throws -> Response {

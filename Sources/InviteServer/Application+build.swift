@@ -76,6 +76,12 @@ public func buildApplication(
     allowedMethods.load(router.routes)
 
     var services: [any Service] = []
+    if let interval = configuration.auditSealInterval {
+        services.append(
+            AuditSealService(
+                store: store, sealer: AuditSealer(issuer: configuration.issuer, keyring: { keyring.current }), interval: interval,
+                logger: logger, clock: clock))
+    }
     if reloadKeyring {
         services.append(KeyringReloadService(holder: keyring, interval: configuration.keyringCheckInterval, metrics: metrics))
     }

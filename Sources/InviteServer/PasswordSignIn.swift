@@ -52,7 +52,13 @@ struct PasswordSignIn: Sendable {
         // A full pool refuses before the attempt is counted: a flood's refusals cost no write.
         guard pool.hasRoom else { throw PasswordHashingPool.Busy() }
         let digest = try Digest.sha256(Array(email.utf8))
-        switch try await store.claimSignInAttempt(emailDigest: digest, now: now, limits: limits) {
+        // Every outcome is audited (DESIGN.md §8): the lock with the attempt that sets it, a
+        // success with the cleared count, a failure on its own. Never the email or password.
+        let user = try await store.user(email: email)
+        func entry(_ action: String) -> AuditEntry {
+            AuditEntry.signIn(action, user: user, emailDigest: digest, client: client, at: now)
+        }
+        switch try await store.claimSignInAttempt(emailDigest: digest, now: now, limits: limits, lockEntry: entry("sign_in.locked")) {
         case .locked(let until):
             clients.recordFailure(client, now: now)
             return .locked(retryAfter: max(until - now, 1))
@@ -61,14 +67,14 @@ struct PasswordSignIn: Sendable {
         }
         // A disabled person, or one with no password yet (a reset, a setup link not followed),
         // is checked against the decoy like an unknown email, and refused like one.
-        let user = try await store.user(email: email)
         let hash = user.flatMap { $0.maySignIn ? $0.passwordHash : nil } ?? Self.decoy
         let matches = try await pool.run { try PasswordHash.verify(password, against: hash) }
         guard matches, let user, user.maySignIn else {
             clients.recordFailure(client, now: now)
+            try await store.appendAudit(entry("sign_in.failed"))
             return .refused
         }
-        try await store.clearSignInFailures(emailDigest: digest)
+        try await store.signedIn(emailDigest: digest, entry: entry("sign_in.succeeded"))
         return .signedIn(user)
     }
 

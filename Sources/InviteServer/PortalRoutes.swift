@@ -65,6 +65,7 @@ struct PortalRoutes: Sendable {
         portal.post("users/{id}/disable", use: disableUser)
         portal.post("users/{id}/enable", use: enableUser)
         portal.post("users/{id}/reset", use: resetUser)
+        portal.get("audit", use: auditLog)
         portal.get("providers", use: providers)
         portal.get("invitations", use: invitationList)
         portal.get("invitations/new", use: newInvitation)

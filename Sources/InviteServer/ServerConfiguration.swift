@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     /// A header the proxy in front sets to the client's address (`X-Forwarded-For`); its last
     /// entry is used. Nil: the connection's peer address, and no header is believed.
     public var trustedProxyHeader: String?
+    /// How often the service seals new audit entries into a checkpoint (DESIGN.md §8: within
+    /// 2 minutes of their commit); nil: never (tests that seal by hand).
+    public var auditSealInterval: Duration? = .seconds(60)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicURL: String = "http://127.0.0.1:8080",

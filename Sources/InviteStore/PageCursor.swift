@@ -19,6 +19,8 @@ struct PageCursor: Equatable {
         case partners = "p1"
         /// A tenant's people: (0, email).
         case users = "u1"
+        /// Audit entries: (0, seq).
+        case audit = "l1"
     }
 
     var list: List

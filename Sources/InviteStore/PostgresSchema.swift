@@ -36,6 +36,54 @@ enum PostgresSchema {
         Migration(version: 2, name: "revoked sessions", statements: v2),
         Migration(version: 3, name: "sign-in failures per address, session versions", statements: v3),
         Migration(version: 4, name: "both sides of a relationship: disabled users, setup links", statements: v4),
+        Migration(version: 5, name: "audit trail: actor kinds, scopes, checkpoints", statements: v5),
+    ]
+
+    /// As SQLite's v5, and one thing only PostgreSQL needs: an entry's `seq` is taken by a
+    /// trigger after its transaction has an id (`xid`), so a seal can wait for every
+    /// transaction that might still commit a lower `seq` to end (see `sealAudit`).
+    private static let v5 = [
+        "ALTER TABLE audit_log ADD COLUMN actor_kind TEXT COLLATE \"C\" NOT NULL DEFAULT 'unknown'",
+        "ALTER TABLE audit_log ADD COLUMN partner_id TEXT COLLATE \"C\"",
+        "ALTER TABLE audit_log ADD COLUMN customer_id TEXT COLLATE \"C\"",
+        "ALTER TABLE audit_log ADD COLUMN xid xid8",
+        "CREATE INDEX audit_log_of_partner ON audit_log (partner_id, id) WHERE partner_id IS NOT NULL",
+        "CREATE INDEX audit_log_of_customer ON audit_log (customer_id, id) WHERE customer_id IS NOT NULL",
+        "CREATE INDEX audit_log_by_time ON audit_log (at, id)",
+        "ALTER TABLE audit_log ALTER COLUMN id DROP IDENTITY",
+        "CREATE SEQUENCE audit_log_seq OWNED BY audit_log.id",
+        "SELECT setval('audit_log_seq', COALESCE((SELECT max(id) FROM audit_log), 0) + 1, false)",
+        """
+        CREATE FUNCTION audit_log_number() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.xid := pg_current_xact_id();
+            NEW.id := nextval('audit_log_seq');
+            RETURN NEW;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER audit_log_number BEFORE INSERT ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_number()
+        """,
+        """
+        CREATE TABLE audit_checkpoints (
+            id             BIGSERIAL PRIMARY KEY,
+            first_seq      BIGINT NOT NULL,
+            last_seq       BIGINT NOT NULL UNIQUE,
+            entry_count    BIGINT NOT NULL,
+            previous_head  BYTEA NOT NULL,
+            head           BYTEA NOT NULL,
+            at             BIGINT NOT NULL,
+            token          TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE audit_chain (
+            seq   BIGINT PRIMARY KEY,
+            link  BYTEA NOT NULL
+        )
+        """,
     ]
 
     /// As SQLite's v4: disabled users, one-time setup links, and the indexes a customer's

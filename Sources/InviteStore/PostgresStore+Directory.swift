@@ -16,7 +16,7 @@ extension PostgresStore {
             guard !inserted.isEmpty else { throw StoreError(.conflict, "partner \(partner.id) already exists") }
             try await Self.audit(
                 db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
-                detail: ["kind": partner.kind.rawValue, "name": partner.name])
+                detail: ["kind": partner.kind.rawValue, "name": partner.name], partner: partner.id)
         }
     }
 
@@ -40,7 +40,7 @@ extension PostgresStore {
             guard !inserted.isEmpty else { return }
             try await Self.audit(
                 db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
-                detail: ["provider_id": providerID])
+                detail: ["provider_id": providerID], partner: resellerID)
         }
     }
 
@@ -57,7 +57,7 @@ extension PostgresStore {
             }
             try await Self.audit(
                 db, at: at, actor: actor, action: "partner.disconnected", subject: resellerID,
-                detail: ["provider_id": providerID])
+                detail: ["provider_id": providerID], partner: resellerID)
         }
     }
 
@@ -91,7 +91,7 @@ extension PostgresStore {
             guard !inserted.isEmpty else { throw StoreError(.conflict, "customer \(customer.id) already exists") }
             try await Self.audit(
                 db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
-                detail: ["domain": customer.domain, "name": customer.name])
+                detail: ["domain": customer.domain, "name": customer.name], customer: customer.id)
         }
     }
 
@@ -121,16 +121,17 @@ extension PostgresStore {
                 WHERE id = \(userID) RETURNING \(unescaped: Self.userColumns)
                 """)
             guard let row = updated.first else { throw StoreError(.notFound, "no user \(userID)") }
-            try await Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID)
-            return try Self.user(row: row)
+            let user = try Self.user(row: row)
+            try await Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID, tenant: user.tenant)
+            return user
         }
     }
 
-    /// Not audited: sign-ins do not reach the audit log yet (issue 14).
-    ///
     /// One `INSERT … ON CONFLICT DO UPDATE … WHERE`: PostgreSQL takes the row's lock and
     /// re-reads it, so attempts racing on several instances count one after the other.
-    public func claimSignInAttempt(emailDigest: [UInt8], now: UnixTime, limits: SignInLimits) async throws -> SignInAttempt {
+    public func claimSignInAttempt(
+        emailDigest: [UInt8], now: UnixTime, limits: SignInLimits, lockEntry: AuditEntry
+    ) async throws -> SignInAttempt {
         let digest = Data(emailDigest)
         let failures = Int64(limits.failures), window = limits.window, lockout = limits.lockout
         return try await write { db in
@@ -157,15 +158,21 @@ extension PostgresStore {
                     WHERE window_start <= \(now - window) AND (locked_until IS NULL OR locked_until <= \(now))
                     """)
             }
-            if let row = rows.first { return .allowed(failure: Int(try row.decode(Int64.self))) }
+            if let row = rows.first {
+                let failure = Int(try row.decode(Int64.self))
+                // This attempt is the one that locks the address.
+                if failure == limits.failures { try await Self.insert(db, lockEntry) }
+                return .allowed(failure: failure)
+            }
             let locked = try await db.rows("SELECT locked_until FROM sign_in_failures WHERE email_digest = \(digest)")
             return .locked(until: try locked.first?.decode(UnixTime?.self) ?? now + 1)
         }
     }
 
-    public func clearSignInFailures(emailDigest: [UInt8]) async throws {
+    public func signedIn(emailDigest: [UInt8], entry: AuditEntry) async throws {
         try await write { db in
             try await db.run("DELETE FROM sign_in_failures WHERE email_digest = \(Data(emailDigest))")
+            try await Self.insert(db, entry)
         }
     }
 
@@ -190,7 +197,7 @@ extension PostgresStore {
                 """)
             try await Self.audit(
                 db, at: credential.createdAt, actor: actor, action: "credential.added", subject: credential.id,
-                detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName])
+                detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName], tenant: credential.tenant)
         }
     }
 
@@ -238,12 +245,14 @@ extension PostgresStore {
 
     public func revokeCredential(id: String, at: UnixTime, actor: String) async throws {
         try await write { db in
-            guard let row = try await db.rows("SELECT revoked_at FROM credentials WHERE id = \(id) FOR UPDATE").first else {
+            let row = try await db.rows("SELECT revoked_at, partner_id, customer_id FROM credentials WHERE id = \(id) FOR UPDATE").first
+            guard let (revokedAt, partnerID, customerID) = try row?.decode((UnixTime?, String?, String?).self) else {
                 throw StoreError(.notFound, "no credential \(id)")
             }
-            guard try row.decode(UnixTime?.self) == nil else { return }
+            guard revokedAt == nil else { return }
             try await db.run("UPDATE credentials SET revoked_at = \(at) WHERE id = \(id)")
-            try await Self.audit(db, at: at, actor: actor, action: "credential.revoked", subject: id)
+            try await Self.audit(
+                db, at: at, actor: actor, action: "credential.revoked", subject: id, partner: partnerID, customer: customerID)
         }
     }
 }

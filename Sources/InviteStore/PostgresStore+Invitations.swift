@@ -37,8 +37,10 @@ extension PostgresStore {
                     ON CONFLICT (id) DO NOTHING
                     RETURNING id
                 ), logged AS (
-                    INSERT INTO audit_log (at, actor, action, subject, detail)
-                    SELECT \(invitation.issuedAt), \(invitation.issuedBy), 'invitation.issued', id, \(auditDetail) FROM inserted
+                    INSERT INTO audit_log (at, actor, actor_kind, action, subject, detail, partner_id)
+                    SELECT \(invitation.issuedAt), a.id, \(unescaped: AuditSQL.actorKind("a.id")), 'invitation.issued', inserted.id,
+                           \(auditDetail), \(invitation.resellerID)
+                    FROM inserted, (SELECT \(invitation.issuedBy)::TEXT AS id) a
                 )
                 SELECT count(*) FROM inserted
                 """)[0].decode(Int64.self) > 0
@@ -122,7 +124,7 @@ extension PostgresStore {
                 """
                 UPDATE invitations i SET revoked_at = \(at) WHERE i.id = \(id) RETURNING \(unescaped: Self.invitationColumns)
                 """)[0]
-            try await Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id)
+            try await Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id, partner: resellerID)
             return try Self.invitation(row: revoked)
         }
     }

@@ -27,7 +27,9 @@ extension PostgresStore {
                 """)
             var detail = ["domain": customer.domain, "name": customer.name]
             if let resellerID = new.resellerID { detail["reseller_id"] = resellerID }
-            try await Self.audit(db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id, detail: detail)
+            try await Self.audit(
+                db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id, detail: detail,
+                partner: new.resellerID, customer: customer.id)
             try await Self.insertUser(db, new.admin, setupLink: new.setupLink, actor: actor)
             if let resellerID = new.resellerID {
                 try await db.run(
@@ -37,7 +39,8 @@ extension PostgresStore {
                     """)
                 try await Self.audit(
                     db, at: customer.createdAt, actor: actor, action: "relationship.created", subject: customer.id,
-                    detail: ["partner_id": resellerID, "role": "reseller", "via": "customer_added"])
+                    detail: ["partner_id": resellerID, "role": "reseller", "via": "customer_added"], partner: resellerID,
+                    customer: customer.id)
             }
         }
     }
@@ -69,7 +72,7 @@ extension PostgresStore {
             """)
         try await audit(
             db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
-            detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
+            detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName], tenant: user.tenant)
         if let setupLink { try await insertSetupLink(db, setupLink) }
     }
 
@@ -126,10 +129,12 @@ extension PostgresStore {
             guard let row = try await db.rows("SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(userID)").first else {
                 throw StoreError(.notFound, "no user \(userID)")
             }
+            let user = try Self.user(row: row)
             if !changed.isEmpty {
-                try await Self.audit(db, at: at, actor: actor, action: disabled ? "user.disabled" : "user.enabled", subject: userID)
+                try await Self.audit(
+                    db, at: at, actor: actor, action: disabled ? "user.disabled" : "user.enabled", subject: userID, tenant: user.tenant)
             }
-            return try Self.user(row: row)
+            return user
         }
     }
 
@@ -142,8 +147,9 @@ extension PostgresStore {
                 """)
             guard let row = updated.first else { throw StoreError(.notFound, "no user \(userID)") }
             try await Self.insertSetupLink(db, setupLink)
-            try await Self.audit(db, at: at, actor: actor, action: "user.password_reset", subject: userID)
-            return try Self.user(row: row)
+            let user = try Self.user(row: row)
+            try await Self.audit(db, at: at, actor: actor, action: "user.password_reset", subject: userID, tenant: user.tenant)
+            return user
         }
     }
 
@@ -165,8 +171,10 @@ extension PostgresStore {
                 WHERE id = \(userID) RETURNING \(unescaped: Self.userColumns)
                 """)
             guard let row = updated.first else { throw StoreError(.notFound, "no user \(userID)") }
-            try await Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID, detail: ["via": "setup_link"])
-            return try Self.user(row: row)
+            let user = try Self.user(row: row)
+            try await Self.audit(
+                db, at: at, actor: userID, action: "user.password_set", subject: userID, detail: ["via": "setup_link"], tenant: user.tenant)
+            return user
         }
     }
 
@@ -282,7 +290,8 @@ extension PostgresStore {
             let retained = try await Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID)
             try await Self.audit(
                 db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
-                detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained), "by": side.rawValue])
+                detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained), "by": side.rawValue], partner: partnerID,
+                customer: customerID)
             return RelationshipRemoval(removed: true, delegatedAdminRetained: retained)
         }
     }
@@ -297,7 +306,7 @@ extension PostgresStore {
             }
             try await Self.audit(
                 db, at: at, actor: actor, action: "dap.removed", subject: customerID,
-                detail: ["partner_id": partnerID, "by": side.rawValue])
+                detail: ["partner_id": partnerID, "by": side.rawValue], partner: partnerID, customer: customerID)
         }
     }
 }

@@ -72,17 +72,20 @@ extension PostgresStore {
         }
     }
 
+    /// Appends an audit entry in the caller's transaction; `tenant` stands for `partner` or
+    /// `customer`, whichever it is.
     static func audit(
-        _ db: PostgresConnection, at: UnixTime, actor: String, action: String, subject: String, detail: [String: String] = [:]
+        _ db: PostgresConnection, at: UnixTime, actor: String, action: String, subject: String, detail: [String: String] = [:],
+        partner: String? = nil, customer: String? = nil, tenant: Tenant? = nil
     ) async throws {
-        try await audit(
-            db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : StoredJSON.auditDetail(detail))
-    }
-
-    static func audit(_ db: PostgresConnection, at: UnixTime, actor: String, action: String, subject: String, detail: String) async throws {
+        let detail = detail.isEmpty ? "" : StoredJSON.auditDetail(detail)
+        let partnerID = partner ?? tenant?.partnerID, customerID = customer ?? tenant?.customerID
         try await db.run(
             """
-            INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (\(at), \(actor), \(action), \(subject), \(detail))
+            INSERT INTO audit_log (at, actor, actor_kind, action, subject, detail, partner_id, customer_id)
+            SELECT \(at), a.id, \(unescaped: AuditSQL.actorKind("a.id")), \(action), \(subject), \(detail), \(partnerID)::TEXT,
+                   \(customerID)::TEXT
+            FROM (SELECT \(actor)::TEXT AS id) a
             """)
     }
 }

@@ -1,6 +1,6 @@
 internal import PostgresNIO
 
-/// A partner's customers, removing a relationship, and the audit log.
+/// A partner's customers.
 extension PostgresStore {
     // MARK: Customers of a partner
 
@@ -81,26 +81,5 @@ extension PostgresStore {
 
     public func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool {
         try await read { db in try await Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID) }
-    }
-
-    // MARK: Audit
-
-    public func appendAudit(_ entry: AuditEntry) async throws {
-        try await write { db in
-            try await Self.audit(db, at: entry.at, actor: entry.actor, action: entry.action, subject: entry.subject, detail: entry.detail)
-        }
-    }
-
-    public func auditLog(limit: Int) async throws -> [AuditEntry] {
-        try await read { db in
-            try await db.rows(
-                """
-                SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))
-                """
-            ).map { row in
-                let (id, at, actor, action, subject, detail) = try row.decode((Int64, UnixTime, String, String, String, String).self)
-                return AuditEntry(id: id, at: at, actor: actor, action: action, subject: subject, detail: detail)
-            }
-        }
     }
 }

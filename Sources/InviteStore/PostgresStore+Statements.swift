@@ -62,15 +62,15 @@ struct AcceptanceWrite: Sendable {
         ), created AS (
             SELECT (SELECT count(*) FROM reseller) > 0 AS reseller, (SELECT count(*) FROM provider) > 0 AS provider
         ), logged AS (
-            INSERT INTO audit_log (at, actor, action, subject, detail)
-            SELECT $4, $7, entry.action, entry.subject, entry.detail FROM (
-                SELECT 0 AS position, 'invitation.accepted' AS action, id AS subject, $8 AS detail FROM used
+            INSERT INTO audit_log (at, actor, actor_kind, action, subject, detail, partner_id, customer_id)
+            SELECT $4, $7, \(AuditSQL.actorKind("$7")), entry.action, entry.subject, entry.detail, entry.partner_id, $3 FROM (
+                SELECT 0 AS position, 'invitation.accepted' AS action, id AS subject, $8 AS detail, $2 AS partner_id FROM used
                 UNION ALL
-                SELECT 1, 'relationship.created', $3, $9 FROM reseller
+                SELECT 1, 'relationship.created', $3, $9, $2 FROM reseller
                 UNION ALL
-                SELECT 2, 'relationship.created', $3, $10 FROM provider
+                SELECT 2, 'relationship.created', $3, $10, $5::TEXT FROM provider
                 UNION ALL
-                SELECT 3, 'dap.granted', $3, $11 FROM granted
+                SELECT 3, 'dap.granted', $3, $11, $2 FROM granted
             ) entry ORDER BY entry.position
         ), accepted AS (
             INSERT INTO acceptances (invitation_id, customer_id, accepted_by, accepted_at, result)

@@ -68,9 +68,13 @@ public protocol RelationshipStore: Sendable {
     /// checked, in one atomic statement (so parallel attempts, on any instance, cannot all
     /// pass): ``SignInAttempt/locked(until:)`` once `limits.failures` attempts fell within
     /// `limits.window`, until `limits.lockout` has passed; then the count starts over.
-    func claimSignInAttempt(emailDigest: [UInt8], now: UnixTime, limits: SignInLimits) async throws -> SignInAttempt
-    /// Forgets the address's failures: its password was right.
-    func clearSignInFailures(emailDigest: [UInt8]) async throws
+    /// The attempt that locks the address records `lockEntry` (`sign_in.locked`) in the same
+    /// transaction.
+    func claimSignInAttempt(emailDigest: [UInt8], now: UnixTime, limits: SignInLimits, lockEntry: AuditEntry) async throws
+        -> SignInAttempt
+    /// Forgets the address's failures (its password was right) and records `entry`, the
+    /// successful sign-in, in the same transaction.
+    func signedIn(emailDigest: [UInt8], entry: AuditEntry) async throws
 
     // MARK: Credentials
 
@@ -146,8 +150,21 @@ public protocol RelationshipStore: Sendable {
 
     // MARK: Audit
 
-    /// Appends an entry on its own (key changes from the CLI, sign-ins).
+    /// Appends an entry on its own (key changes from the CLI, failed sign-ins), with the actor
+    /// kind it names. Throws `.invalidInput` when `detail` is neither empty nor a JSON object.
     func appendAudit(_ entry: AuditEntry) async throws
     /// The newest entries first.
     func auditLog(limit: Int) async throws -> [AuditEntry]
+    /// The entries `query` selects, oldest (lowest `seq`) first, a page at a time.
+    func auditEntries(_ query: AuditQuery, page: PageRequest) async throws -> Page<AuditEntry>
+    /// Every checkpoint, oldest first.
+    func auditCheckpoints() async throws -> [AuditCheckpoint]
+    /// The stored chain link of each sealed entry with `seq` in `range`, by `seq`.
+    func auditChainLinks(_ range: ClosedRange<Int64>) async throws -> [Int64: [UInt8]]
+    /// Seals the entries after the last checkpoint (at most `limit` of them) into a new one:
+    /// their chain links and the checkpoint whose token `sign` makes, in one transaction. Nil
+    /// when there is nothing to seal yet, or another sealer got there first. Never skips an
+    /// entry: on PostgreSQL it waits until no transaction that could still commit a lower
+    /// `seq` is running, and takes nothing that acceptances wait for.
+    func sealAudit(at: UnixTime, limit: Int, sign: @Sendable (CheckpointDraft) throws -> String) async throws -> AuditCheckpoint?
 }

@@ -23,6 +23,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v4") { db in
             try db.execute(sql: v4)
         }
+        migrator.registerMigration("v5") { db in
+            try db.execute(sql: v5)
+        }
         return migrator
     }
 
@@ -186,5 +189,31 @@ enum SQLiteSchema {
         CREATE INDEX customers_by_domain ON customers (domain);
         CREATE INDEX users_of_partner ON users (partner_id, email) WHERE partner_id IS NOT NULL;
         CREATE INDEX users_of_customer ON users (customer_id, email) WHERE customer_id IS NOT NULL;
+        """
+
+    /// The audit trail of DESIGN.md §8: each entry's actor kind and the partner and customer it
+    /// concerns (what `GET /v1/audit` scopes by), and the hash chain's checkpoints with each
+    /// sealed entry's link. Entries written before keep `unknown` as their actor kind.
+    private static let v5 = """
+        ALTER TABLE audit_log ADD COLUMN actor_kind TEXT NOT NULL DEFAULT 'unknown';
+        ALTER TABLE audit_log ADD COLUMN partner_id TEXT;
+        ALTER TABLE audit_log ADD COLUMN customer_id TEXT;
+        CREATE INDEX audit_log_of_partner ON audit_log (partner_id, id) WHERE partner_id IS NOT NULL;
+        CREATE INDEX audit_log_of_customer ON audit_log (customer_id, id) WHERE customer_id IS NOT NULL;
+        CREATE INDEX audit_log_by_time ON audit_log (at, id);
+        CREATE TABLE audit_checkpoints (
+            id             INTEGER PRIMARY KEY,
+            first_seq      INTEGER NOT NULL,
+            last_seq       INTEGER NOT NULL UNIQUE,
+            entry_count    INTEGER NOT NULL,
+            previous_head  BLOB NOT NULL,
+            head           BLOB NOT NULL,
+            at             INTEGER NOT NULL,
+            token          TEXT NOT NULL
+        ) STRICT;
+        CREATE TABLE audit_chain (
+            seq   INTEGER PRIMARY KEY NOT NULL,
+            link  BLOB NOT NULL
+        ) STRICT;
         """
 }

@@ -48,7 +48,7 @@ extension SQLiteStore {
     static func write(_ db: Database, acceptanceOf invitation: Invitation, _ request: AcceptanceRequest) throws -> Acceptance {
         try audit(
             db, at: request.at, actor: request.acceptedBy, action: "invitation.accepted", subject: invitation.id,
-            detail: ["customer_id": request.customerID])
+            detail: ["customer_id": request.customerID], partner: invitation.resellerID, customer: request.customerID)
         let resellerCreated = try establishRelationship(db, partnerID: invitation.resellerID, role: .reseller, request: request)
         var providerCreated = false
         if let providerID = invitation.providerID {
@@ -65,7 +65,8 @@ extension SQLiteStore {
             if db.changesCount > 0 {
                 try audit(
                     db, at: request.at, actor: request.acceptedBy, action: "dap.granted", subject: request.customerID,
-                    detail: ["partner_id": invitation.resellerID, "invitation_id": invitation.id])
+                    detail: ["partner_id": invitation.resellerID, "invitation_id": invitation.id], partner: invitation.resellerID,
+                    customer: request.customerID)
             }
         }
         // The CHECK (use_count <= max_uses) turns a bug in the rules into a failed acceptance
@@ -105,7 +106,8 @@ extension SQLiteStore {
         )
         try audit(
             db, at: request.at, actor: request.acceptedBy, action: "relationship.created", subject: request.customerID,
-            detail: ["partner_id": partnerID, "role": role.rawValue, "invitation_id": request.invitationID])
+            detail: ["partner_id": partnerID, "role": role.rawValue, "invitation_id": request.invitationID], partner: partnerID,
+            customer: request.customerID)
         return true
     }
 }

@@ -16,7 +16,7 @@ extension SQLiteStore {
             )
             try Self.audit(
                 db, at: partner.createdAt, actor: actor, action: "partner.added", subject: partner.id,
-                detail: ["kind": partner.kind.rawValue, "name": partner.name])
+                detail: ["kind": partner.kind.rawValue, "name": partner.name], partner: partner.id)
         }
     }
 
@@ -35,7 +35,7 @@ extension SQLiteStore {
             )
             try Self.audit(
                 db, at: at, actor: actor, action: "partner.connected", subject: resellerID,
-                detail: ["provider_id": providerID])
+                detail: ["provider_id": providerID], partner: resellerID)
         }
     }
 
@@ -53,7 +53,7 @@ extension SQLiteStore {
             }
             try Self.audit(
                 db, at: at, actor: actor, action: "partner.disconnected", subject: resellerID,
-                detail: ["provider_id": providerID])
+                detail: ["provider_id": providerID], partner: resellerID)
         }
     }
 
@@ -88,7 +88,7 @@ extension SQLiteStore {
             )
             try Self.audit(
                 db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id,
-                detail: ["domain": customer.domain, "name": customer.name])
+                detail: ["domain": customer.domain, "name": customer.name], customer: customer.id)
         }
     }
 
@@ -118,15 +118,17 @@ extension SQLiteStore {
                     """,
                 arguments: [passwordHash, userID]
             )
-            guard db.changesCount > 0, let user = try db.row(sql: "SELECT * FROM users WHERE id = ?", arguments: [userID])
+            guard db.changesCount > 0, let row = try db.row(sql: "SELECT * FROM users WHERE id = ?", arguments: [userID])
             else { throw StoreError(.notFound, "no user \(userID)") }
-            try Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID)
-            return try Self.user(row: user)
+            let user = try Self.user(row: row)
+            try Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID, tenant: user.tenant)
+            return user
         }
     }
 
-    /// Not audited: sign-ins do not reach the audit log yet (issue 14).
-    public func claimSignInAttempt(emailDigest: [UInt8], now: UnixTime, limits: SignInLimits) async throws -> SignInAttempt {
+    public func claimSignInAttempt(
+        emailDigest: [UInt8], now: UnixTime, limits: SignInLimits, lockEntry: AuditEntry
+    ) async throws -> SignInAttempt {
         let digest = Data(emailDigest)
         return try await write { db in
             // Unqualified columns in DO UPDATE are the stored row's. A lock that has ended, or a
@@ -146,15 +148,21 @@ extension SQLiteStore {
                     """,
                 arguments: [digest, now, limits.failures, limits.window, limits.lockout])
             if UInt8.random(in: 0...63) == 0 { try Self.pruneSignInFailures(db, now: now, limits: limits) }
-            if let row { return .allowed(failure: row[0]) }
+            if let row {
+                let failure: Int = row[0]
+                // This attempt is the one that locks the address.
+                if failure == limits.failures { try Self.insert(db, lockEntry) }
+                return .allowed(failure: failure)
+            }
             let until = try db.int(sql: "SELECT locked_until FROM sign_in_failures WHERE email_digest = ?", arguments: [digest])
             return .locked(until: UnixTime(until ?? Int(now + 1)))
         }
     }
 
-    public func clearSignInFailures(emailDigest: [UInt8]) async throws {
+    public func signedIn(emailDigest: [UInt8], entry: AuditEntry) async throws {
         try await write { db in
             try db.run(sql: "DELETE FROM sign_in_failures WHERE email_digest = ?", arguments: [Data(emailDigest)])
+            try Self.insert(db, entry)
         }
     }
 
@@ -192,7 +200,7 @@ extension SQLiteStore {
             )
             try Self.audit(
                 db, at: credential.createdAt, actor: actor, action: "credential.added", subject: credential.id,
-                detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName])
+                detail: ["role": credential.role.rawValue, "tenant": credential.tenant.auditName], tenant: credential.tenant)
         }
     }
 
@@ -243,12 +251,12 @@ extension SQLiteStore {
 
     public func revokeCredential(id: String, at: UnixTime, actor: String) async throws {
         try await write { db in
-            guard let row = try db.row(sql: "SELECT revoked_at FROM credentials WHERE id = ?", arguments: [id]) else {
+            guard let row = try db.row(sql: "SELECT * FROM credentials WHERE id = ?", arguments: [id]) else {
                 throw StoreError(.notFound, "no credential \(id)")
             }
             guard (row["revoked_at"] as UnixTime?) == nil else { return }
             try db.run(sql: "UPDATE credentials SET revoked_at = ? WHERE id = ?", arguments: [at, id])
-            try Self.audit(db, at: at, actor: actor, action: "credential.revoked", subject: id)
+            try Self.audit(db, at: at, actor: actor, action: "credential.revoked", subject: id, tenant: try Self.tenant(row: row))
         }
     }
 }

@@ -40,7 +40,7 @@ extension SQLiteStore {
             detail["max_uses"] = invitation.maxUses.map(String.init)
             try Self.audit(
                 db, at: invitation.issuedAt, actor: invitation.issuedBy, action: "invitation.issued",
-                subject: invitation.id, detail: detail)
+                subject: invitation.id, detail: detail, partner: invitation.resellerID)
         }
     }
 
@@ -95,7 +95,7 @@ extension SQLiteStore {
             }
             guard invitation.revokedAt == nil else { return invitation }
             try db.run(sql: "UPDATE invitations SET revoked_at = ? WHERE id = ?", arguments: [at, id])
-            try Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id)
+            try Self.audit(db, at: at, actor: actor, action: "invitation.revoked", subject: id, partner: resellerID)
             invitation.revokedAt = at
             return invitation
         }

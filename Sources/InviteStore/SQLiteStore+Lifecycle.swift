@@ -22,7 +22,9 @@ extension SQLiteStore {
             )
             var detail = ["domain": customer.domain, "name": customer.name]
             if let resellerID = new.resellerID { detail["reseller_id"] = resellerID }
-            try Self.audit(db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id, detail: detail)
+            try Self.audit(
+                db, at: customer.createdAt, actor: actor, action: "customer.added", subject: customer.id, detail: detail,
+                partner: new.resellerID, customer: customer.id)
             try Self.insertUser(db, new.admin, setupLink: new.setupLink, actor: actor)
             if let resellerID = new.resellerID {
                 try db.run(
@@ -33,7 +35,8 @@ extension SQLiteStore {
                     arguments: [resellerID, customer.id, customer.createdAt])
                 try Self.audit(
                     db, at: customer.createdAt, actor: actor, action: "relationship.created", subject: customer.id,
-                    detail: ["partner_id": resellerID, "role": "reseller", "via": "customer_added"])
+                    detail: ["partner_id": resellerID, "role": "reseller", "via": "customer_added"], partner: resellerID,
+                    customer: customer.id)
             }
         }
     }
@@ -66,7 +69,7 @@ extension SQLiteStore {
         )
         try audit(
             db, at: user.createdAt, actor: actor, action: "user.added", subject: user.id,
-            detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName])
+            detail: ["role": user.role.rawValue, "tenant": user.tenant.auditName], tenant: user.tenant)
         if let setupLink { try insertSetupLink(db, setupLink) }
     }
 
@@ -106,7 +109,8 @@ extension SQLiteStore {
                     ? "UPDATE users SET disabled_at = ?, session_version = session_version + 1 WHERE id = ?"
                     : "UPDATE users SET disabled_at = NULL WHERE id = ? AND ? IS NOT NULL",
                 arguments: disabled ? [at, userID] : [userID, at])
-            try Self.audit(db, at: at, actor: actor, action: disabled ? "user.disabled" : "user.enabled", subject: userID)
+            try Self.audit(
+                db, at: at, actor: actor, action: disabled ? "user.disabled" : "user.enabled", subject: userID, tenant: user.tenant)
             return try Self.user(db, id: userID)
         }
     }
@@ -121,8 +125,9 @@ extension SQLiteStore {
                 arguments: [userID])
             guard db.changesCount > 0 else { throw StoreError(.notFound, "no user \(userID)") }
             try Self.insertSetupLink(db, setupLink)
-            try Self.audit(db, at: at, actor: actor, action: "user.password_reset", subject: userID)
-            return try Self.user(db, id: userID)
+            let user = try Self.user(db, id: userID)
+            try Self.audit(db, at: at, actor: actor, action: "user.password_reset", subject: userID, tenant: user.tenant)
+            return user
         }
     }
 
@@ -142,8 +147,10 @@ extension SQLiteStore {
                     WHERE id = ?
                     """,
                 arguments: [passwordHash, userID])
-            try Self.audit(db, at: at, actor: userID, action: "user.password_set", subject: userID, detail: ["via": "setup_link"])
-            return try Self.user(db, id: userID)
+            let user = try Self.user(db, id: userID)
+            try Self.audit(
+                db, at: at, actor: userID, action: "user.password_set", subject: userID, detail: ["via": "setup_link"], tenant: user.tenant)
+            return user
         }
     }
 
@@ -263,7 +270,8 @@ extension SQLiteStore {
             let retained = try Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID)
             try Self.audit(
                 db, at: at, actor: actor, action: "relationship.removed", subject: customerID,
-                detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained), "by": side.rawValue])
+                detail: ["partner_id": partnerID, "delegated_admin_retained": String(retained), "by": side.rawValue], partner: partnerID,
+                customer: customerID)
             return RelationshipRemoval(removed: true, delegatedAdminRetained: retained)
         }
     }
@@ -277,7 +285,7 @@ extension SQLiteStore {
             }
             try Self.audit(
                 db, at: at, actor: actor, action: "dap.removed", subject: customerID,
-                detail: ["partner_id": partnerID, "by": side.rawValue])
+                detail: ["partner_id": partnerID, "by": side.rawValue], partner: partnerID, customer: customerID)
         }
     }
 }

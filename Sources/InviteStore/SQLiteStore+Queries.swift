@@ -72,16 +72,21 @@ extension SQLiteStore {
         }
     }
 
+    /// Appends an audit entry in the caller's transaction; `tenant` stands for `partner` or
+    /// `customer`, whichever it is.
     static func audit(
-        _ db: Database, at: UnixTime, actor: String, action: String, subject: String, detail: [String: String] = [:]
+        _ db: Database, at: UnixTime, actor: String, action: String, subject: String, detail: [String: String] = [:],
+        partner: String? = nil, customer: String? = nil, tenant: Tenant? = nil
     ) throws {
-        try audit(db, at: at, actor: actor, action: action, subject: subject, detail: detail.isEmpty ? "" : StoredJSON.auditDetail(detail))
-    }
-
-    static func audit(_ db: Database, at: UnixTime, actor: String, action: String, subject: String, detail: String) throws {
         try db.run(
-            sql: "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-            arguments: [at, actor, action, subject, detail]
+            sql: """
+                INSERT INTO audit_log (at, actor, actor_kind, action, subject, detail, partner_id, customer_id)
+                VALUES (?1, ?2, \(AuditSQL.actorKind("?2")), ?3, ?4, ?5, ?6, ?7)
+                """,
+            arguments: [
+                at, actor, action, subject, detail.isEmpty ? "" : StoredJSON.auditDetail(detail), partner ?? tenant?.partnerID,
+                customer ?? tenant?.customerID,
+            ]
         )
     }
 }

@@ -1,7 +1,7 @@
 internal import Foundation
 internal import GRDB
 
-/// A partner's customers, removing a relationship, and the audit log.
+/// A partner's customers.
 extension SQLiteStore {
     // MARK: Customers of a partner
 
@@ -68,23 +68,5 @@ extension SQLiteStore {
 
     public func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool {
         try await readStatement { db in try Self.hasDelegatedAdmin(db, partnerID: partnerID, customerID: customerID) }
-    }
-
-    // MARK: Audit
-
-    public func appendAudit(_ entry: AuditEntry) async throws {
-        try await write { db in
-            try Self.audit(db, at: entry.at, actor: entry.actor, action: entry.action, subject: entry.subject, detail: entry.detail)
-        }
-    }
-
-    public func auditLog(limit: Int) async throws -> [AuditEntry] {
-        try await readStatement { db in
-            try db.rows(sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(limit, 0)]).map { row in
-                AuditEntry(
-                    id: row["id"], at: row["at"], actor: row["actor"], action: row["action"],
-                    subject: row["subject"], detail: row["detail"])
-            }
-        }
     }
 }

@@ -58,6 +58,27 @@ public struct KeyringDirectory: Sendable {
         return (Keyring(manifest: manifest, material: material), unavailable)
     }
 
+    /// The keys that check audit checkpoints (DESIGN.md §8): every key but the revoked ones,
+    /// retired keys included, each in a verifying state. A checkpoint signed before a rotation
+    /// stays checkable once its key is retired; one signed by a key later revoked is not
+    /// trusted (the key may have been in other hands), and `revoked` names those keys so that
+    /// `audit verify` can say so. Keys whose file fails to load are left out.
+    public func loadForCheckpoints() throws(KeyringError) -> (keyring: Keyring, revoked: Set<String>) {
+        var manifest = try readManifest()
+        var material: [String: KeyMaterial] = [:]
+        var revoked = Set<String>()
+        for index in manifest.entries.indices {
+            let entry = manifest.entries[index]
+            if entry.state == .revoked {
+                revoked.insert(entry.kid)
+                continue
+            }
+            if entry.state == .retired { manifest.entries[index].state = .active }
+            material[entry.kid] = try? readMaterial(entry)
+        }
+        return (Keyring(manifest: manifest, material: material), revoked)
+    }
+
     /// A digest of what a load depends on: the manifest's bytes, and the identity, mode, size
     /// and modification time of the secret file of every verifying key of `manifest`. A running
     /// server compares it on every check, so a `chmod` or a replaced key file is noticed even

@@ -45,6 +45,8 @@ struct OpenAPITests {
         Route(method: "POST", path: "/account/sign-out"), Route(method: "POST", path: "/account/password"),
         Route(method: "GET", path: "/account/partners/{id}/remove"), Route(method: "POST", path: "/account/partners/{id}/remove"),
         Route(method: "GET", path: "/setup"), Route(method: "POST", path: "/setup"),
+        // DESIGN.md §8 (AuditTests).
+        Route(method: "GET", path: "/v1/audit"),
         // DESIGN.md §10 (LanguageTests).
         Route(method: "GET", path: "/language"),
     ]

@@ -61,7 +61,10 @@ struct PageTests {
             #expect(try await world.customerIDs(of: W.resellerA).isEmpty, "GET made a reseller relationship")
             #expect(try await world.customerIDs(of: W.provider).isEmpty, "GET made a provider relationship")
             #expect(try await !world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: "cus_1"), "GET granted DAP")
-            #expect(try await world.store.auditLog(limit: 1000).count == audit, "GET of the page wrote to the audit log")
+            // The sign-in is audited (DESIGN.md §8); the GETs add nothing.
+            let entries = try await world.store.auditLog(limit: 1000)
+            #expect(entries.count == audit + 1, "GET of the page wrote to the audit log: \(entries.prefix(3).map(\.action))")
+            #expect(entries.first?.action == "sign_in.succeeded" && entries.first?.actor.kind == "customer_user")
         }
     }
 

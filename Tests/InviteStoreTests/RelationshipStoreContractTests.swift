@@ -194,6 +194,7 @@ struct RelationshipStoreContractTests {
     // MARK: Sign-in limits
 
     static let limits = SignInLimits(failures: 5, window: 900, lockout: 900)
+    static let lockEntry = AuditEntry(at: F.t0, actor: .system, action: "sign_in.locked", subject: "email")
 
     @Test("the fifth attempt locks the address; the lock ends and the count starts over", arguments: StoreBackend.all)
     func signInLockout(backend: StoreBackend) async throws {
@@ -202,18 +203,31 @@ struct RelationshipStoreContractTests {
         let t = F.t0
         for failure in 1...5 {
             #expect(
-                try await store.claimSignInAttempt(emailDigest: email, now: t + Int64(failure), limits: Self.limits)
+                try await store.claimSignInAttempt(
+                    emailDigest: email, now: t + Int64(failure), limits: Self.limits, lockEntry: Self.lockEntry)
                     == .allowed(failure: failure))
         }
-        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 6, limits: Self.limits) == .locked(until: t + 5 + 900))
-        #expect(try await store.claimSignInAttempt(emailDigest: other, now: t + 6, limits: Self.limits) == .allowed(failure: 1))
+        #expect(
+            try await store.claimSignInAttempt(emailDigest: email, now: t + 6, limits: Self.limits, lockEntry: Self.lockEntry)
+                == .locked(until: t + 5 + 900))
+        #expect(
+            try await store.claimSignInAttempt(emailDigest: other, now: t + 6, limits: Self.limits, lockEntry: Self.lockEntry)
+                == .allowed(failure: 1))
         // Refused attempts do not extend the lock; when it ends the count starts over.
-        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 904, limits: Self.limits) == .locked(until: t + 905))
-        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 905, limits: Self.limits) == .allowed(failure: 1))
-        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 906, limits: Self.limits) == .allowed(failure: 2))
+        #expect(
+            try await store.claimSignInAttempt(emailDigest: email, now: t + 904, limits: Self.limits, lockEntry: Self.lockEntry)
+                == .locked(until: t + 905))
+        #expect(
+            try await store.claimSignInAttempt(emailDigest: email, now: t + 905, limits: Self.limits, lockEntry: Self.lockEntry)
+                == .allowed(failure: 1))
+        #expect(
+            try await store.claimSignInAttempt(emailDigest: email, now: t + 906, limits: Self.limits, lockEntry: Self.lockEntry)
+                == .allowed(failure: 2))
         // A right password clears the count.
-        try await store.clearSignInFailures(emailDigest: email)
-        #expect(try await store.claimSignInAttempt(emailDigest: email, now: t + 907, limits: Self.limits) == .allowed(failure: 1))
+        try await store.signedIn(emailDigest: email, entry: AuditEntry(at: F.t0, actor: .system, action: "sign_in.succeeded", subject: "u"))
+        #expect(
+            try await store.claimSignInAttempt(emailDigest: email, now: t + 907, limits: Self.limits, lockEntry: Self.lockEntry)
+                == .allowed(failure: 1))
     }
 
     @Test("failures older than the window no longer count", arguments: StoreBackend.all)
@@ -221,9 +235,13 @@ struct RelationshipStoreContractTests {
         let store = try await backend.make().store
         let email: [UInt8] = Array(repeating: 9, count: 32)
         for failure in 1...4 {
-            #expect(try await store.claimSignInAttempt(emailDigest: email, now: F.t0, limits: Self.limits) == .allowed(failure: failure))
+            #expect(
+                try await store.claimSignInAttempt(emailDigest: email, now: F.t0, limits: Self.limits, lockEntry: Self.lockEntry)
+                    == .allowed(failure: failure))
         }
-        #expect(try await store.claimSignInAttempt(emailDigest: email, now: F.t0 + 900, limits: Self.limits) == .allowed(failure: 1))
+        #expect(
+            try await store.claimSignInAttempt(emailDigest: email, now: F.t0 + 900, limits: Self.limits, lockEntry: Self.lockEntry)
+                == .allowed(failure: 1))
     }
 
     @Test("20 parallel attempts for one address: exactly 5 may check a password", arguments: StoreBackend.all)
@@ -231,7 +249,11 @@ struct RelationshipStoreContractTests {
         let store = try await backend.make().store
         let email: [UInt8] = Array(repeating: 10, count: 32)
         let outcomes = try await withThrowingTaskGroup(of: SignInAttempt.self) { group in
-            for _ in 0..<20 { group.addTask { try await store.claimSignInAttempt(emailDigest: email, now: F.t0, limits: Self.limits) } }
+            for _ in 0..<20 {
+                group.addTask {
+                    try await store.claimSignInAttempt(emailDigest: email, now: F.t0, limits: Self.limits, lockEntry: Self.lockEntry)
+                }
+            }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let allowed = outcomes.compactMap { if case .allowed(let failure) = $0 { failure } else { nil } }
@@ -753,7 +775,7 @@ struct RelationshipStoreContractTests {
     @Test("the audit log refuses UPDATE and DELETE", arguments: StoreBackend.all)
     func auditLogIsAppendOnly(backend: StoreBackend) async throws {
         let subject = try await backend.make()
-        let entry = AuditEntry(at: F.t0, actor: "cli", action: "key.rotated", subject: "k2", detail: "{}")
+        let entry = AuditEntry(at: F.t0, actor: .cli, action: "key.rotated", subject: "k2", detail: "{}")
         try await subject.store.appendAudit(entry)
 
         await #expect(throws: (any Error).self, "UPDATE of audit_log succeeded") {
@@ -763,8 +785,8 @@ struct RelationshipStoreContractTests {
             try await subject.execute("DELETE FROM audit_log")
         }
         var stored = try #require(try await subject.store.auditLog(limit: 10).first, "the appended entry is missing")
-        #expect(stored.id != nil, "a stored entry must carry its id")
-        stored.id = nil
+        #expect(stored.seq != nil, "a stored entry must carry its seq")
+        stored.seq = nil
         #expect(stored == entry, "the entry changed")
     }
 }

@@ -8,12 +8,19 @@ CLI, then walks the seed flow the way people click it:
   Invite new customers → reads the link from the draft email → the customer's global admin
   opens it, signs in, changes the one-time password, accepts, sees both partners named → the
   customer is on the reseller's Customers page with DAP held → the reseller removes the
-  relationship behind its confirmation → the customer leaves the list, DAP stays.
+  relationship behind its confirmation → the customer stays listed as ended, DAP kept (a partner
+  global admin is offered to give it up) → the customer's global admin signs in on /account and
+  removes the reseller's DAP grant behind its confirmation → the customer leaves the reseller's list.
+
+  Add a new customer: the reseller adds one from the Customers page → its admin opens the setup
+  link in another browser, chooses a password, signs in on /account and sees the reseller; the
+  same setup link then shows used_up.
 
 Also: an expired and a tampered link each show their explanation; a scanner's GET of the
 acceptance page changes no row; a sales agent sees the lists without actions and its POSTs are
 refused; a customer cannot sign in to the portal; revoking a link from the Invitations page
-stops it at once; the pages fit a 375 px wide screen.
+stops it at once, and a link still usable offers "Send it again" with the same link; a 30-day
+lifetime on the request form shows on the draft; the pages fit a 375 px wide screen.
 
 Every page visited is saved as a PNG under build/screenshots/ (ignored by git); with --docs the
 few that the README shows are copied to docs/ as well (`make screenshots`).
@@ -23,6 +30,7 @@ Usage: Tests/browser/test_portal.py [--docs]   (env INVITELINK: the binary, defa
 exits non-zero when any check failed. The server is killed whatever happens.
 """
 
+import calendar
 import json
 import os
 import re
@@ -69,12 +77,18 @@ RUN_TIMEOUT = 170
 RESELLER = "Fabrikam Resellers"
 PROVIDER = "Northwind Distribution"
 CUSTOMER = "Contoso Ltd"
+NEW_CUSTOMER = "Tailspin Toys"
+NEW_DOMAIN = "tailspin.example"
+NEW_ADMIN_EMAIL = "admin@tailspin.example"
+NEW_ADMIN_PASSWORD = "tailspin-admin-password"
 AGENT_EMAIL = "agent@fabrikam.example"
 SALES_EMAIL = "sales@fabrikam.example"
+GLOBAL_EMAIL = "owner@fabrikam.example"
 ADMIN_EMAIL = "admin@contoso.example"
 AGENT_PASSWORD = "agent-password-2025"
 ADMIN_PASSWORD = "contoso-admin-password"
 SALES_PASSWORD = "sales-password-2025"
+GLOBAL_PASSWORD = "owner-password-2025"
 
 
 class CheckFailed(Exception):
@@ -113,6 +127,7 @@ class Server:
             "customers", "add", "--name", CUSTOMER, "--domain", "contoso.example", "--admin-email", ADMIN_EMAIL, "--one-time-password")[:2]
         self.agent_otp = self.cli("users", "add", "--partner", self.reseller, "--email", AGENT_EMAIL, "--role", "admin-agent", "--one-time-password")[0]
         self.sales_otp = self.cli("users", "add", "--partner", self.reseller, "--email", SALES_EMAIL, "--role", "sales-agent", "--one-time-password")[0]
+        self.global_otp = self.cli("users", "add", "--partner", self.reseller, "--email", GLOBAL_EMAIL, "--role", "global-admin", "--one-time-password")[0]
         self.provider_secret = self.cli("credentials", "create", "--partner", self.provider, "--role", "global-admin")[0]
         self.reseller_secret = self.cli("credentials", "create", "--partner", self.reseller, "--role", "admin-agent")[0]
 
@@ -271,6 +286,7 @@ class Flow:
         self.browser = browser
         self.link = None
         self.expired_link = None
+        self.setup_link = None
 
     def portal_sign_in(self, email, password, new_password=None, shot_prefix=None):
         b = self.browser
@@ -403,6 +419,7 @@ class Flow:
         expect(b.h1() == "Remove customer relationship", f"the confirmation heading is {b.h1()!r}")
         expect("Delegated admin privileges stay as they are" in text, "the confirmation does not say DAP stays")
         expect("No notice is sent" in text, "the confirmation does not say no notice is sent")
+        expect("good faith" in b.find("#legal-statement").text, "the confirmation does not state what the reseller affirms")
         b.shot("portal-remove-confirm")
         before = self.server.rows()["dap_grants"]
         b.click("main form button.danger")
@@ -410,11 +427,22 @@ class Flow:
         expect("still held by you" in b.text(), "the removal page does not say DAP stays")
         b.shot("portal-removed")
         b.click("a[href='/portal']")
-        expect(not b.has(f"details[data-customer-id='{self.server.customer}']"), f"{CUSTOMER} is still on the Customers page")
+        rows = b.all(f"details[data-customer-id='{self.server.customer}']")
+        expect(rows, f"{CUSTOMER} left the Customers page although the reseller keeps DAP")
+        rows[0].find_element(By.TAG_NAME, "summary").click()
+        details = rows[0].text
+        expect("Ended; you keep delegated admin privileges" in details, f"the row does not say the relationship ended, DAP kept: {details!r}")
+        expect("Held since" in details and rows[0].find_elements(By.CSS_SELECTOR, "summary .badge"), f"the row does not show DAP held: {details!r}")
+        expect(not rows[0].find_elements(By.CSS_SELECTOR, "a[href$='/delegated-admin']"), "an admin agent is offered to give DAP up")
+        expect(not rows[0].find_elements(By.CSS_SELECTOR, f"a[href='/portal/customers/{self.server.customer}']"), "an ended relationship still offers its account view")
         b.shot("portal-customers-after-removal")
         expect(self.server.rows()["dap_grants"] == before and before, "the DAP grant changed or was never there")
         reseller_list = self.server.api("GET", "/v1/customers", self.server.reseller_secret)["items"]
         expect(all(item["id"] != self.server.customer for item in reseller_list), "GET /v1/customers still lists the customer for the reseller")
+        retained = [item for item in self.server.api("GET", "/v1/customers?include=retained", self.server.reseller_secret)["items"]
+                    if item["id"] == self.server.customer]
+        expect(retained and retained[0]["relationship_active"] is False and retained[0]["delegated_admin"],
+               f"GET /v1/customers?include=retained does not show the retained grant: {retained!r}")
         provider_list = self.server.api("GET", "/v1/customers", self.server.provider_secret)["items"]
         expect(any(item["id"] == self.server.customer for item in provider_list), "the provider lost its relationship too")
 
@@ -434,13 +462,128 @@ class Flow:
         pending = b.all("li[data-status=pending]")
         expect(pending, "the new link is not pending")
         b.shot("portal-invitations")
+        again = pending[0].find_elements(By.CSS_SELECTOR, "a[href$='/draft']")
+        expect(again and again[0].text == "Send it again: open the draft email", "a usable link offers no Send it again")
+        b.click(again[0])
+        expect(b.h1() == "Draft email" and b.find("#link").get_attribute("value") == link,
+               f"Send it again shows {b.h1()!r} with another link")
+        b.click("a[href='/portal/invitations']")
+        pending = b.all("li[data-status=pending]")
         b.click(pending[0].find_element(By.CSS_SELECTOR, "form button"))
         expect(b.has("p.notice"), "revoking says nothing")
-        expect(b.has("li[data-status=revoked]"), "no invitation shows as revoked")
+        revoked = b.all("li[data-status=revoked]")
+        expect(revoked, "no invitation shows as revoked")
+        expect(not revoked[0].find_elements(By.CSS_SELECTOR, "a[href$='/draft']"), "a revoked link still offers Send it again")
         b.shot("portal-invitations-revoked")
         b.get(link)
         expect("withdrawn" in b.text(), f"a revoked link does not explain itself: {b.text()!r}")
         b.shot("link-revoked")
+
+    # A 30-day lifetime chosen on the request form is the one the draft states.
+    def check_lifetime_days(self):
+        b = self.browser
+        b.get(self.server.url("/portal/invitations/new"))
+        expect(b.find("#lifetime_days").get_attribute("value") == "14", "the lifetime does not default to 14 days")
+        expect(b.has("input#max_uses"), "the request form has no maximum uses")
+        b.fill("#lifetime_days", "30")
+        b.fill("#max_uses", "1")
+        b.click("main form button[type=submit]")
+        expect(b.h1() == "Draft email", f"after a 30-day request the heading is {b.h1()!r}")
+        stated = b.find("main p[role=status] time[datetime]").get_attribute("datetime")
+        expires = calendar.timegm(time.strptime(stated, "%Y-%m-%dT%H:%M:%SZ"))
+        expect(abs(expires - (time.time() + 30 * 86400)) < 3600, f"a 30-day link is valid until {stated}")
+        b.shot("portal-draft-30-days")
+
+    # A partner global admin is offered to give a retained grant up (confirmation only here).
+    def check_global_admin_may_give_up(self):
+        b = self.browser
+        self.portal_sign_in(GLOBAL_EMAIL, self.server.global_otp, GLOBAL_PASSWORD)
+        row = b.find(f"details[data-customer-id='{self.server.customer}']")
+        row.find_element(By.TAG_NAME, "summary").click()
+        give_up = row.find_elements(By.CSS_SELECTOR, "a[href$='/delegated-admin']")
+        expect(give_up and give_up[0].text == "Give up delegated admin privileges", "a global admin is not offered to give DAP up")
+        b.shot("portal-customers-global-admin")
+        b.click(give_up[0])
+        expect(b.h1() == "Give up delegated admin privileges", f"the give-up confirmation heading is {b.h1()!r}")
+        expect("leaves your customer list" in b.text(), "the confirmation does not say an ended customer then leaves the list")
+        b.shot("portal-give-up-confirm")
+
+    # The customer's global admin, on its own page, removes the reseller's DAP grant.
+    def check_customer_removes_dap(self):
+        b = self.browser
+        b.forget_everyone()
+        b.get(self.server.url("/account"))
+        expect(b.h1() == "Your organization's partners", f"the account page heading is {b.h1()!r}")
+        b.shot("account-sign-in")
+        b.fill("#email", ADMIN_EMAIL)
+        b.fill("#password", ADMIN_PASSWORD)
+        b.click("main form button[type=submit]")
+        expect(b.driver.current_url.endswith("/account") and "Signed in as " + ADMIN_EMAIL in b.text(),
+               f"after signing in the account page shows {b.text()[:200]!r}")
+        rows = {r.find_element(By.TAG_NAME, "td").text.split(" (")[0]: r for r in b.all("main tbody tr")}
+        expect(set(rows) == {RESELLER, PROVIDER}, f"the account page lists {sorted(rows)}")
+        reseller_cells = [td.text for td in rows[RESELLER].find_elements(By.TAG_NAME, "td")]
+        expect(reseller_cells[1].startswith("None") and reseller_cells[2].startswith("Granted"),
+               f"the reseller's row does not show an ended relationship with DAP: {reseller_cells!r}")
+        expect(rows[PROVIDER].find_elements(By.TAG_NAME, "td")[1].text.startswith("Since"), "the provider's relationship is not shown")
+        remove = f"a[href='/account/partners/{self.server.reseller}/remove?what=delegated-admin']"
+        expect(b.has(remove), "a global admin is not offered to remove the reseller's DAP")
+        b.shot("account")
+        b.click(remove)
+        expect(b.h1() == "Remove delegated admin privileges", f"the account confirmation heading is {b.h1()!r}")
+        expect(RESELLER in b.text(), "the confirmation does not name the reseller")
+        b.shot("account-remove-confirm")
+        b.click("main form button.danger")
+        expect(f"{RESELLER} no longer holds delegated admin privileges" in b.find("p.notice").text, "removing DAP says nothing")
+        expect(RESELLER not in b.find("main table").text, "the reseller, holding nothing now, is still listed")
+        b.shot("account-dap-removed")
+        self.portal_sign_in(AGENT_EMAIL, AGENT_PASSWORD)
+        expect(not b.has(f"details[data-customer-id='{self.server.customer}']"),
+               f"{CUSTOMER} is still on the reseller's Customers page without relationship or DAP")
+        b.shot("portal-customers-after-dap-removed")
+
+    # Add a new customer: its admin follows the setup link and signs in on /account.
+    def check_add_new_customer(self):
+        b = self.browser
+        b.click("main a.button[href='/portal/customers/new']")
+        expect(b.h1() == "Add a new customer", f"the add-customer page heading is {b.h1()!r}")
+        b.fill("#name", NEW_CUSTOMER)
+        b.fill("#domain", NEW_DOMAIN)
+        b.fill("#admin_email", NEW_ADMIN_EMAIL)
+        b.shot("portal-add-customer")
+        b.click("main form button[type=submit]")
+        expect(f"{NEW_CUSTOMER} is your customer now" in b.text(), f"after adding a customer the page shows {b.text()[:200]!r}")
+        self.setup_link = b.find("input#setup-url").get_attribute("value")
+        expect(self.setup_link.startswith(self.server.url("/setup?token=")), f"the setup link is {self.setup_link!r}")
+        b.shot("portal-customer-added")
+        b.click("main a.button[href='/portal']")
+        expect(NEW_CUSTOMER in b.find("#customers").text, f"{NEW_CUSTOMER} is not on the Customers page")
+        b.forget_everyone()
+        b.get(self.setup_link)
+        expect(b.h1() == "Choose your password" and NEW_ADMIN_EMAIL in b.text(), f"the setup page shows {b.h1()!r}")
+        b.shot("setup")
+        b.fill("input[name=new_password]", NEW_ADMIN_PASSWORD)
+        b.click("main form button[type=submit]")
+        expect(b.h1() == "Password saved", f"after choosing a password the heading is {b.h1()!r}")
+        b.click("main a[href='/account']")
+        b.fill("#email", NEW_ADMIN_EMAIL)
+        b.fill("#password", NEW_ADMIN_PASSWORD)
+        b.click("main form button[type=submit]")
+        expect(f"Signed in as {NEW_ADMIN_EMAIL} ({NEW_CUSTOMER})" in b.text(), f"the new admin's account page shows {b.text()[:200]!r}")
+        expect(RESELLER in b.find("main table").text, f"the new customer's account page does not name {RESELLER}")
+        b.shot("account-new-customer")
+
+    def check_setup_link_used_up(self):
+        expect(self.setup_link, "no setup link: the add-customer check failed")
+        try:
+            urllib.request.urlopen(self.setup_link, timeout=10)
+            raise CheckFailed("a used setup link answered 200")
+        except urllib.error.HTTPError as error:
+            expect(error.code == 409, f"a used setup link answered {error.code}")
+        b = self.browser
+        b.get(self.setup_link)
+        expect("Reason code: used_up" in b.text(), f"a used setup link shows {b.text()!r}")
+        b.shot("setup-used-up")
 
     def check_expired_link(self):
         b = self.browser
@@ -464,6 +607,7 @@ class Flow:
     def check_sales_agent_sees_no_actions(self):
         b = self.browser
         self.portal_sign_in(SALES_EMAIL, self.server.sales_otp, SALES_PASSWORD)
+        expect(not b.has("a[href='/portal/customers/new']"), "a sales agent is offered Add a new customer")
         expect(not b.has("nav a[href='/portal/invitations/new']"), "a sales agent is offered Request a reseller relationship")
         b.get(self.server.url("/portal/providers"))
         expect(PROVIDER in b.text() and not b.has("main form"), "a sales agent sees an Invite new customers form")
@@ -536,7 +680,7 @@ class Flow:
         b.driver.set_window_size(375, 812)
         try:
             overflowing = []
-            for path in ("/portal", "/portal/providers", "/portal/invitations", "/portal/invitations/new"):
+            for path in ("/portal", "/portal/providers", "/portal/invitations", "/portal/invitations/new", "/portal/customers/new"):
                 b.get(self.server.url(path))
                 # The viewport's inner width is smaller than the window's; compare with it.
                 scroll, inner = b.driver.execute_script(
@@ -617,8 +761,13 @@ def main():
             ("a scanner's GET of the acceptance page changes no row", flow.check_scanner_get_changes_nothing),
             ("customer admin signs in, changes the one-time password and accepts", flow.check_customer_accepts),
             ("the customer is on the reseller's Customers page with DAP held", flow.check_customer_listed_with_dap),
-            ("removing the relationship takes the customer off the list; DAP stays", flow.check_remove_relationship),
-            ("Invitations shows who accepted; Revoke stops a link at once", flow.check_invitations_and_revoke),
+            ("removing the relationship leaves the customer listed as ended; DAP stays", flow.check_remove_relationship),
+            ("Invitations shows who accepted; Send it again; Revoke stops a link at once", flow.check_invitations_and_revoke),
+            ("a 30-day lifetime on the request form is the draft's expiry", flow.check_lifetime_days),
+            ("a partner global admin is offered to give a retained DAP grant up", flow.check_global_admin_may_give_up),
+            ("the customer removes the reseller's DAP on /account; the reseller's list drops it", flow.check_customer_removes_dap),
+            ("Add a new customer: its admin follows the setup link and signs in on /account", flow.check_add_new_customer),
+            ("a used setup link shows used_up (409)", flow.check_setup_link_used_up),
             ("an expired link explains itself", flow.check_expired_link),
             ("a tampered link explains itself", flow.check_tampered_link),
             ("a sales agent sees the lists but no action; its POST is refused", flow.check_sales_agent_sees_no_actions),

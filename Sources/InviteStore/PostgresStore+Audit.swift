@@ -1,0 +1,171 @@
+internal import Foundation
+internal import PostgresNIO
+
+/// The audit log (DESIGN.md §8) as ``SQLiteStore`` keeps it, and the one thing PostgreSQL
+/// makes harder: with many writers, an entry can commit after one with a higher `seq`.
+extension PostgresStore {
+    static let auditColumns = "id, at, actor, actor_kind, action, subject, detail, partner_id, customer_id"
+    /// Key of the transaction-scoped advisory lock a seal takes, so one instance at a time
+    /// writes a checkpoint. ("auditsel" in ASCII.)
+    static let sealLockKey: Int64 = 0x6175_6469_7473_656C
+
+    /// Inserts `entry` as given, its actor kind included.
+    static func insert(_ db: PostgresConnection, _ entry: AuditEntry) async throws {
+        try await db.run(
+            """
+            INSERT INTO audit_log (at, actor, actor_kind, action, subject, detail, partner_id, customer_id)
+            VALUES (\(entry.at), \(entry.actor.id ?? entry.actor.kind), \(entry.actor.kind), \(entry.action), \(entry.subject),
+                    \(entry.detail), \(entry.partnerID), \(entry.customerID))
+            """)
+    }
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        try entry.requireValidDetail()
+        try await write { db in try await Self.insert(db, entry) }
+    }
+
+    public func auditLog(limit: Int) async throws -> [AuditEntry] {
+        try await read { db in
+            try await db.rows("SELECT \(unescaped: Self.auditColumns) FROM audit_log ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))")
+                .map(Self.auditEntry(row:))
+        }
+    }
+
+    public func auditEntries(_ query: AuditQuery, page: PageRequest) async throws -> Page<AuditEntry> {
+        let after = max(try page.cursor.map { try PageCursor.position($0, in: .audit).id } ?? 0, query.afterSeq ?? 0)
+        let limit = page.limit
+        return try await read { db in
+            let rows = try await db.rows(
+                """
+                SELECT \(unescaped: Self.auditColumns) FROM audit_log
+                WHERE id > \(after)
+                  AND (\(query.since)::BIGINT IS NULL OR at >= \(query.since)::BIGINT)
+                  AND (\(query.action)::TEXT IS NULL OR action = \(query.action)::TEXT)
+                  AND (\(query.partnerID)::TEXT IS NULL OR partner_id = \(query.partnerID)::TEXT)
+                  AND (\(query.customerID)::TEXT IS NULL OR customer_id = \(query.customerID)::TEXT)
+                  AND (\(query.throughSeq)::BIGINT IS NULL OR id <= \(query.throughSeq)::BIGINT)
+                ORDER BY id LIMIT \(Int64(limit + 1))
+                """)
+            let items = try rows.prefix(limit).map(Self.auditEntry(row:))
+            let next = rows.count > limit ? items.last.map { PageCursor(list: .audit, time: 0, key: String($0.seq ?? 0)).encoded } : nil
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    public func auditCheckpoints() async throws -> [AuditCheckpoint] {
+        try await read { db in
+            try await db.rows(
+                "SELECT id, first_seq, last_seq, entry_count, previous_head, head, at, token FROM audit_checkpoints ORDER BY last_seq"
+            ).map { row in
+                let (id, first, last, count, previous, head, at, token) =
+                    try row.decode((Int64, Int64, Int64, Int64, Data, Data, UnixTime, String).self)
+                return AuditCheckpoint(
+                    id: id, first: first, last: last, count: count, previous: Array(previous), head: Array(head), at: at, token: token)
+            }
+        }
+    }
+
+    public func auditChainLinks(_ range: ClosedRange<Int64>) async throws -> [Int64: [UInt8]] {
+        try await read { db in
+            var links: [Int64: [UInt8]] = [:]
+            for row in try await db.rows(
+                "SELECT seq, link FROM audit_chain WHERE seq BETWEEN \(range.lowerBound) AND \(range.upperBound)")
+            {
+                let (seq, link) = try row.decode((Int64, Data).self)
+                links[seq] = Array(link)
+            }
+            return links
+        }
+    }
+
+    /// How long a seal waits for the transactions that might still commit an entry below its
+    /// horizon; they are a few milliseconds long, so a longer wait means a stuck transaction,
+    /// and the seal is left to the next round.
+    static let sealHorizonWait: Duration = .seconds(5)
+
+    /// Seals without ever skipping an entry, and without holding anything an acceptance waits
+    /// for.
+    ///
+    /// Entries take their `seq` from a sequence, in a trigger that first gives the transaction
+    /// its id, and commit in any order: a `seq` can become visible after a higher one, or never
+    /// (a rollback). So the seal first notes the last `seq` handed out and the first
+    /// transaction id not yet assigned, then waits, without locks, until every transaction
+    /// below that id has ended (the snapshot's `xmin` passes it). Every transaction that took a
+    /// `seq` up to the noted one had its id by then, so from then on each such `seq` is
+    /// committed or never will be, and the entries up to it are final. They are read, hashed
+    /// and signed outside any transaction; the write takes a transaction-scoped advisory lock
+    /// (one sealer at a time across instances; a second stands down), checks that no other
+    /// checkpoint was written meanwhile, and inserts the links and the checkpoint.
+    public func sealAudit(at: UnixTime, limit: Int, sign: @Sendable (CheckpointDraft) throws -> String) async throws -> AuditCheckpoint? {
+        let (issued, horizonXID) = try await read { db in
+            try await db.rows(
+                "SELECT pg_sequence_last_value('audit_log_seq'), pg_snapshot_xmax(pg_current_snapshot())::TEXT"
+            )[0].decode((Int64?, String).self)
+        }
+        guard let issued else { return nil }
+        let deadline = ContinuousClock.now + Self.sealHorizonWait
+        while true {
+            let passed = try await read { db in
+                try await db.rows("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= \(horizonXID)::xid8")[0].decode(Bool.self)
+            }
+            if passed { break }
+            guard ContinuousClock.now < deadline else { return nil }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let (base, entries) = try await read { db -> ((last: Int64, head: [UInt8]), [AuditEntry]) in
+            let last = try await db.rows("SELECT last_seq, head FROM audit_checkpoints ORDER BY last_seq DESC LIMIT 1").first
+            let base: (last: Int64, head: [UInt8])
+            if let last {
+                let (seq, head) = try last.decode((Int64, Data).self)
+                base = (seq, Array(head))
+            } else {
+                base = (0, AuditChain.genesis)
+            }
+            let rows = try await db.rows(
+                """
+                SELECT \(unescaped: Self.auditColumns) FROM audit_log WHERE id > \(base.last) AND id <= \(issued)
+                ORDER BY id LIMIT \(Int64(limit))
+                """)
+            return (base, try rows.map(Self.auditEntry(row:)))
+        }
+        guard let first = entries.first?.seq, let last = entries.last?.seq else { return nil }
+        var head = base.head
+        // The links go as hex text: postgres-nio binds arrays of text, not of bytes.
+        var seqs: [Int64] = [], links: [String] = []
+        for entry in entries {
+            head = try AuditChain.link(after: head, entry)
+            seqs.append(entry.seq ?? 0)
+            links.append(head.map { String(format: "%02x", $0) }.joined())
+        }
+        let draft = CheckpointDraft(first: first, last: last, count: Int64(entries.count), previous: base.head, head: head, at: at)
+        let token = try sign(draft)
+        let (sealedSeqs, sealedLinks) = (seqs, links)
+        return try await write { db -> AuditCheckpoint? in
+            guard try await db.rows("SELECT pg_try_advisory_xact_lock(\(Self.sealLockKey))")[0].decode(Bool.self) else { return nil }
+            let current = try await db.rows("SELECT COALESCE(max(last_seq), 0) FROM audit_checkpoints")[0].decode(Int64.self)
+            guard current == base.last else { return nil }
+            try await db.run(
+                """
+                INSERT INTO audit_chain (seq, link)
+                SELECT seq, decode(link, 'hex') FROM unnest(\(sealedSeqs)::BIGINT[], \(sealedLinks)::TEXT[]) AS l(seq, link)
+                """)
+            let id = try await db.rows(
+                """
+                INSERT INTO audit_checkpoints (first_seq, last_seq, entry_count, previous_head, head, at, token)
+                VALUES (\(draft.first), \(draft.last), \(draft.count), \(Data(draft.previous)), \(Data(draft.head)), \(draft.at), \(token))
+                RETURNING id
+                """)[0].decode(Int64.self)
+            return AuditCheckpoint(
+                id: id, first: draft.first, last: draft.last, count: draft.count, previous: draft.previous, head: draft.head,
+                at: draft.at, token: token)
+        }
+    }
+
+    static func auditEntry(row: PostgresRow) throws -> AuditEntry {
+        let (seq, at, actor, kind, action, subject, detail, partnerID, customerID) =
+            try row.decode((Int64, UnixTime, String, String, String, String, String, String?, String?).self)
+        return AuditEntry(
+            seq: seq, at: at, actor: AuditSQL.actor(kind: kind, id: actor), action: action, subject: subject, detail: detail,
+            partnerID: partnerID, customerID: customerID)
+    }
+}
