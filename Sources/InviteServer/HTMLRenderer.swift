@@ -34,7 +34,8 @@ struct HTMLRenderer: Sendable {
             throw TemplateMissing(name: template)
         }
         var response = Response(
-            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentLanguage: catalog.language.rawValue],
             body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
         if let cookie { response.setCookie(cookie) }
         return response

@@ -152,6 +152,7 @@ struct LanguageTests {
                 let page = try await client.send(.get, "/account", cookie: cookie, headers: headers)
                 #expect(
                     page.text.contains("<html lang=\"\(expected)\">"), "cookie \(cookie ?? "none"), Accept-Language \(accept ?? "none")")
+                #expect(page.headers[.contentLanguage] == expected, "Content-Language: \(page.headers[.contentLanguage] ?? "-")")
                 let signIn = Catalogs[Language(rawValue: expected)!].text("common.sign_in")
                 #expect(page.text.contains(">\(signIn)</button>"), "the \(expected) page lacks \(signIn)")
             }
