@@ -23,7 +23,7 @@ struct HTMLRenderer: Sendable {
         values["lang"] = catalog.language.rawValue
         values["minimum"] = String(PageRoutes.minimumPasswordLength)
         values["t"] = MustacheLambda { key in catalog.mustacheForm(key.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        let back = Self.queryEncoded(Self.returnPath(request))
+        let back = Self.queryEncoded(Self.returnPath(request, token: values["token"] as? String))
         values["languages"] = Language.allCases.map { language -> [String: Any] in
             [
                 "code": language.rawValue, "name": Catalogs[language].text("language.name"), "current": language == catalog.language,
@@ -42,19 +42,23 @@ struct HTMLRenderer: Sendable {
     }
 
     /// Where the language switch returns to: this page itself when it was a GET; after a POST
-    /// (whose path a GET cannot repeat) the page the form was on, when the `Referer` says so
-    /// and is this site's, else the start of its section.
-    static func returnPath(_ request: Request) -> String {
-        if request.method == .get {
-            return request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+    /// (whose path a GET cannot repeat) the page its form is on. The pages send no `Referer`
+    /// (`Referrer-Policy: no-referrer`), so that page is told by the path, and by the link's
+    /// `token` for the acceptance and setup pages.
+    static func returnPath(_ request: Request, token: String?) -> String {
+        let path = request.uri.path
+        if request.method == .get { return path + (request.uri.query.map { "?" + $0 } ?? "") }
+        let withToken = { (page: String) in page + (token.map { "?token=" + queryEncoded($0) } ?? "") }
+        switch path {
+        case _ where path.hasPrefix("/invitations/"): return withToken("/invitations/accept")
+        case "/setup": return withToken("/setup")
+        case "/portal/sign-in", "/portal/password": return path
+        case "/portal/invitations": return "/portal/invitations/new"
+        case "/portal/customers": return "/portal/customers/new"
+        case _ where path.hasPrefix("/portal/users"): return "/portal/users"
+        case _ where path.hasPrefix("/portal"): return "/portal"
+        default: return "/account"
         }
-        if let referer = request.headers[.referer], let url = URLComponents(string: referer),
-            url.host == request.head.authority?.split(separator: ":").first.map(String.init),
-            url.percentEncodedPath.hasPrefix("/")
-        {
-            return LanguageChoice.safeReturnPath(url.percentEncodedPath + (url.percentEncodedQuery.map { "?" + $0 } ?? ""))
-        }
-        return request.uri.path.hasPrefix("/portal") ? "/portal" : "/account"
     }
 
     static func queryEncoded(_ text: String) -> String {

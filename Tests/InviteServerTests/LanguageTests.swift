@@ -176,6 +176,20 @@ struct LanguageTests {
                 let reply = try await client.send(.get, "/language?set=en&return=\(hostile)")
                 #expect(reply.headers[.location] == "/account", "return=\(hostile) sent the browser to \(reply.headers[.location] ?? "-")")
             }
+            // After a POST the switch goes back to the page of the form, not to the POST's path.
+            let created = try await client.issue(bearer: world.adminA)
+            let token = token(ofURL: try #require(created["url"] as? String))
+            let landing = try await client.send(.get, "/invitations/accept?token=\(token)")
+            let refused = try await client.send(
+                .post, "/invitations/sign-in",
+                form: [
+                    ("token", token), ("csrf", try #require(landing.hiddenField("csrf"))), ("email", "x@y.example"), ("password", "no"),
+                ],
+                cookie: landing.cookieHeader)
+            #expect(refused.text.contains(Catalogs[.english].text("common.not_right")), "the sign-in was not refused: \(refused.status)")
+            #expect(
+                refused.text.contains("href=\"/language?set=es&amp;return=%2Finvitations%2Faccept%3Ftoken%3D\(token)\""),
+                "the switch after a refused sign-in does not return to the invitation")
             let unknown = try await client.send(.get, "/language?set=fr&return=/account")
             expectProblem(unknown, .badRequest, "invalid_request", "an unknown language")
             #expect(unknown.cookie("lang") == nil, "an unknown language set a cookie")
