@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // Webhook deliveries (DESIGN.md §9): the Swift server ecosystem's HTTP client.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libcrypto from the system (Debian: libssl-dev). Only InviteCrypto imports it.
@@ -81,6 +83,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             resources: [.copy("Resources")],
             swiftSettings: swiftSettings
@@ -103,6 +106,12 @@ let package = Package(
         .executableTarget(
             name: "invitelink",
             dependencies: ["InviteCLI"],
+            swiftSettings: swiftSettings
+        ),
+        // `make bench`'s ceiling: a bare Hummingbird route (scripts/bench_http.py).
+        .executableTarget(
+            name: "invitelink-bare",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

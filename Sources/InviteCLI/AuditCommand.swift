@@ -1,4 +1,4 @@
-public import ArgumentParser
+import ArgumentParser
 import Foundation
 import InviteService
 import InviteStore
@@ -138,10 +138,15 @@ struct Audit: AsyncParsableCommand {
                     var after: Int64 = 0
                     for checkpoint in try await store.auditCheckpoints() where checkpoint.at <= limit {
                         let links = try await store.auditChainLinks((after + 1)...max(after + 1, checkpoint.last))
+                        var previous = checkpoint.previous
                         var page = PageRequest(limit: PageRequest.maximumLimit)
                         while true {
                             let result = try await store.auditEntries(AuditQuery(afterSeq: after, throughSeq: checkpoint.last), page: page)
-                            for entry in result.items { print(AuditExport.line(entry, link: entry.seq.flatMap { links[$0] })) }
+                            for entry in result.items {
+                                let link = entry.seq.flatMap { links[$0] }
+                                print(AuditExport.line(entry, link: link, previous: previous))
+                                previous = link ?? previous
+                            }
                             guard let next = result.nextCursor else { break }
                             page.cursor = next
                         }

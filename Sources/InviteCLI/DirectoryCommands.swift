@@ -2,7 +2,7 @@ public import ArgumentParser
 import Foundation
 import InviteService
 public import InviteStore
-public import InviteToken
+import InviteToken
 
 extension PartnerKind: ExpressibleByArgument {}
 extension Role: ExpressibleByArgument {}

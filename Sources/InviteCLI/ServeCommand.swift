@@ -2,6 +2,7 @@ import ArgumentParser
 import Hummingbird
 import InviteCrypto
 import InviteServer
+import InviteService
 import InviteToken
 import Logging
 
@@ -38,8 +39,33 @@ struct Serve: AsyncParsableCommand {
         name: .customLong("audit-seal-interval"),
         help: "Seconds between seals of new audit entries into a signed checkpoint (default 60; DESIGN.md §8 asks for 2 minutes at most).")
     var auditSealInterval = 60
+    @Flag(
+        name: .customLong("webhooks-allow-insecure"),
+        help: "Allow http webhook URLs and private or loopback addresses (development and tests only).")
+    var webhooksAllowInsecure = false
+    @Option(
+        name: .customLong("webhook-retry-schedule"),
+        help: "Seconds between webhook attempts, comma-separated; the last repeats (default 5,30,120,600,3600).")
+    var webhookRetrySchedule = "5,30,120,600,3600"
+    @Option(
+        name: .customLong("webhook-retry-window"),
+        help: "Seconds after an event during which its delivery is retried; then it has failed (default 86400).")
+    var webhookRetryWindow: Int64 = 86_400
+
+    /// The retry schedule the options give.
+    var retrySchedule: WebhookRetrySchedule? {
+        let delays = webhookRetrySchedule.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !delays.isEmpty, delays.allSatisfy({ (1...86_400).contains($0) }),
+            delays.count == webhookRetrySchedule.split(separator: ",").count, (1...7 * 86_400).contains(webhookRetryWindow)
+        else { return nil }
+        return WebhookRetrySchedule(delays: delays, window: webhookRetryWindow)
+    }
 
     func validate() throws {
+        guard retrySchedule != nil else {
+            throw ValidationError(
+                "--webhook-retry-schedule takes seconds from 1 to 86400, comma-separated; --webhook-retry-window 1 to 604800")
+        }
         guard (1...120).contains(auditSealInterval) else { throw ValidationError("--audit-seal-interval must be 1 to 120 seconds") }
         guard (1...64).contains(passwordHashingThreads) else { throw ValidationError("--password-hashing-threads must be 1 to 64") }
         guard (0...10_000).contains(passwordHashingQueue) else { throw ValidationError("--password-hashing-queue must be 0 to 10000") }
@@ -71,6 +97,11 @@ struct Serve: AsyncParsableCommand {
                     trustedProxyHeader: trustedProxyHeader ?? Environment.value("INVITELINK_TRUSTED_PROXY_HEADER")
                 )
                 configuration.auditSealInterval = .seconds(auditSealInterval)
+                configuration.webhooksAllowInsecure = webhooksAllowInsecure
+                configuration.webhookRetrySchedule = retrySchedule ?? .standard
+                if webhooksAllowInsecure {
+                    logger.warning("webhooks may go to http URLs and private addresses (--webhooks-allow-insecure): for development only")
+                }
                 let app = try buildApplication(configuration: configuration, store: store, keyring: keyring, logger: logger)
                 try await app.runService()
             }

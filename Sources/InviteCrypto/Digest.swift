@@ -16,6 +16,18 @@ public enum Digest {
         return out
     }
 
+    /// SHA-256 of `input` as four 64-bit words, without allocating: a fixed-size key for
+    /// tables that remember whole messages (``VerifiedSignatureCache``).
+    public static func sha256Words(_ input: UnsafeRawBufferPointer) throws -> SIMD4<UInt64> {
+        var words = SIMD4<UInt64>()
+        var length: UInt32 = 0
+        let status = withUnsafeMutableBytes(of: &words) { output in
+            EVP_Digest(input.baseAddress, input.count, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, EVP_sha256(), nil)
+        }
+        try check(status, "EVP_Digest(SHA256)")
+        return words
+    }
+
     /// scrypt (RFC 7914) through `EVP_KDF`, for passwords people choose.
     public static func scrypt(
         password: some ContiguousBytes, salt: some ContiguousBytes,

@@ -12,6 +12,8 @@ struct APIRoutes: Sendable {
     let clock: @Sendable () -> Int64
     /// The customer's browser session, which customer calls accept instead of a bearer.
     var sessionCookie: SignedSessionCookie?
+    /// Where webhooks may be sent.
+    var webhookPolicy = WebhookURLPolicy(allowInsecure: false)
 
     var auth: BearerAuthenticator { BearerAuthenticator(store: store, sessionCookie: sessionCookie, clock: clock) }
 
@@ -29,6 +31,7 @@ struct APIRoutes: Sendable {
         v1.get("providers", use: listProviders)
         registerLifecycle(on: v1)
         v1.get("audit", use: listAudit)
+        registerWebhooks(on: v1)
     }
 
     @Sendable func issue(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -59,7 +59,11 @@ public func buildApplication(
 
     let sessionSecret = try configuration.sessionSecret ?? SessionSecret.random()
     let webSession = try WebSession(secureCookies: configuration.secureCookies, secret: sessionSecret)
-    APIRoutes(store: store, invitations: invitations, metrics: metrics, clock: clock, sessionCookie: webSession.cookie).register(on: router)
+    let webhookPolicy = WebhookURLPolicy(allowInsecure: configuration.webhooksAllowInsecure)
+    APIRoutes(
+        store: store, invitations: invitations, metrics: metrics, clock: clock, sessionCookie: webSession.cookie,
+        webhookPolicy: webhookPolicy
+    ).register(on: router)
     let signIn = PasswordSignIn(store: store, configuration: configuration)
     let pages = PageRoutes(
         store: store, invitations: invitations, metrics: metrics, signIn: signIn, sessions: webSession,
@@ -68,10 +72,12 @@ public func buildApplication(
     pages.register(on: router)
     AccountRoutes(pages: pages).register(on: router)
     LanguageRoutes(secureCookies: configuration.secureCookies).register(on: router)
-    try PortalRoutes(
+    var portal = try PortalRoutes(
         store: store, invitations: invitations, signIn: signIn,
         secureCookies: configuration.secureCookies, sessionSecret: sessionSecret, templates: Assets.templates(), clock: clock
-    ).register(on: router)
+    )
+    portal.webhookPolicy = webhookPolicy
+    portal.register(on: router)
 
     allowedMethods.load(router.routes)
 
@@ -81,6 +87,12 @@ public func buildApplication(
             AuditSealService(
                 store: store, sealer: AuditSealer(issuer: configuration.issuer, keyring: { keyring.current }), interval: interval,
                 logger: logger, clock: clock))
+    }
+    if let interval = configuration.webhookPollInterval {
+        services.append(
+            WebhookDispatcher(
+                store: store, policy: webhookPolicy, schedule: configuration.webhookRetrySchedule, pollInterval: interval,
+                metrics: metrics, logger: logger, clock: clock))
     }
     if reloadKeyring {
         services.append(KeyringReloadService(holder: keyring, interval: configuration.keyringCheckInterval, metrics: metrics))

@@ -22,7 +22,7 @@ enum Assets {
             "portal_head", "portal_foot", "portal_sign_in", "portal_password", "portal_customers", "portal_customer",
             "portal_remove", "portal_removed", "portal_providers", "portal_request", "portal_draft", "portal_invitations",
             "portal_message", "portal_add_customer", "portal_give_up", "portal_users", "account", "account_remove", "setup",
-            "portal_audit",
+            "portal_audit", "portal_webhooks",
         ] {
             templates[name] = try MustacheTemplate(string: text(name, "mustache", subdirectory: "Resources/templates"))
         }

@@ -5,6 +5,8 @@ import InviteService
 /// `application/x-www-form-urlencoded` bodies, at most 64 KiB.
 struct FormBody {
     private var fields: [String: String] = [:]
+    /// Every value of each name, in order: for checkboxes that share a name.
+    private var all: [String: [String]] = [:]
 
     static func read(_ request: Request, context: AppRequestContext) async throws -> FormBody {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
@@ -16,7 +18,9 @@ struct FormBody {
         for pair in String(decoding: buffer.readableBytesView, as: UTF8.self).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = Self.decode(parts[0]) else { continue }
-            form.fields[name] = parts.count > 1 ? Self.decode(parts[1]) : ""
+            let value = parts.count > 1 ? Self.decode(parts[1]) : ""
+            form.fields[name] = value
+            if let value { form.all[name, default: []].append(value) }
         }
         return form
     }
@@ -26,4 +30,6 @@ struct FormBody {
     }
 
     subscript(name: String) -> String? { fields[name] }
+
+    func values(_ name: String) -> [String] { all[name] ?? [] }
 }

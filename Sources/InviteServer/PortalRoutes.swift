@@ -24,6 +24,8 @@ struct PortalRoutes: Sendable {
     var renderer: HTMLRenderer { HTMLRenderer(templates: templates, csrf: csrf) }
     let sessions: PortalSession
     let signIn: PasswordSignIn
+    /// Where webhooks may be sent.
+    var webhookPolicy = WebhookURLPolicy(allowInsecure: false)
 
     static let script = Assets.text("portal", "js", subdirectory: "Resources")
     static let pageSize = 50
@@ -66,6 +68,10 @@ struct PortalRoutes: Sendable {
         portal.post("users/{id}/enable", use: enableUser)
         portal.post("users/{id}/reset", use: resetUser)
         portal.get("audit", use: auditLog)
+        portal.get("webhooks", use: webhooksPage)
+        portal.post("webhooks", use: addWebhook)
+        portal.post("webhooks/{id}/rotate", use: rotateWebhook)
+        portal.post("webhooks/{id}/remove", use: removeWebhook)
         portal.get("providers", use: providers)
         portal.get("invitations", use: invitationList)
         portal.get("invitations/new", use: newInvitation)

@@ -53,6 +53,24 @@ struct JSONBody {
         return flag
     }
 
+    /// An array of strings, each named at most once.
+    func stringArray(_ name: String, maxCount: Int = 16) throws -> [String]? {
+        guard let value = value(name) else { return nil }
+        guard case .array(let items) = value, items.count <= maxCount else {
+            throw APIError.invalidRequest(CatalogText("problem.member_not_string_array", ["member": name, "maximum": String(maxCount)]))
+        }
+        let strings = try items.map { item -> String in
+            guard case .string(let text) = item else {
+                throw APIError.invalidRequest(CatalogText("problem.member_not_strings", ["member": name]))
+            }
+            return text
+        }
+        guard Set(strings).count == strings.count else {
+            throw APIError.invalidRequest(CatalogText("problem.member_repeats", ["member": name]))
+        }
+        return strings
+    }
+
     func integer(_ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
         guard let value = value(name) else { return nil }
         guard case .integer(let number) = value, range.contains(number) else {

@@ -1,3 +1,4 @@
+public import InviteService
 public import InviteStore
 
 /// What `invitelink serve` needs to run.
@@ -27,6 +28,12 @@ public struct ServerConfiguration: Sendable {
     /// How often the service seals new audit entries into a checkpoint (DESIGN.md §8: within
     /// 2 minutes of their commit); nil: never (tests that seal by hand).
     public var auditSealInterval: Duration? = .seconds(60)
+    /// Webhook deliveries (DESIGN.md §9): whether `http` and private addresses are allowed
+    /// (development and tests only), the retry schedule, and how often due deliveries are
+    /// looked for; a nil interval: no dispatcher (tests that dispatch by hand).
+    public var webhooksAllowInsecure = false
+    public var webhookRetrySchedule = WebhookRetrySchedule.standard
+    public var webhookPollInterval: Duration? = .milliseconds(500)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicURL: String = "http://127.0.0.1:8080",

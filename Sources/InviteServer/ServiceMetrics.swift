@@ -30,6 +30,9 @@ public final class ServiceMetrics: Sendable {
     }
 
     private static var requests: MetricNameDescriptor { name("http_requests_total", help: "HTTP requests by route and status") }
+    private static var webhookDeliveries: MetricNameDescriptor {
+        name("webhook_attempts_total", help: "Webhook delivery attempts, by outcome: delivered, retry, failed")
+    }
     private static var verificationFailures: MetricNameDescriptor {
         name("verification_failures_total", help: "Invitation links refused, by reason code")
     }
@@ -69,6 +72,19 @@ public final class ServiceMetrics: Sendable {
     }
 
     func recordAcceptance() { acceptances.increment() }
+
+    /// One webhook attempt's outcome (`delivered`, `retry`, `failed`).
+    func recordWebhookAttempt(_ outcome: String) {
+        registry.makeCounter(descriptor: Self.webhookDeliveries, labels: [("outcome", outcome)]).increment()
+    }
+
+    /// The age of the oldest pending webhook delivery, 0 when none is pending.
+    func recordOldestPendingWebhook(seconds: Int64) {
+        registry.makeGauge(
+            descriptor: Self.name("webhook_oldest_pending", unit: "seconds", help: "Age of the oldest webhook delivery not yet made"),
+            labels: []
+        ).set(Double(seconds))
+    }
 
     func recordKeyringReloadFailure() { keyringReloadFailures.increment() }
 

@@ -127,17 +127,20 @@ public struct AuditVerifier: Sendable {
         var report = AuditReport()
         var previous: CheckpointClaims?
         var pending: [AuditEntry] = []
-        var links: [Int64: [UInt8]] = [:]
+        var links: [Int64: [UInt8]] = [:], previousLinks: [Int64: [UInt8]] = [:]
         for (number, line) in lines.enumerated() where !line.isEmpty {
             switch try AuditExport.parse(line) {
-            case .entry(let entry, let link):
+            case .entry(let entry, let link, let previousLink):
                 pending.append(entry)
                 if let seq = entry.seq, let link { links[seq] = link }
+                if let seq = entry.seq, let previousLink { previousLinks[seq] = previousLink }
             case .checkpoint(let token):
                 let lower = previous?.last ?? ((try? claims(of: token))?.first ?? 1) - 1
                 let covered = pending.filter { ($0.seq ?? 0) > lower }
                 let coveredLinks = links.filter { $0.key > lower }
-                if let problem = check(token, stored: nil, after: previous, entries: covered, links: coveredLinks) {
+                if let problem = check(
+                    token, stored: nil, after: previous, entries: covered, links: coveredLinks, previousLinks: previousLinks)
+                {
                     report.problem = problem
                     return report
                 }
@@ -152,6 +155,7 @@ public struct AuditVerifier: Sendable {
                 report.entries += covered.count
                 pending = []
                 links = [:]
+                previousLinks = [:]
             }
         }
         report.unsealed = pending.count
@@ -167,7 +171,8 @@ public struct AuditVerifier: Sendable {
 
     /// The first problem of one checkpoint and the entries of its range, or nil.
     func check(
-        _ token: String, stored: AuditCheckpoint?, after previous: CheckpointClaims?, entries: [AuditEntry], links: [Int64: [UInt8]]?
+        _ token: String, stored: AuditCheckpoint?, after previous: CheckpointClaims?, entries: [AuditEntry], links: [Int64: [UInt8]]?,
+        previousLinks: [Int64: [UInt8]]? = nil
     ) -> AuditProblem? {
         if let kid = Self.kid(of: token), revoked.contains(kid) {
             return AuditProblem(
@@ -200,8 +205,15 @@ public struct AuditVerifier: Sendable {
         // part is the first entry touched.
         let linkSeqs = links.map { $0.keys.sorted() } ?? []
         var nextLink = 0
+        // In an export, each entry also names the link before it: a line removed shows as an
+        // entry whose named predecessor is not the entry before it in the file.
+        var lastSeq = (previous?.last ?? claims.first - 1)
         for entry in entries {
             let seq = entry.seq ?? 0
+            if let named = previousLinks?[seq], named != head {
+                return AuditProblem(kind: .deleted, seq: lastSeq + 1, message: "an entry after \(lastSeq) was sealed and is gone: deleted")
+            }
+            defer { lastSeq = seq }
             while nextLink < linkSeqs.count, linkSeqs[nextLink] < seq {
                 return AuditProblem(
                     kind: .deleted, seq: linkSeqs[nextLink], message: "entry \(linkSeqs[nextLink]) was sealed and is gone: deleted")
@@ -224,6 +236,9 @@ public struct AuditVerifier: Sendable {
         if nextLink < linkSeqs.count {
             return AuditProblem(
                 kind: .deleted, seq: linkSeqs[nextLink], message: "entry \(linkSeqs[nextLink]) was sealed and is gone: deleted")
+        }
+        if previousLinks != nil, lastSeq < claims.last, Base64URL.encode(head) != claims.head {
+            return AuditProblem(kind: .deleted, seq: lastSeq + 1, message: "an entry after \(lastSeq) was sealed and is gone: deleted")
         }
         guard Base64URL.encode(head) == claims.head, Int64(entries.count) == claims.count else {
             let first = entries.first?.seq ?? claims.first
@@ -254,12 +269,14 @@ public struct AuditVerifier: Sendable {
 /// What `audit verify --file` reads back; the links let it name the first entry touched.
 public enum AuditExport {
     public enum Line {
-        case entry(AuditEntry, link: [UInt8]?)
+        case entry(AuditEntry, link: [UInt8]?, previous: [UInt8]?)
         case checkpoint(String)
     }
 
-    public static func line(_ entry: AuditEntry, link: [UInt8]?) -> String {
+    /// An entry's line: its canonical JSON, its sealed `link` and the `prev` link it chains from.
+    public static func line(_ entry: AuditEntry, link: [UInt8]?, previous: [UInt8]?) -> String {
         var line = "{\"type\":\"entry\"," + entry.canonicalJSON.dropFirst().dropLast()
+        if let previous { line += ",\"prev\":\"\(Base64URL.encode(previous))\"" }
         if let link { line += ",\"link\":\"\(Base64URL.encode(link))\"" }
         return line + "}"
     }
@@ -298,7 +315,7 @@ public enum AuditExport {
                 AuditEntry(
                     seq: seq, at: time, actor: actor, action: action, subject: subject, detail: details == "{}" ? "" : details,
                     partnerID: optional("partner_id"), customerID: optional("customer_id")),
-                link: optional("link").flatMap { Base64URL.decode($0) })
+                link: optional("link").flatMap { Base64URL.decode($0) }, previous: optional("prev").flatMap { Base64URL.decode($0) })
         default:
             throw invalid
         }

@@ -21,6 +21,8 @@ struct PageCursor: Equatable {
         case users = "u1"
         /// Audit entries: (0, seq).
         case audit = "l1"
+        /// Webhook deliveries, newest first: (0, id).
+        case deliveries = "d1"
     }
 
     var list: List

@@ -37,6 +37,51 @@ enum PostgresSchema {
         Migration(version: 3, name: "sign-in failures per address, session versions", statements: v3),
         Migration(version: 4, name: "both sides of a relationship: disabled users, setup links", statements: v4),
         Migration(version: 5, name: "audit trail: actor kinds, scopes, checkpoints", statements: v5),
+        Migration(version: 6, name: "webhooks", statements: v6),
+    ]
+
+    /// As SQLite's v6.
+    private static let v6 = [
+        """
+        CREATE TABLE webhooks (
+            id                     TEXT COLLATE "C" PRIMARY KEY,
+            partner_id             TEXT COLLATE "C" NOT NULL REFERENCES partners(id),
+            url                    TEXT NOT NULL,
+            events                 TEXT NOT NULL,
+            secret                 TEXT NOT NULL,
+            previous_secret        TEXT,
+            previous_secret_until  BIGINT,
+            created_at             BIGINT NOT NULL,
+            removed_at             BIGINT
+        )
+        """,
+        "CREATE INDEX webhooks_of_partner ON webhooks (partner_id) WHERE removed_at IS NULL",
+        """
+        CREATE TABLE webhook_deliveries (
+            id               BIGSERIAL PRIMARY KEY,
+            endpoint_id      TEXT COLLATE "C" NOT NULL REFERENCES webhooks(id),
+            event_seq        BIGINT NOT NULL,
+            event_type       TEXT NOT NULL,
+            status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts         BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at  BIGINT,
+            claimed_until    BIGINT,
+            last_status      BIGINT,
+            last_error       TEXT,
+            created_at       BIGINT NOT NULL,
+            updated_at       BIGINT NOT NULL,
+            UNIQUE (endpoint_id, event_seq)
+        )
+        """,
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'",
+        "CREATE INDEX webhook_deliveries_of_endpoint ON webhook_deliveries (endpoint_id, id)",
+        """
+        CREATE TABLE webhook_fanout (
+            id        BIGINT PRIMARY KEY CHECK (id = 1),
+            last_seq  BIGINT NOT NULL
+        )
+        """,
+        "INSERT INTO webhook_fanout (id, last_seq) SELECT 1, COALESCE(max(id), 0) FROM audit_log",
     ]
 
     /// As SQLite's v5, and one thing only PostgreSQL needs: an entry's `seq` is taken by a

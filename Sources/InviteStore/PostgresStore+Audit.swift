@@ -5,9 +5,10 @@ internal import PostgresNIO
 /// makes harder: with many writers, an entry can commit after one with a higher `seq`.
 extension PostgresStore {
     static let auditColumns = "id, at, actor, actor_kind, action, subject, detail, partner_id, customer_id"
-    /// Key of the transaction-scoped advisory lock a seal takes, so one instance at a time
-    /// writes a checkpoint. ("auditsel" in ASCII.)
-    static let sealLockKey: Int64 = 0x6175_6469_7473_656C
+    /// The transaction-scoped advisory lock a seal takes, so one instance at a time writes a
+    /// checkpoint; keyed by the schema, so installations sharing a database do not wait on
+    /// each other.
+    static let sealLock = "pg_try_advisory_xact_lock(hashtextextended(current_schema() || ':audit-seal', 0))"
 
     /// Inserts `entry` as given, its actor kind included.
     static func insert(_ db: PostgresConnection, _ entry: AuditEntry) async throws {
@@ -83,20 +84,18 @@ extension PostgresStore {
     /// and the seal is left to the next round.
     static let sealHorizonWait: Duration = .seconds(5)
 
-    /// Seals without ever skipping an entry, and without holding anything an acceptance waits
-    /// for.
+    /// The highest `seq` below which every entry is final (committed, or never to be), after
+    /// waiting without locks for the transactions that might still commit one; nil when no
+    /// entry was ever written or a transaction stays open past ``sealHorizonWait``.
     ///
     /// Entries take their `seq` from a sequence, in a trigger that first gives the transaction
     /// its id, and commit in any order: a `seq` can become visible after a higher one, or never
-    /// (a rollback). So the seal first notes the last `seq` handed out and the first
-    /// transaction id not yet assigned, then waits, without locks, until every transaction
-    /// below that id has ended (the snapshot's `xmin` passes it). Every transaction that took a
-    /// `seq` up to the noted one had its id by then, so from then on each such `seq` is
-    /// committed or never will be, and the entries up to it are final. They are read, hashed
-    /// and signed outside any transaction; the write takes a transaction-scoped advisory lock
-    /// (one sealer at a time across instances; a second stands down), checks that no other
-    /// checkpoint was written meanwhile, and inserts the links and the checkpoint.
-    public func sealAudit(at: UnixTime, limit: Int, sign: @Sendable (CheckpointDraft) throws -> String) async throws -> AuditCheckpoint? {
+    /// (a rollback). So this notes the last `seq` handed out and the first transaction id not
+    /// yet assigned, then waits until every transaction below that id has ended (the snapshot's
+    /// `xmin` passes it). Every transaction that took a `seq` up to the noted one had its id by
+    /// then, so from then on each such `seq` is committed or never will be. Sealing and the
+    /// webhook fan-out both read up to it.
+    func auditHorizon() async throws -> Int64? {
         let (issued, horizonXID) = try await read { db in
             try await db.rows(
                 "SELECT pg_sequence_last_value('audit_log_seq'), pg_snapshot_xmax(pg_current_snapshot())::TEXT"
@@ -108,10 +107,21 @@ extension PostgresStore {
             let passed = try await read { db in
                 try await db.rows("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= \(horizonXID)::xid8")[0].decode(Bool.self)
             }
-            if passed { break }
+            if passed { return issued }
             guard ContinuousClock.now < deadline else { return nil }
             try await Task.sleep(for: .milliseconds(10))
         }
+    }
+
+    /// Seals without ever skipping an entry, and without holding anything an acceptance waits
+    /// for.
+    ///
+    /// It reads up to ``auditHorizon()``, where every entry is final. The entries are read,
+    /// hashed and signed outside any transaction; the write takes a transaction-scoped advisory lock
+    /// (one sealer at a time across instances; a second stands down), checks that no other
+    /// checkpoint was written meanwhile, and inserts the links and the checkpoint.
+    public func sealAudit(at: UnixTime, limit: Int, sign: @Sendable (CheckpointDraft) throws -> String) async throws -> AuditCheckpoint? {
+        guard let issued = try await auditHorizon() else { return nil }
         let (base, entries) = try await read { db -> ((last: Int64, head: [UInt8]), [AuditEntry]) in
             let last = try await db.rows("SELECT last_seq, head FROM audit_checkpoints ORDER BY last_seq DESC LIMIT 1").first
             let base: (last: Int64, head: [UInt8])
@@ -141,7 +151,7 @@ extension PostgresStore {
         let token = try sign(draft)
         let (sealedSeqs, sealedLinks) = (seqs, links)
         return try await write { db -> AuditCheckpoint? in
-            guard try await db.rows("SELECT pg_try_advisory_xact_lock(\(Self.sealLockKey))")[0].decode(Bool.self) else { return nil }
+            guard try await db.rows("SELECT \(unescaped: Self.sealLock)")[0].decode(Bool.self) else { return nil }
             let current = try await db.rows("SELECT COALESCE(max(last_seq), 0) FROM audit_checkpoints")[0].decode(Int64.self)
             guard current == base.last else { return nil }
             try await db.run(

@@ -167,4 +167,36 @@ public protocol RelationshipStore: Sendable {
     /// entry: on PostgreSQL it waits until no transaction that could still commit a lower
     /// `seq` is running, and takes nothing that acceptances wait for.
     func sealAudit(at: UnixTime, limit: Int, sign: @Sendable (CheckpointDraft) throws -> String) async throws -> AuditCheckpoint?
+
+    // MARK: Webhooks
+
+    /// Registers an endpoint, with its audit entry. Throws `.unknownPartner` for a missing partner.
+    func addWebhook(_ endpoint: WebhookEndpoint, actor: String) async throws
+    /// The partner's endpoints, oldest first.
+    func webhooks(partnerID: String) async throws -> [WebhookEndpoint]
+    /// The partner's endpoint `id`; nil when missing, removed or another partner's.
+    func webhook(id: String, partnerID: String) async throws -> WebhookEndpoint?
+    /// Removes the partner's endpoint: no more deliveries to it. Throws `.notFound`.
+    func removeWebhook(id: String, partnerID: String, at: UnixTime, actor: String) async throws
+    /// Replaces the secret; the old one keeps signing (beside the new) until `keepPreviousUntil`.
+    /// Throws `.notFound`. Returns the endpoint as it is now.
+    func rotateWebhookSecret(
+        id: String, partnerID: String, newSecret: String, keepPreviousUntil: UnixTime, at: UnixTime, actor: String
+    ) async throws -> WebhookEndpoint
+    /// The deliveries to the partner's endpoint, newest first, a page at a time; nil when the
+    /// endpoint is not the partner's.
+    func webhookDeliveries(endpointID: String, partnerID: String, page: PageRequest) async throws -> Page<WebhookDelivery>?
+    /// Turns audit entries that are webhook events (``WebhookEventType``) into pending
+    /// deliveries to every endpoint of the partner each concerns that asked for the type and
+    /// existed when it happened, exactly once each: one fan-out at a time, from a durable
+    /// cursor, never skipping an entry that commits late. The number of deliveries made.
+    func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> Int
+    /// Claims up to `limit` pending deliveries due at `now` for one attempt each, for `lease`
+    /// seconds: no other claim (on any instance) takes them until the lease ends, so a crashed
+    /// instance's attempts are made again by another.
+    func claimWebhookDeliveries(now: UnixTime, limit: Int, lease: Int64) async throws -> [WebhookJob]
+    /// Records an attempt's outcome and ends the claim.
+    func recordWebhookAttempt(deliveryID: Int64, outcome: WebhookAttemptOutcome, at: UnixTime) async throws
+    /// When the oldest pending delivery was made, if any: for the oldest-event-age metric.
+    func oldestPendingWebhookDelivery() async throws -> UnixTime?
 }

@@ -26,6 +26,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v5") { db in
             try db.execute(sql: v5)
         }
+        migrator.registerMigration("v6") { db in
+            try db.execute(sql: v6)
+        }
         return migrator
     }
 
@@ -215,5 +218,45 @@ enum SQLiteSchema {
             seq   INTEGER PRIMARY KEY NOT NULL,
             link  BLOB NOT NULL
         ) STRICT;
+        """
+
+    /// Webhooks (DESIGN.md §9): endpoints, and one delivery row per event and endpoint. The
+    /// events themselves are audit entries (written in each change's own transaction); a
+    /// fan-out turns them into deliveries from the cursor in `webhook_fanout`.
+    private static let v6 = """
+        CREATE TABLE webhooks (
+            id                     TEXT PRIMARY KEY NOT NULL,
+            partner_id             TEXT NOT NULL REFERENCES partners(id),
+            url                    TEXT NOT NULL,
+            events                 TEXT NOT NULL,
+            secret                 TEXT NOT NULL,
+            previous_secret        TEXT,
+            previous_secret_until  INTEGER,
+            created_at             INTEGER NOT NULL,
+            removed_at             INTEGER
+        ) STRICT;
+        CREATE INDEX webhooks_of_partner ON webhooks (partner_id) WHERE removed_at IS NULL;
+        CREATE TABLE webhook_deliveries (
+            id               INTEGER PRIMARY KEY,
+            endpoint_id      TEXT NOT NULL REFERENCES webhooks(id),
+            event_seq        INTEGER NOT NULL,
+            event_type       TEXT NOT NULL,
+            status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at  INTEGER,
+            claimed_until    INTEGER,
+            last_status      INTEGER,
+            last_error       TEXT,
+            created_at       INTEGER NOT NULL,
+            updated_at       INTEGER NOT NULL,
+            UNIQUE (endpoint_id, event_seq)
+        ) STRICT;
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX webhook_deliveries_of_endpoint ON webhook_deliveries (endpoint_id, id);
+        CREATE TABLE webhook_fanout (
+            id        INTEGER PRIMARY KEY CHECK (id = 1),
+            last_seq  INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO webhook_fanout (id, last_seq) SELECT 1, COALESCE(max(id), 0) FROM audit_log;
         """
 }

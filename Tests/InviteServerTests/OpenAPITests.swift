@@ -47,6 +47,10 @@ struct OpenAPITests {
         Route(method: "GET", path: "/setup"), Route(method: "POST", path: "/setup"),
         // DESIGN.md §8 (AuditTests).
         Route(method: "GET", path: "/v1/audit"),
+        // DESIGN.md §9 (WebhookTests).
+        Route(method: "POST", path: "/v1/webhooks"), Route(method: "GET", path: "/v1/webhooks"),
+        Route(method: "DELETE", path: "/v1/webhooks/{id}"), Route(method: "POST", path: "/v1/webhooks/{id}/rotate-secret"),
+        Route(method: "GET", path: "/v1/webhooks/{id}/deliveries"),
         // DESIGN.md §10 (LanguageTests).
         Route(method: "GET", path: "/language"),
     ]

@@ -233,8 +233,10 @@ struct AuditContractTests {
         let (subject, seqs) = try await Self.sealedLog(backend, keys: keys)
         var lines: [String] = []
         let links = try await subject.store.auditChainLinks(1...(seqs.last ?? 1))
+        var previous = AuditChain.genesis
         for entry in try await subject.store.auditEntries(AuditQuery(throughSeq: seqs.last), page: PageRequest(limit: 200)).items {
-            lines.append(AuditExport.line(entry, link: links[entry.seq ?? 0]))
+            lines.append(AuditExport.line(entry, link: links[entry.seq ?? 0], previous: previous))
+            previous = links[entry.seq ?? 0] ?? previous
         }
         lines.append(AuditExport.line(checkpoint: try #require(try await subject.store.auditCheckpoints().first).token))
         let clean = try keys.verifier().verify(export: lines)
@@ -242,6 +244,14 @@ struct AuditContractTests {
         var altered = lines
         altered[2] = altered[2].replacingOccurrences(of: "\"subject\":\"", with: "\"subject\":\"x")
         #expect(try keys.verifier().verify(export: altered).problem?.seq == seqs[2])
+        var removed = lines
+        removed.remove(at: 3)
+        let deleted = try keys.verifier().verify(export: removed).problem
+        #expect(deleted?.seq == seqs[3] && deleted?.kind == .deleted, "\(String(describing: deleted))")
+        var lastRemoved = lines
+        lastRemoved.remove(at: seqs.count - 1)
+        let lastDeleted = try keys.verifier().verify(export: lastRemoved).problem
+        #expect(lastDeleted?.seq == seqs.last && lastDeleted?.kind == .deleted, "\(String(describing: lastDeleted))")
         // The second half alone, from its own checkpoint: what a pruned log keeps.
         #expect(
             try keys.verifier().verify(export: Array(lines.dropFirst(3))).problem != nil, "a checkpoint without its first entries verified")

@@ -19,7 +19,7 @@ fi
 log=$(mktemp "${TMPDIR:-/tmp}/invitelink-scripts.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
-for script in openssl_interop.sh openssl_round.sh jose_interop.py keyring_concurrency.sh keyring_sigkill.sh keyring_fail_closed.sh hostile_numbers.sh cli_errors.sh graceful_shutdown.sh api_fuzz.sh server_sigkill.sh two_instances.sh rotation_under_load.sh; do
+for script in openssl_interop.sh openssl_round.sh jose_interop.py keyring_concurrency.sh keyring_sigkill.sh keyring_fail_closed.sh hostile_numbers.sh cli_errors.sh audit_cli.sh graceful_shutdown.sh api_fuzz.sh server_sigkill.sh two_instances.sh rotation_under_load.sh; do
     start=$SECONDS
     if "$HERE/$script" >"$log" 2>&1; then
         echo "PASS $script ($((SECONDS - start))s)"

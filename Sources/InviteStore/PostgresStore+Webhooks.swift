@@ -1,0 +1,213 @@
+internal import Foundation
+internal import PostgresNIO
+
+/// Webhook endpoints and deliveries (DESIGN.md §9) with several instances: the fan-out runs
+/// one at a time under an advisory lock and reads only up to the audit horizon (so no entry
+/// that commits late is skipped), and claims take due rows with `FOR UPDATE SKIP LOCKED`, so
+/// each attempt is made by exactly one instance.
+extension PostgresStore {
+    static let webhookColumns = "id, partner_id, url, events, secret, previous_secret, previous_secret_until, created_at"
+    static let deliveryColumns = """
+        id, endpoint_id, event_seq, event_type, status, attempts, next_attempt_at, last_status, last_error, created_at, updated_at
+        """
+    /// The transaction-scoped advisory lock of the webhook fan-out, keyed by the schema as
+    /// ``sealLock`` is.
+    static let fanOutLock = "pg_try_advisory_xact_lock(hashtextextended(current_schema() || ':webhook-fan-out', 0))"
+
+    public func addWebhook(_ endpoint: WebhookEndpoint, actor: String) async throws {
+        try await write { db in
+            guard try await Self.partner(db, id: endpoint.partnerID) != nil else {
+                throw StoreError(.unknownPartner, "no partner \(endpoint.partnerID)")
+            }
+            let events = WebhookEventType.stored(endpoint.events)
+            try await db.run(
+                """
+                INSERT INTO webhooks (id, partner_id, url, events, secret, created_at)
+                VALUES (\(endpoint.id), \(endpoint.partnerID), \(endpoint.url), \(events), \(endpoint.secret), \(endpoint.createdAt))
+                """)
+            try await Self.audit(
+                db, at: endpoint.createdAt, actor: actor, action: "webhook.added", subject: endpoint.id,
+                detail: ["url": endpoint.url, "events": events], partner: endpoint.partnerID)
+        }
+    }
+
+    public func webhooks(partnerID: String) async throws -> [WebhookEndpoint] {
+        try await read { db in
+            try await db.rows(
+                """
+                SELECT \(unescaped: Self.webhookColumns) FROM webhooks
+                WHERE partner_id = \(partnerID) AND removed_at IS NULL ORDER BY created_at, id
+                """
+            ).map(Self.webhook(row:))
+        }
+    }
+
+    public func webhook(id: String, partnerID: String) async throws -> WebhookEndpoint? {
+        try await read { db in
+            try await db.rows(
+                """
+                SELECT \(unescaped: Self.webhookColumns) FROM webhooks
+                WHERE id = \(id) AND partner_id = \(partnerID) AND removed_at IS NULL
+                """
+            ).first.map(Self.webhook(row:))
+        }
+    }
+
+    public func removeWebhook(id: String, partnerID: String, at: UnixTime, actor: String) async throws {
+        try await write { db in
+            let removed = try await db.rows(
+                "UPDATE webhooks SET removed_at = \(at) WHERE id = \(id) AND partner_id = \(partnerID) AND removed_at IS NULL RETURNING id")
+            guard !removed.isEmpty else { throw StoreError(.notFound, "no webhook \(id)") }
+            try await db.run(
+                """
+                UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint removed', updated_at = \(at)
+                WHERE endpoint_id = \(id) AND status = 'pending'
+                """)
+            try await Self.audit(db, at: at, actor: actor, action: "webhook.removed", subject: id, partner: partnerID)
+        }
+    }
+
+    public func rotateWebhookSecret(
+        id: String, partnerID: String, newSecret: String, keepPreviousUntil: UnixTime, at: UnixTime, actor: String
+    ) async throws -> WebhookEndpoint {
+        try await write { db in
+            let rows = try await db.rows(
+                """
+                UPDATE webhooks SET previous_secret = secret, previous_secret_until = \(keepPreviousUntil), secret = \(newSecret)
+                WHERE id = \(id) AND partner_id = \(partnerID) AND removed_at IS NULL
+                RETURNING \(unescaped: Self.webhookColumns)
+                """)
+            guard let row = rows.first else { throw StoreError(.notFound, "no webhook \(id)") }
+            try await Self.audit(
+                db, at: at, actor: actor, action: "webhook.secret_rotated", subject: id,
+                detail: ["previous_secret_until": String(keepPreviousUntil)], partner: partnerID)
+            return try Self.webhook(row: row)
+        }
+    }
+
+    public func webhookDeliveries(endpointID: String, partnerID: String, page: PageRequest) async throws -> Page<WebhookDelivery>? {
+        let before = try page.cursor.map { try PageCursor.position($0, in: .deliveries).id } ?? Int64.max
+        let limit = page.limit
+        return try await read { db in
+            guard
+                try await db.rows(
+                    "SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = \(endpointID) AND partner_id = \(partnerID))"
+                )[0].decode(Bool.self)
+            else { return nil }
+            let rows = try await db.rows(
+                """
+                SELECT \(unescaped: Self.deliveryColumns) FROM webhook_deliveries
+                WHERE endpoint_id = \(endpointID) AND id < \(before) ORDER BY id DESC LIMIT \(Int64(limit + 1))
+                """)
+            let items = try rows.prefix(limit).map(Self.delivery(row:))
+            let next = rows.count > limit ? items.last.map { PageCursor(list: .deliveries, time: 0, key: String($0.id)).encoded } : nil
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    public func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> Int {
+        guard let horizon = try await auditHorizon() else { return 0 }
+        return try await write { db in
+            guard try await db.rows("SELECT \(unescaped: Self.fanOutLock)")[0].decode(Bool.self) else { return 0 }
+            let last = try await db.rows("SELECT last_seq FROM webhook_fanout WHERE id = 1")[0].decode(Int64.self)
+            let upTo = min(horizon, last + Int64(limit))
+            guard upTo > last else { return 0 }
+            let made = try await db.rows(
+                """
+                WITH made AS (
+                    INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_type, status, attempts, next_attempt_at,
+                                                    created_at, updated_at)
+                    SELECT w.id, a.id, e.type, 'pending', 0, \(at), \(at), \(at)
+                    FROM audit_log a
+                    JOIN (\(unescaped: WebhookSQL.eventTypes)) e ON e.action = a.action
+                    JOIN webhooks w ON w.partner_id = a.partner_id AND w.removed_at IS NULL AND w.created_at <= a.at
+                                   AND (',' || w.events || ',') LIKE ('%,' || e.type || ',%')
+                    WHERE a.id > \(last) AND a.id <= \(upTo)
+                    ON CONFLICT (endpoint_id, event_seq) DO NOTHING
+                    RETURNING 1
+                ) SELECT count(*) FROM made
+                """)[0].decode(Int64.self)
+            try await db.run("UPDATE webhook_fanout SET last_seq = \(upTo) WHERE id = 1")
+            return Int(made)
+        }
+    }
+
+    public func claimWebhookDeliveries(now: UnixTime, limit: Int, lease: Int64) async throws -> [WebhookJob] {
+        try await write { db in
+            let claimed = try await db.rows(
+                """
+                WITH due AS (
+                    SELECT id FROM webhook_deliveries
+                    WHERE status = 'pending' AND next_attempt_at <= \(now) AND (claimed_until IS NULL OR claimed_until <= \(now))
+                    ORDER BY next_attempt_at, id LIMIT \(Int64(limit))
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE webhook_deliveries d SET claimed_until = \(now + lease), attempts = d.attempts + 1, updated_at = \(now)
+                FROM due WHERE d.id = due.id
+                RETURNING d.id, d.endpoint_id, d.event_seq, d.event_type, d.status, d.attempts, d.next_attempt_at, d.last_status,
+                          d.last_error, d.created_at, d.updated_at
+                """
+            ).map(Self.delivery(row:))
+            guard !claimed.isEmpty else { return [] }
+            let endpointIDs = Array(Set(claimed.map(\.endpointID))), seqs = claimed.map(\.eventSeq)
+            var endpoints: [String: WebhookEndpoint] = [:]
+            for row in try await db.rows("SELECT \(unescaped: Self.webhookColumns) FROM webhooks WHERE id = ANY(\(endpointIDs))") {
+                let endpoint = try Self.webhook(row: row)
+                endpoints[endpoint.id] = endpoint
+            }
+            var events: [Int64: AuditEntry] = [:]
+            for row in try await db.rows("SELECT \(unescaped: Self.auditColumns) FROM audit_log WHERE id = ANY(\(seqs))") {
+                let entry = try Self.auditEntry(row: row)
+                events[entry.seq ?? 0] = entry
+            }
+            return try claimed.map { delivery in
+                guard let endpoint = endpoints[delivery.endpointID], let event = events[delivery.eventSeq] else {
+                    throw Self.corrupt("webhook_deliveries")
+                }
+                return WebhookJob(delivery: delivery, endpoint: endpoint, event: event)
+            }
+        }
+    }
+
+    public func recordWebhookAttempt(deliveryID: Int64, outcome: WebhookAttemptOutcome, at: UnixTime) async throws {
+        let (status, code, error, next) = WebhookSQL.columns(of: outcome)
+        try await write { db in
+            if outcome == .released {
+                try await db.run("UPDATE webhook_deliveries SET claimed_until = NULL, attempts = attempts - 1 WHERE id = \(deliveryID)")
+                return
+            }
+            try await db.run(
+                """
+                UPDATE webhook_deliveries SET status = \(status), last_status = \(code), last_error = \(error),
+                                              next_attempt_at = \(next), claimed_until = NULL, updated_at = \(at)
+                WHERE id = \(deliveryID)
+                """)
+        }
+    }
+
+    public func oldestPendingWebhookDelivery() async throws -> UnixTime? {
+        try await read { db in
+            try await db.rows("SELECT min(created_at) FROM webhook_deliveries WHERE status = 'pending'")[0].decode(UnixTime?.self)
+        }
+    }
+
+    static func webhook(row: PostgresRow) throws -> WebhookEndpoint {
+        let (id, partnerID, url, events, secret, previous, previousUntil, createdAt) =
+            try row.decode((String, String, String, String, String, String?, UnixTime?, UnixTime).self)
+        return WebhookEndpoint(
+            id: id, partnerID: partnerID, url: url, events: WebhookEventType.parse(stored: events), secret: secret,
+            previousSecret: previous, previousSecretUntil: previousUntil, createdAt: createdAt)
+    }
+
+    static func delivery(row: PostgresRow) throws -> WebhookDelivery {
+        let (id, endpointID, seq, typeText, statusText, attempts, next, lastStatus, lastError, createdAt, updatedAt) =
+            try row.decode((Int64, String, Int64, String, String, Int64, UnixTime?, Int64?, String?, UnixTime, UnixTime).self)
+        guard let type = WebhookEventType(rawValue: typeText), let status = WebhookDelivery.Status(rawValue: statusText) else {
+            throw corrupt("webhook_deliveries")
+        }
+        return WebhookDelivery(
+            id: id, endpointID: endpointID, eventSeq: seq, eventType: type, status: status, attempts: Int(attempts),
+            nextAttemptAt: next, lastStatusCode: lastStatus.map(Int.init), lastError: lastError, createdAt: createdAt,
+            updatedAt: updatedAt)
+    }
+}
