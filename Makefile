@@ -89,15 +89,18 @@ browser-deps:
 browser-test: browser-deps
 	swift build --product invitelink
 	INVITELINK=$(BIN) timeout 200 python3 Tests/browser/test_portal.py
+	INVITELINK=$(BIN) timeout 120 python3 Tests/browser/test_languages.py
 
 # The same against the binary `make test` already built (building the product alone would
 # recompile every module without -enable-testing).
 browser-run: browser-deps
 	INVITELINK=$(BIN) timeout 200 python3 Tests/browser/test_portal.py
+	INVITELINK=$(BIN) timeout 120 python3 Tests/browser/test_languages.py
 
 screenshots: browser-deps
 	swift build --product invitelink
 	INVITELINK=$(BIN) timeout 200 python3 Tests/browser/test_portal.py --docs
+	INVITELINK=$(BIN) timeout 120 python3 Tests/browser/test_languages.py --docs
 # ---- end of web pages in a real browser ----------------------------------------------------
 
 # ---- Fuzzing token verification (Fuzz/, scripts/fuzz.sh) ----------------------------------

@@ -1,4 +1,5 @@
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
 
@@ -24,12 +25,12 @@ extension APIRoutes {
         var query = AuditQuery()
         if let since = request.uri.queryParameters["since"] {
             guard let time = RFC3339.parseTime(String(since)) else {
-                throw APIError.invalidRequest("since must be an RFC 3339 time or Unix seconds")
+                throw APIError.invalidRequest(CatalogText("problem.since_invalid"))
             }
             query.since = time
         }
         if let action = request.uri.queryParameters["action"] {
-            guard (1...64).contains(action.utf8.count) else { throw APIError.invalidRequest("action must be 1 to 64 characters") }
+            guard (1...64).contains(action.utf8.count) else { throw APIError.invalidRequest(CatalogText("problem.action_length")) }
             query.action = String(action)
         }
         return query

@@ -46,7 +46,7 @@ extension APIRoutes {
     /// A reseller's global admin gives its DAP grant on a customer up.
     @Sendable func giveUpDelegatedAdmin(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, reseller) = try await auth.reseller(for: request)
-        guard caller.role == .globalAdmin else { throw APIError.forbidden("only a global admin may give delegated admin privileges up") }
+        guard caller.role == .globalAdmin else { throw APIError.forbidden(CatalogText("problem.global_admin_gives_up")) }
         try await store.removeDelegatedAdmin(
             partnerID: reseller.id, customerID: try context.parameters.require("id"), by: .partner, at: clock(),
             actor: caller.credentialID)
@@ -82,11 +82,13 @@ struct NewCustomerFields {
 
     init(name: String?, domain: String?, adminEmail: String?) throws {
         let name = (name ?? "").trimmingWhitespace()
-        guard !name.isEmpty, name.count <= 200 else { throw APIError.invalidRequest("\"name\" must be 1 to 200 characters") }
+        guard !name.isEmpty, name.count <= 200 else { throw APIError.invalidRequest(CatalogText("problem.customer_name_length")) }
         let domain = (domain ?? "").trimmingWhitespace().lowercased()
-        guard Self.isDomain(domain) else { throw APIError.invalidRequest("\"domain\" is not a domain name such as contoso.example") }
+        guard Self.isDomain(domain) else { throw APIError.invalidRequest(CatalogText("problem.domain_invalid")) }
         let email = (adminEmail ?? "").trimmingWhitespace().lowercased()
-        guard EmailAddress.isPlausible(email) else { throw APIError.invalidRequest("\"admin_email\" is not an email address") }
+        guard EmailAddress.isPlausible(email) else {
+            throw APIError.invalidRequest(CatalogText("problem.member_not_email", ["member": "admin_email"]))
+        }
         (self.name, self.domain, self.adminEmail) = (name, domain, email)
     }
 

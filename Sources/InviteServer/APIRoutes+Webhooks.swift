@@ -18,22 +18,26 @@ extension APIRoutes {
 
     func globalAdmin(_ request: Request) async throws -> Caller {
         let caller = try await auth.partner(for: request)
-        guard caller.role == .globalAdmin else { throw APIError.forbidden("only a partner's global admin manages webhooks") }
+        guard caller.role == .globalAdmin else { throw APIError.forbidden(CatalogText("problem.webhooks_global_admin")) }
         return caller
     }
 
     @Sendable func addWebhook(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try await globalAdmin(request)
         let body = try await JSONBody.read(request, context: context, allowed: ["url", "events"])
-        guard let url = try body.string("url", maxLength: 2048) else { throw APIError.invalidRequest("\"url\" is required") }
+        guard let url = try body.string("url", maxLength: 2048) else {
+            throw APIError.invalidRequest(CatalogText("problem.member_required", ["member": "url"]))
+        }
         let events = try body.stringArray("events")
         var types = WebhookEventType.allCases
         if let events {
-            guard !events.isEmpty else { throw APIError.invalidRequest("\"events\" must name at least one event") }
+            guard !events.isEmpty else { throw APIError.invalidRequest(CatalogText("problem.events_empty")) }
             types = try events.map { name in
                 guard let type = WebhookEventType(rawValue: name) else {
                     throw APIError.invalidRequest(
-                        "unknown event \(name); events are \(WebhookEventType.allCases.map(\.rawValue).joined(separator: ", "))")
+                        CatalogText(
+                            "problem.event_unknown",
+                            ["event": name, "events": WebhookEventType.allCases.map(\.rawValue).joined(separator: ", ")]))
                 }
                 return type
             }
@@ -41,7 +45,8 @@ extension APIRoutes {
         do {
             try webhookPolicy.check(url)
         } catch let refusal as WebhookURLPolicy.Refusal {
-            throw APIError(.unprocessableContent, "webhook_url_refused", "this URL may not receive webhooks: \(refusal.description)")
+            throw APIError(
+                .unprocessableContent, "webhook_url_refused", CatalogText("problem.webhook_url_refused", ["reason": refusal.description]))
         }
         let endpoint = WebhookEndpoint(
             id: try Identifiers.random(prefix: "wh_", bytes: 12), partnerID: caller.partnerID!, url: url, events: types,
@@ -78,7 +83,7 @@ extension APIRoutes {
         let caller = try await auth.partner(for: request)
         let id = try context.parameters.require("id")
         guard let page = try await store.webhookDeliveries(endpointID: id, partnerID: caller.partnerID!, page: Self.pageRequest(request))
-        else { throw APIError.notFound("no webhook \(id)") }
+        else { throw APIError.notFound(CatalogText("problem.no_webhook", ["id": id])) }
         let items = page.items.map { delivery -> String in
             var out = JSONObjectWriter()
             out.add("id", Int(delivery.id))

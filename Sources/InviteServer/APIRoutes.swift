@@ -37,20 +37,34 @@ struct APIRoutes: Sendable {
     @Sendable func issue(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, reseller) = try await auth.reseller(for: request)
         let body = try await JSONBody.read(
-            request, context: context, allowed: ["provider_id", "dap", "expires_in", "max_uses", "customer_email"])
+            request, context: context, allowed: ["provider_id", "dap", "expires_in", "max_uses", "customer_email", "language"])
         let providerID = try body.string("provider_id", maxLength: 64)
         let dap = try body.bool("dap") ?? false
         let lifetime = try body.integer("expires_in", in: 60...InvitationClaims.maximumLifetime) ?? InvitationClaims.defaultLifetime
         let maxUses = try body.integer("max_uses", in: 1...1_000_000).map(Int.init)
         let email = try body.string("customer_email", maxLength: 254)
-        if let email, !EmailAddress.isPlausible(email) { throw APIError.invalidRequest("\"customer_email\" is not an email address") }
+        if let email, !EmailAddress.isPlausible(email) {
+            throw APIError.invalidRequest(CatalogText("problem.member_not_email", ["member": "customer_email"]))
+        }
+        // The draft email is for the customer: in the language the body names, else in the
+        // one the caller's Accept-Language prefers, else English.
+        let language: Language
+        if let tag = try body.string("language", maxLength: 8) {
+            guard let named = Language(rawValue: tag) else {
+                throw APIError.invalidRequest(
+                    CatalogText("problem.language_unknown", ["languages": Language.allCases.map(\.rawValue).joined(separator: ", ")]))
+            }
+            language = named
+        } else {
+            language = LanguageChoice.forAPI(request)
+        }
         // The provider's record is needed for the draft email; whether the reseller is still
         // connected to it is checked by the store, in the transaction that records the link.
         var provider: Partner?
         if let providerID {
             provider = try await store.partner(id: providerID)
             guard provider?.kind == .provider else {
-                throw APIError(.conflict, "provider_not_connected", "you are not an indirect reseller of provider \(providerID)")
+                throw APIError(.conflict, "provider_not_connected", CatalogText("problem.provider_not_connected", ["provider": providerID]))
             }
         }
         let issued = try await invitations.issue(
@@ -58,7 +72,8 @@ struct APIRoutes: Sendable {
             maxUses: maxUses, issuedBy: caller.credentialID, customerEmail: email, now: clock()
         )
         let draft = DraftEmail(
-            reseller: reseller, provider: provider, delegatedAdmin: dap, url: issued.url, expiresAt: issued.invitation.expiresAt)
+            reseller: reseller, provider: provider, delegatedAdmin: dap, url: issued.url, expiresAt: issued.invitation.expiresAt,
+            catalog: Catalogs[language])
         var out = JSONObjectWriter()
         out.add("id", issued.invitation.id)
         out.add("url", issued.url)
@@ -74,6 +89,7 @@ struct APIRoutes: Sendable {
         mail.add("to", email)
         mail.add("subject", draft.subject)
         mail.add("body", draft.body)
+        mail.add("language", draft.language.rawValue)
         out.addRaw("email", mail.finish())
         var response = jsonResponse(.created, out.finish())
         response.headers[.location] = "/v1/invitations/\(issued.invitation.id)"
@@ -92,7 +108,7 @@ struct APIRoutes: Sendable {
         let (_, reseller) = try await auth.reseller(for: request, actingOnly: false)
         let id = try context.parameters.require("id")
         guard let record = try await store.invitation(id: id, resellerID: reseller.id) else {
-            throw APIError.notFound("no invitation \(id)")
+            throw APIError.notFound(CatalogText("problem.no_invitation", ["id": id]))
         }
         // "Send it again" (DESIGN.md §7): the same claims signed again while it can be accepted.
         let now = clock()
@@ -106,7 +122,7 @@ struct APIRoutes: Sendable {
         let (_, reseller) = try await auth.reseller(for: request, actingOnly: false)
         let id = try context.parameters.require("id")
         guard let page = try await store.acceptances(invitationID: id, resellerID: reseller.id, page: Self.pageRequest(request)) else {
-            throw APIError.notFound("no invitation \(id)")
+            throw APIError.notFound(CatalogText("problem.no_invitation", ["id": id]))
         }
         return jsonResponse(.ok, JSONRepresentation.page(page.items.map(JSONRepresentation.acceptanceSummary), nextCursor: page.nextCursor))
     }
@@ -116,7 +132,7 @@ struct APIRoutes: Sendable {
         let id = try context.parameters.require("id")
         _ = try await store.revokeInvitation(id: id, resellerID: reseller.id, at: clock(), actor: caller.credentialID)
         guard let record = try await store.invitation(id: id, resellerID: reseller.id) else {
-            throw APIError.notFound("no invitation \(id)")
+            throw APIError.notFound(CatalogText("problem.no_invitation", ["id": id]))
         }
         return jsonResponse(.ok, JSONRepresentation.invitation(record, now: clock()))
     }
@@ -124,7 +140,9 @@ struct APIRoutes: Sendable {
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try await auth.partner(for: request)
         let body = try await JSONBody.read(request, context: context, allowed: ["token"])
-        guard let token = try body.string("token", maxLength: 8192) else { throw APIError.invalidRequest("\"token\" is required") }
+        guard let token = try body.string("token", maxLength: 8192) else {
+            throw APIError.invalidRequest(CatalogText("problem.member_required", ["member": "token"]))
+        }
         let check = try await invitations.check(token, now: clock())
         var out = JSONObjectWriter()
         switch check {
@@ -145,7 +163,7 @@ struct APIRoutes: Sendable {
         case .invalid(let error):
             out.add("valid", false)
             out.add("reason", error.code.rawValue)
-            out.add("detail", error.code.explanation)
+            out.add("detail", request.apiCatalog.text(error.code.explanationKey))
             out.addNull("invitation")
         }
         return jsonResponse(.ok, out.finish())
@@ -154,10 +172,12 @@ struct APIRoutes: Sendable {
     @Sendable func accept(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try await auth.caller(for: request)
         guard let customerID = caller.customerID, caller.role == .globalAdmin else {
-            throw APIError.forbidden("only a customer's global admin may accept an invitation")
+            throw APIError.forbidden(CatalogText("problem.customer_global_admin_accepts"))
         }
         let body = try await JSONBody.read(request, context: context, allowed: ["token"])
-        guard let token = try body.string("token", maxLength: 8192) else { throw APIError.invalidRequest("\"token\" is required") }
+        guard let token = try body.string("token", maxLength: 8192) else {
+            throw APIError.invalidRequest(CatalogText("problem.member_required", ["member": "token"]))
+        }
         let acceptance = try await metrics.observeAcceptance {
             try await invitations.accept(token: token, customerID: customerID, acceptedBy: caller.credentialID, now: clock())
         }
@@ -170,7 +190,7 @@ struct APIRoutes: Sendable {
         switch request.uri.queryParameters["include"] {
         case nil: includeRetained = false
         case "retained": includeRetained = true
-        default: throw APIError.invalidRequest("include must be \"retained\" or absent")
+        default: throw APIError.invalidRequest(CatalogText("problem.include_retained"))
         }
         let page = try await store.customers(
             ofPartner: caller.partnerID!, includeRetained: includeRetained, page: Self.pageRequest(request))
@@ -206,7 +226,7 @@ struct APIRoutes: Sendable {
         var limit = 50
         if let text = request.uri.queryParameters["limit"] {
             guard let value = Int(String(text)), (1...PageRequest.maximumLimit).contains(value) else {
-                throw APIError.invalidRequest("limit must be an integer from 1 to \(PageRequest.maximumLimit)")
+                throw APIError.invalidRequest(CatalogText("problem.limit_range", ["highest": String(PageRequest.maximumLimit)]))
             }
             limit = value
         }

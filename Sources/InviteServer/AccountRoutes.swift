@@ -47,7 +47,8 @@ struct AccountRoutes: Sendable {
     private func accountPage(
         _ request: Request, status: HTTPResponse.Status = .ok, error: String? = nil, notice: String? = nil
     ) async throws -> Response {
-        var values: [String: Any] = ["title": "Your organization's partners"]
+        let catalog = request.pageCatalog
+        var values: [String: Any] = ["title": catalog.text("account.title")]
         if let error { values["error"] = error }
         if let notice { values["notice"] = notice }
         guard let (user, customerID) = try await customerUser(request) else {
@@ -69,10 +70,17 @@ struct AccountRoutes: Sendable {
         values["partners"] = page.items.map { item -> [String: Any] in
             var row: [String: Any] = [
                 "id": item.partner.id, "name": item.partner.name,
-                "kindText": item.partner.kind == .reseller ? "reseller" : "indirect provider", "mayRemove": mayRemove,
+                "kindText": catalog.text(item.partner.kind == .reseller ? "common.kind_reseller" : "common.kind_provider"),
+                "mayRemove": mayRemove,
             ]
-            if let since = item.relationshipSince { row["since"] = RFC3339.format(since) }
-            if let granted = item.delegatedAdminSince { row["grantedAt"] = RFC3339.format(granted) }
+            if let since = item.relationshipSince {
+                row["since"] = RFC3339.format(since)
+                row["sinceText"] = catalog.dateTime(since)
+            }
+            if let granted = item.delegatedAdminSince {
+                row["grantedAt"] = RFC3339.format(granted)
+                row["grantedText"] = catalog.dateTime(granted)
+            }
             return row
         }
         if let next = page.nextCursor {
@@ -82,7 +90,7 @@ struct AccountRoutes: Sendable {
     }
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard pages.signIn.pool.hasRoom else { return HTMLRenderer.busy() }
+        guard pages.signIn.pool.hasRoom else { return HTMLRenderer.busy(request) }
         let form = try await FormBody.read(request, context: context)
         guard sessions.csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
         let outcome: PasswordSignIn.Outcome
@@ -90,23 +98,24 @@ struct AccountRoutes: Sendable {
             outcome = try await pages.signIn.check(
                 email: form["email"] ?? "", password: form["password"] ?? "", request: request, context: context, now: now())
         } catch is PasswordHashingPool.Busy {
-            return HTMLRenderer.busy()
+            return HTMLRenderer.busy(request)
         }
         switch outcome {
         case .signedIn(let user):
             guard case .customer = user.tenant else {
                 return try await accountPage(
                     request, status: .forbidden,
-                    error: "This account belongs to a partner. Partner staff sign in to the portal at /portal.")
+                    error: request.pageCatalog.text("account.partner_account"))
             }
             var response = HTMLRenderer.redirect(to: "/account")
             response.setCookie(try sessions.cookie.cookie(for: user, now: now()))
             return response
         case .refused:
-            return try await accountPage(request, status: .unauthorized, error: "The email or password is not right.")
+            return try await accountPage(request, status: .unauthorized, error: request.pageCatalog.text("common.not_right"))
         case .locked(let retryAfter):
             return PasswordSignIn.locked(
-                try await accountPage(request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter)),
+                try await accountPage(
+                    request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter, catalog: request.pageCatalog)),
                 retryAfter: retryAfter)
         }
     }
@@ -128,22 +137,22 @@ struct AccountRoutes: Sendable {
         do {
             outcome = try await pages.signIn.check(email: user.email, password: current, request: request, context: context, now: now())
         } catch is PasswordHashingPool.Busy {
-            return HTMLRenderer.busy()
+            return HTMLRenderer.busy(request)
         }
         switch outcome {
         case .signedIn: break
-        case .refused: return try await accountPage(request, status: .unauthorized, error: "The one-time password is not right.")
+        case .refused:
+            return try await accountPage(request, status: .unauthorized, error: request.pageCatalog.text("common.one_time_not_right"))
         case .locked(let retryAfter):
             return PasswordSignIn.locked(
-                try await accountPage(request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter)),
+                try await accountPage(
+                    request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter, catalog: request.pageCatalog)),
                 retryAfter: retryAfter)
         }
         guard new.count >= PageRoutes.minimumPasswordLength, new != current else {
             return try await accountPage(
                 request, status: .badRequest,
-                error:
-                    "Choose a new password of at least \(PageRoutes.minimumPasswordLength) characters, different from the one-time password."
-            )
+                error: request.pageCatalog.text("common.too_short_one_time", ["minimum": String(PageRoutes.minimumPasswordLength)]))
         }
         let changed = try await store.setPassword(userID: user.id, passwordHash: try await pages.signIn.hash(new), at: now())
         var response = HTMLRenderer.redirect(to: "/account")
@@ -169,10 +178,11 @@ struct AccountRoutes: Sendable {
                 Interrupted(
                     try await accountPage(
                         request, status: .forbidden,
-                        error: "Only your organization's global admin can remove a relationship or delegated admin privileges.")))
+                        error: request.pageCatalog.text("account.only_global_admin"))))
         }
         guard let removal = what.flatMap(Removal.init(rawValue:)) else {
-            return .failure(Interrupted(try await accountPage(request, status: .badRequest, error: "Choose what to remove.")))
+            return .failure(
+                Interrupted(try await accountPage(request, status: .badRequest, error: request.pageCatalog.text("account.choose_what"))))
         }
         let partnerID = try context.parameters.require("id")
         // One look-up through the customer's own list: a partner it has nothing with is a 404.
@@ -186,7 +196,8 @@ struct AccountRoutes: Sendable {
             removal == .relationship ? partner.relationshipSince != nil : partner.delegatedAdminSince != nil
         else {
             return .failure(
-                Interrupted(try await accountPage(request, status: .notFound, error: "There is nothing of this kind to remove.")))
+                Interrupted(try await accountPage(request, status: .notFound, error: request.pageCatalog.text("account.nothing_to_remove")))
+            )
         }
         return .success((user, customerID, partner, removal))
     }
@@ -204,7 +215,8 @@ struct AccountRoutes: Sendable {
             return try renderer.page(
                 "account_remove", request: request,
                 [
-                    "title": found.removal == .relationship ? "End the reseller relationship" : "Remove delegated admin privileges",
+                    "title": request.pageCatalog.text(
+                        found.removal == .relationship ? "account_remove.title_relationship" : "account_remove.title_dap"),
                     "id": found.partner.partner.id, "name": found.partner.partner.name, "what": found.removal.rawValue,
                     "relationship": found.removal == .relationship, "delegatedAdmin": found.removal == .delegatedAdmin,
                     "dap": found.partner.delegatedAdminSince != nil,
@@ -226,13 +238,12 @@ struct AccountRoutes: Sendable {
                     partnerID: found.partner.partner.id, customerID: found.customerID, by: .customer, at: now(), actor: found.user.id)
                 return try await accountPage(
                     request,
-                    notice: removal.delegatedAdminRetained
-                        ? "The relationship with \(name) has ended. Its delegated admin privileges stay until you remove them."
-                        : "The relationship with \(name) has ended.")
+                    notice: request.pageCatalog.text(
+                        removal.delegatedAdminRetained ? "account.ended_dap_stays" : "account.ended", ["name": name]))
             case .delegatedAdmin:
                 try await store.removeDelegatedAdmin(
                     partnerID: found.partner.partner.id, customerID: found.customerID, by: .customer, at: now(), actor: found.user.id)
-                return try await accountPage(request, notice: "\(name) no longer holds delegated admin privileges for your organization.")
+                return try await accountPage(request, notice: request.pageCatalog.text("account.dap_removed", ["name": name]))
             }
         }
     }
@@ -265,14 +276,14 @@ struct AccountRoutes: Sendable {
             return try renderer.page(
                 "setup", request: request,
                 [
-                    "title": "Choose your password", "form": true, "email": user.email, "token": token,
-                    "expiresAt": RFC3339.format(claims.expiresAt),
+                    "title": request.pageCatalog.text("common.choose_password"), "form": true, "email": user.email, "token": token,
+                    "expiresAt": RFC3339.format(claims.expiresAt), "expiresText": request.pageCatalog.dateTime(claims.expiresAt),
                 ])
         }
     }
 
     @Sendable func completeSetup(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard pages.signIn.pool.hasRoom else { return HTMLRenderer.busy() }
+        guard pages.signIn.pool.hasRoom else { return HTMLRenderer.busy(request) }
         let form = try await FormBody.read(request, context: context)
         guard sessions.csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
         let token = form["token"] ?? ""
@@ -285,16 +296,16 @@ struct AccountRoutes: Sendable {
                 return try renderer.page(
                     "setup", status: .badRequest, request: request,
                     [
-                        "title": "Choose your password", "form": true, "email": user.email, "token": token,
-                        "expiresAt": RFC3339.format(claims.expiresAt),
-                        "error": "Choose a password of at least \(PageRoutes.minimumPasswordLength) characters.",
+                        "title": request.pageCatalog.text("common.choose_password"), "form": true, "email": user.email, "token": token,
+                        "expiresAt": RFC3339.format(claims.expiresAt), "expiresText": request.pageCatalog.dateTime(claims.expiresAt),
+                        "error": request.pageCatalog.text("setup.too_short", ["minimum": String(PageRoutes.minimumPasswordLength)]),
                     ])
             }
             let hash: String
             do {
                 hash = try await pages.signIn.hash(password)
             } catch is PasswordHashingPool.Busy {
-                return HTMLRenderer.busy()
+                return HTMLRenderer.busy(request)
             }
             do {
                 _ = try await store.completeSetup(linkID: claims.linkID, userID: claims.userID, passwordHash: hash, at: now())
@@ -303,28 +314,31 @@ struct AccountRoutes: Sendable {
             }
             let signInPath = if case .customer = user.tenant { "/account" } else { "/portal/sign-in" }
             return try renderer.page(
-                "setup", request: request, ["title": "Password saved", "done": true, "email": user.email, "signInPath": signInPath])
+                "setup", request: request,
+                ["title": request.pageCatalog.text("setup.saved_title"), "done": true, "email": user.email, "signInPath": signInPath])
         }
     }
 
     private func setupProblem(_ code: TokenError.Code, request: Request) throws -> Response {
         let explanation =
             switch code {
-            case .expired: "This setup link has expired. Ask whoever added you for a new one."
-            case .usedUp: "This setup link has already been used, or a newer one was sent. Sign in, or ask for a new link."
-            default: "This setup link is not valid. Ask whoever added you for a new one."
+            case .expired: "setup.expired"
+            case .usedUp: "setup.used_up"
+            default: "setup.invalid"
             }
         return try renderer.page(
             "link_problem", status: APIError.status(for: code), request: request,
-            ["title": "This setup link cannot be used", "explanation": explanation, "code": code.rawValue])
+            [
+                "title": request.pageCatalog.text("setup.unusable_title"), "explanation": request.pageCatalog.text(explanation),
+                "code": code.rawValue,
+            ])
     }
 
     private func csrfFailure(_ request: Request) throws -> Response {
         try renderer.page(
             "link_problem", status: .forbidden, request: request,
             [
-                "title": "Please try again", "explanation": "The form expired or did not come from this site. Go back and try again.",
-                "code": "csrf",
+                "title": request.pageCatalog.text("csrf.title"), "explanation": request.pageCatalog.text("csrf.account"), "code": "csrf",
             ])
     }
 }

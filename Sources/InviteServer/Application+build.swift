@@ -32,13 +32,13 @@ public func buildApplication(
         do {
             try await store.ping()
         } catch {
-            throw APIError(.serviceUnavailable, "unavailable", "the database is not reachable")
+            throw APIError(.serviceUnavailable, "unavailable", CatalogText("problem.database_unreachable"))
         }
         guard !keyring.isStale(after: configuration.keyringCheckInterval) else {
-            throw APIError(.serviceUnavailable, "keyring_stale", "the keyring in use differs from the one on disk; see the log")
+            throw APIError(.serviceUnavailable, "keyring_stale", CatalogText("problem.keyring_stale"))
         }
         guard keyring.current.signingKey != nil else {
-            throw APIError(.serviceUnavailable, "unavailable", "no primary signing key is loaded")
+            throw APIError(.serviceUnavailable, "unavailable", CatalogText("problem.no_signing_key"))
         }
         return jsonResponse(.ok, #"{"status":"ready"}"#)
     }
@@ -71,6 +71,7 @@ public func buildApplication(
     )
     pages.register(on: router)
     AccountRoutes(pages: pages).register(on: router)
+    LanguageRoutes(secureCookies: configuration.secureCookies).register(on: router)
     var portal = try PortalRoutes(
         store: store, invitations: invitations, signIn: signIn,
         secureCookies: configuration.secureCookies, sessionSecret: sessionSecret, templates: Assets.templates(), clock: clock

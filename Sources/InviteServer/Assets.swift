@@ -18,7 +18,7 @@ enum Assets {
     static func templates() throws -> MustacheLibrary {
         var templates: [String: MustacheTemplate] = [:]
         for name in [
-            "layout_head", "layout_foot", "accept", "link_problem", "accepted",
+            "layout_head", "layout_foot", "language_switch", "accept", "link_problem", "accepted",
             "portal_head", "portal_foot", "portal_sign_in", "portal_password", "portal_customers", "portal_customer",
             "portal_remove", "portal_removed", "portal_providers", "portal_request", "portal_draft", "portal_invitations",
             "portal_message", "portal_add_customer", "portal_give_up", "portal_users", "account", "account_remove", "setup",

@@ -45,12 +45,12 @@ struct BearerAuthenticator: Sendable {
     /// A partner of kind reseller whose role may act (global admin or admin agent).
     func reseller(for request: Request, actingOnly: Bool = true) async throws -> (Caller, Partner) {
         let caller = try await caller(for: request)
-        guard caller.partnerID != nil else { throw APIError.forbidden("this call needs a partner credential") }
+        guard caller.partnerID != nil else { throw APIError.forbidden(CatalogText("problem.partner_credential_needed")) }
         if actingOnly, !caller.mayActForPartner {
-            throw APIError.forbidden("the \(caller.role.rawValue) role may list but not change anything")
+            throw APIError.forbidden(CatalogText("problem.role_reads_only", ["role": caller.role.rawValue]))
         }
         guard let partner = caller.partner, partner.kind == .reseller else {
-            throw APIError.forbidden("this call is for resellers")
+            throw APIError.forbidden(CatalogText("problem.resellers_only"))
         }
         return (caller, partner)
     }
@@ -66,16 +66,16 @@ struct BearerAuthenticator: Sendable {
         } else {
             caller = try await self.caller(for: request)
         }
-        guard caller.customerID != nil else { throw APIError.forbidden("this call needs a customer credential") }
+        guard caller.customerID != nil else { throw APIError.forbidden(CatalogText("problem.customer_credential_needed")) }
         if globalAdminOnly, caller.role != .globalAdmin {
-            throw APIError.forbidden("only a customer's global admin may end a relationship or a DAP grant")
+            throw APIError.forbidden(CatalogText("problem.customer_global_admin_ends"))
         }
         return caller
     }
 
     func partner(for request: Request) async throws -> Caller {
         let caller = try await caller(for: request)
-        guard caller.partnerID != nil else { throw APIError.forbidden("this call needs a partner credential") }
+        guard caller.partnerID != nil else { throw APIError.forbidden(CatalogText("problem.partner_credential_needed")) }
         return caller
     }
 }

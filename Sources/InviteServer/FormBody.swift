@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import InviteService
 
 /// `application/x-www-form-urlencoded` bodies, at most 64 KiB.
 struct FormBody {
@@ -10,7 +11,7 @@ struct FormBody {
     static func read(_ request: Request, context: AppRequestContext) async throws -> FormBody {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
-            throw APIError(.unsupportedMediaType, "unsupported_media_type", "send the form as application/x-www-form-urlencoded")
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", CatalogText("problem.send_form"))
         }
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         var form = FormBody()

@@ -1,4 +1,5 @@
 import Hummingbird
+import InviteService
 import Synchronization
 
 /// Answers `405 method_not_allowed` with an `Allow` header, instead of 404, when a request's
@@ -62,7 +63,9 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
             guard !methods.isEmpty, !methods.contains(request.method) else { throw error }
             let list = methods.map(\.rawValue).joined(separator: ", ")
             throw APIError(
-                .methodNotAllowed, "method_not_allowed", "\(request.method.rawValue) is not allowed here; use \(list)", allow: list)
+                .methodNotAllowed, "method_not_allowed",
+                CatalogText("problem.method_not_allowed", ["method": request.method.rawValue, "allowed": list]),
+                allow: list)
         }
     }
 }

@@ -42,7 +42,7 @@ struct PageRoutes: Sendable {
     }
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard signIn.pool.hasRoom else { return HTMLRenderer.busy() }
+        guard signIn.pool.hasRoom else { return HTMLRenderer.busy(request) }
         let form = try await FormBody.read(request, context: context)
         let token = form["token"] ?? ""
         guard sessions.csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
@@ -53,17 +53,18 @@ struct PageRoutes: Sendable {
             outcome = try await signIn.check(
                 email: form["email"] ?? "", password: form["password"] ?? "", request: request, context: context, now: now)
         } catch is PasswordHashingPool.Busy {
-            return HTMLRenderer.busy()
+            return HTMLRenderer.busy(request)
         }
         switch outcome {
         case .signedIn(let signedIn):
             user = signedIn
         case .refused:
-            return try await invitationPage(token: token, request: request, error: "The email or password is not right.")
+            return try await invitationPage(token: token, request: request, error: request.pageCatalog.text("common.not_right"))
         case .locked(let retryAfter):
             return PasswordSignIn.locked(
                 try await invitationPage(
-                    token: token, request: request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter)),
+                    token: token, request: request, status: .tooManyRequests,
+                    error: PasswordSignIn.retryText(retryAfter, catalog: request.pageCatalog)),
                 retryAfter: retryAfter)
         }
         var response = HTMLRenderer.redirect(to: acceptPath(token))
@@ -85,23 +86,24 @@ struct PageRoutes: Sendable {
             outcome = try await signIn.check(
                 email: user.email, password: form["current_password"] ?? "", request: request, context: context, now: clock())
         } catch is PasswordHashingPool.Busy {
-            return HTMLRenderer.busy()
+            return HTMLRenderer.busy(request)
         }
         switch outcome {
         case .signedIn:
             break
         case .refused:
-            return try await invitationPage(token: token, request: request, error: "The one-time password is not right.")
+            return try await invitationPage(token: token, request: request, error: request.pageCatalog.text("common.one_time_not_right"))
         case .locked(let retryAfter):
             return PasswordSignIn.locked(
                 try await invitationPage(
-                    token: token, request: request, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter)),
+                    token: token, request: request, status: .tooManyRequests,
+                    error: PasswordSignIn.retryText(retryAfter, catalog: request.pageCatalog)),
                 retryAfter: retryAfter)
         }
         guard newPassword.count >= Self.minimumPasswordLength, newPassword != form["current_password"] else {
             return try await invitationPage(
                 token: token, request: request,
-                error: "Choose a new password of at least \(Self.minimumPasswordLength) characters, different from the one-time password.")
+                error: request.pageCatalog.text("common.too_short_one_time", ["minimum": String(Self.minimumPasswordLength)]))
         }
         // A new session version ends every other session of this user; this browser gets a
         // cookie of the new version.
@@ -132,28 +134,32 @@ struct PageRoutes: Sendable {
         } catch let error as StoreError {
             if let reason = error.tokenReason { return try problemPage(reason, request: request) }
             let problem = APIError(error)
-            var explanation = problem.detail
+            let catalog = request.pageCatalog
+            var explanation = catalog.text(problem.detail)
             if problem.status.code >= 500 {
                 context.logger.error("acceptance failed", metadata: ["detail": "\(error)"])
-                explanation = "The service failed and nothing was changed. Try again; if it happens again, quote request id \(context.id)."
+                explanation = catalog.text("accept.internal", ["requestID": context.id])
             }
             return try renderer.page(
                 "link_problem", status: problem.status, request: request,
-                ["title": "This invitation cannot be accepted", "explanation": explanation, "code": problem.code])
+                ["title": catalog.text("accept.cannot_accept_title"), "explanation": explanation, "code": problem.code])
         }
+        let catalog = request.pageCatalog
         var partners: [[String: Any]] = []
         var resellerName = ""
         for relationship in acceptance.relationships {
             let name = try await store.partner(id: relationship.partnerID)?.name ?? relationship.partnerID
             if relationship.role == .reseller { resellerName = name }
             partners.append([
-                "name": name, "role": relationship.role == .reseller ? "reseller" : "indirect provider", "created": relationship.created,
+                "name": name, "role": catalog.text(relationship.role == .reseller ? "common.kind_reseller" : "common.kind_provider"),
+                "created": relationship.created,
             ])
         }
         return try renderer.page(
             "accepted", status: .ok, request: request,
             [
-                "title": "Invitation accepted", "partners": partners, "dap": acceptance.delegatedAdmin, "resellerName": resellerName,
+                "title": catalog.text("accepted.title"), "partners": partners, "dap": acceptance.delegatedAdmin,
+                "resellerName": resellerName,
             ])
     }
 
@@ -167,19 +173,31 @@ struct PageRoutes: Sendable {
             return try problemPage(check.reason ?? .malformed, request: request)
         }
         let claims = verified.claims
+        let catalog = request.pageCatalog
         let reseller = try await store.partner(id: claims.resellerID)
         let provider: Partner? = if let id = claims.providerID { try await store.partner(id: id) } else { nil }
+        var names = ["reseller": reseller?.name ?? claims.resellerID]
+        if let id = claims.providerID { names["provider"] = provider?.name ?? id }
+        let acceptKey =
+            switch (claims.providerID != nil, claims.delegatedAdmin) {
+            case (false, false): "accept.accept_text"
+            case (false, true): "accept.accept_text_dap"
+            case (true, false): "accept.accept_text_provider"
+            case (true, true): "accept.accept_text_provider_dap"
+            }
         var values: [String: Any] = [
-            "title": "\(reseller?.name ?? claims.resellerID) invites you to a reseller relationship",
+            "title": catalog.text("accept.title", names),
             "resellerName": reseller?.name ?? claims.resellerID,
             "dap": claims.delegatedAdmin,
             "expiresAt": RFC3339.format(claims.expiresAt),
+            "expiresText": catalog.dateTime(claims.expiresAt),
             "token": token,
         ]
-        if let id = claims.providerID { values["providerName"] = provider?.name ?? id }
+        if let providerName = names["provider"] { values["providerName"] = providerName }
         if let error { values["error"] = error }
         if let user = try await sessions.cookie.user(request, store: store, now: clock()) {
             values["email"] = user.email
+            values["acceptText"] = catalog.text(acceptKey, names.merging(["email": user.email]) { current, _ in current })
             if user.mustChangePassword {
                 values["changePassword"] = true
             } else if case .customer = user.tenant, user.role == .globalAdmin {
@@ -197,7 +215,9 @@ struct PageRoutes: Sendable {
         try renderer.page(
             "link_problem", status: APIError.status(for: reason), request: request,
             [
-                "title": "This invitation link cannot be used", "explanation": reason.explanation, "code": reason.rawValue,
+                "title": request.pageCatalog.text("accept.link_unusable_title"),
+                "explanation": request.pageCatalog.text(reason.explanationKey),
+                "code": reason.rawValue,
             ])
     }
 
@@ -205,9 +225,7 @@ struct PageRoutes: Sendable {
         try renderer.page(
             "link_problem", status: .forbidden, request: request,
             [
-                "title": "Please try again",
-                "explanation": "The form expired or did not come from this site. Open the invitation link again.",
-                "code": "csrf",
+                "title": request.pageCatalog.text("csrf.title"), "explanation": request.pageCatalog.text("csrf.invitation"), "code": "csrf",
             ])
     }
 

@@ -91,8 +91,7 @@ struct PasswordSignIn: Sendable {
     }
 
     /// "Try again in …" for a lockout.
-    static func retryText(_ seconds: Int64) -> String {
-        let minutes = max(1, (seconds + 59) / 60)
-        return "Too many failed sign-ins. Try again in \(minutes == 1 ? "a minute" : "\(minutes) minutes")."
+    static func retryText(_ seconds: Int64, catalog: Catalog) -> String {
+        catalog.text("common.locked", count: Int(max(1, (seconds + 59) / 60)))
     }
 }

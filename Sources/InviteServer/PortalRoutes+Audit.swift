@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import InviteService
 import InviteStore
 import InviteToken
 
@@ -10,8 +11,8 @@ extension PortalRoutes {
             let viewer = try await requireViewer(request)
             guard viewer.user.role == .globalAdmin else {
                 return try message(
-                    request, viewer: viewer, status: .forbidden, title: "Not allowed for your role",
-                    text: "Only a global admin of \(viewer.partner.name) reads its audit log.", code: "forbidden")
+                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
+                    text: CatalogText("audit.global_admin_only", ["partner": viewer.partner.name]), code: "forbidden")
             }
             // A week back unless asked otherwise.
             let sinceText = request.uri.queryParameters["since"].map(String.init) ?? ""
@@ -20,18 +21,19 @@ extension PortalRoutes {
             query.since = sinceText.isEmpty ? clock() - 7 * 86_400 : RFC3339.parseTime(sinceText)
             guard query.since != nil else {
                 return try message(
-                    request, viewer: viewer, status: .badRequest, title: "That is not a time",
-                    text: "Give the time as 2026-12-01T00:00:00Z or as Unix seconds.", code: "invalid_request")
+                    request, viewer: viewer, status: .badRequest, title: "audit.not_a_time_title", text: CatalogText("audit.not_a_time"),
+                    code: "invalid_request")
             }
             if !actionText.isEmpty { query.action = actionText }
             let cursor = request.uri.queryParameters["cursor"].map(String.init)
             let page = try await store.auditEntries(query, page: PageRequest(limit: Self.pageSize, cursor: cursor))
+            let catalog = request.pageCatalog
             var values: [String: Any] = [
-                "title": "Audit log", "partnerName": viewer.partner.name, "empty": page.items.isEmpty,
+                "title": catalog.text("portal.audit"), "partnerName": viewer.partner.name, "empty": page.items.isEmpty,
                 "since": RFC3339.format(query.since ?? 0), "action": actionText,
                 "entries": page.items.map { entry -> [String: Any] in
                     [
-                        "seq": String(entry.seq ?? 0), "at": RFC3339.format(entry.at), "atText": Self.displayTime(entry.at),
+                        "seq": String(entry.seq ?? 0), "at": RFC3339.format(entry.at), "atText": catalog.dateTime(entry.at),
                         "actor": entry.actor.id.map { "\(entry.actor.kind) \($0)" } ?? entry.actor.kind, "action": entry.action,
                         "subject": entry.subject, "details": entry.detail.isEmpty ? "{}" : entry.detail,
                     ]

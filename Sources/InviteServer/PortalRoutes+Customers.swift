@@ -18,9 +18,10 @@ extension PortalRoutes {
             // marked as such: a grant still held never disappears from view.
             let page = try await store.customers(
                 ofPartner: viewer.partner.id, includeRetained: true, page: PageRequest(limit: Self.pageSize, cursor: cursor))
+            let catalog = request.pageCatalog
             var values: [String: Any] = [
-                "title": "Customers",
-                "customers": page.items.map(Self.customerValues),
+                "title": catalog.text("portal.customers"),
+                "customers": page.items.map { Self.customerValues($0, catalog: catalog) },
                 "empty": page.items.isEmpty,
             ]
             if let next = page.nextCursor { values["nextPage"] = "/portal?cursor=" + Self.queryEncoded(next) }
@@ -32,7 +33,7 @@ extension PortalRoutes {
         try await guarded(request, context) {
             let viewer = try await requireViewer(request)
             let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
-            var values = Self.customerValues(item)
+            var values = Self.customerValues(item, catalog: request.pageCatalog)
             values["title"] = item.customer.name
             return try render("portal_customer", request: request, viewer: viewer, current: "customers", values)
         }
@@ -42,8 +43,8 @@ extension PortalRoutes {
         try await guarded(request, context) {
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             let item = try await requireCustomer(try context.parameters.require("id"), of: viewer, request: request)
-            var values = Self.customerValues(item)
-            values["title"] = "Remove customer relationship"
+            var values = Self.customerValues(item, catalog: request.pageCatalog)
+            values["title"] = request.pageCatalog.text("customer.remove")
             return try render("portal_remove", request: request, viewer: viewer, current: "customers", values)
         }
     }
@@ -59,7 +60,7 @@ extension PortalRoutes {
             return try render(
                 "portal_removed", request: request, viewer: viewer, current: "customers",
                 [
-                    "title": "Customer relationship removed",
+                    "title": request.pageCatalog.text("removed.title"),
                     "name": item.customer.name,
                     "dap": removal.delegatedAdminRetained,
                 ])

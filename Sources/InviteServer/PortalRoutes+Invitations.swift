@@ -16,6 +16,7 @@ extension PortalRoutes {
             let cursor = request.uri.queryParameters["cursor"].map(String.init)
             let page = try await store.invitations(resellerID: viewer.partner.id, page: PageRequest(limit: Self.pageSize, cursor: cursor))
             let now = clock()
+            let catalog = request.pageCatalog
             // Every name the page shows, in three queries whatever the number of rows.
             let names = try await store.displayNames(
                 partnerIDs: Set(page.items.compactMap(\.invitation.providerID)),
@@ -31,22 +32,23 @@ extension PortalRoutes {
                         "customer": names.customer(acceptance.customerID),
                         "person": names.user(acceptance.acceptedBy),
                         "at": RFC3339.format(acceptance.acceptedAt),
-                        "atText": Self.displayTime(acceptance.acceptedAt),
+                        "atText": catalog.dateTime(acceptance.acceptedAt),
                     ])
                 }
                 var row: [String: Any] = [
                     "id": invitation.id,
                     "status": status.rawValue,
-                    "statusText": Self.statusText[status] ?? status.rawValue,
+                    "statusText": catalog.text(Self.statusKey(status)),
                     "issuedAt": RFC3339.format(invitation.issuedAt),
-                    "issuedText": Self.displayTime(invitation.issuedAt),
+                    "issuedText": catalog.dateTime(invitation.issuedAt),
                     "expiresAt": RFC3339.format(invitation.expiresAt),
-                    "expiresText": Self.displayTime(invitation.expiresAt),
+                    "expiresText": catalog.dateTime(invitation.expiresAt),
                     "issuedBy": names.user(invitation.issuedBy),
                     "dap": invitation.delegatedAdmin,
                     "acceptances": acceptances,
                     "uses": invitation.useCount,
                     "moreAcceptances": invitation.useCount > record.acceptances.count,
+                    "moreText": catalog.text("invitations.more", count: invitation.useCount),
                     "revocable": invitation.revokedAt == nil && invitation.expiresAt > now,
                     "sendable": status.canBeAccepted,
                 ]
@@ -54,11 +56,11 @@ extension PortalRoutes {
                 if let email = invitation.customerEmail { row["customerEmail"] = email }
                 if let revokedAt = invitation.revokedAt {
                     row["revokedAt"] = RFC3339.format(revokedAt)
-                    row["revokedText"] = Self.displayTime(revokedAt)
+                    row["revokedText"] = catalog.dateTime(revokedAt)
                 }
                 rows.append(row)
             }
-            var values: [String: Any] = ["title": "Invitations", "invitations": rows, "empty": rows.isEmpty]
+            var values: [String: Any] = ["title": catalog.text("portal.invitations"), "invitations": rows, "empty": rows.isEmpty]
             if request.uri.queryParameters["revoked"] != nil { values["revokedNotice"] = true }
             if let next = page.nextCursor { values["nextPage"] = "/portal/invitations?cursor=" + Self.queryEncoded(next) }
             return try render("portal_invitations", request: request, viewer: viewer, current: "invitations", values)

@@ -13,7 +13,7 @@ extension PortalRoutes {
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             return try render(
                 "portal_add_customer", request: request, viewer: viewer, current: "customers",
-                ["title": "Add a new customer", "form": true])
+                ["title": request.pageCatalog.text("customers.add"), "form": true])
         }
     }
 
@@ -23,7 +23,7 @@ extension PortalRoutes {
             guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
             let viewer = try await requireViewer(request, acting: true, resellerOnly: true)
             var values: [String: Any] = [
-                "title": "Add a new customer", "name": form["name"] ?? "", "domain": form["domain"] ?? "",
+                "title": request.pageCatalog.text("customers.add"), "name": form["name"] ?? "", "domain": form["domain"] ?? "",
                 "adminEmail": form["admin_email"] ?? "",
             ]
             func again(_ status: HTTPResponse.Status, _ error: String) throws -> Response {
@@ -35,7 +35,7 @@ extension PortalRoutes {
             do {
                 fields = try NewCustomerFields(name: form["name"], domain: form["domain"], adminEmail: form["admin_email"])
             } catch let error as APIError {
-                return try again(.badRequest, error.detail)
+                return try again(.badRequest, request.pageCatalog.text(error.detail))
             }
             let now = clock()
             let setup: IssuedSetupLink
@@ -43,14 +43,14 @@ extension PortalRoutes {
                 (_, setup) = try await fields.add(
                     resellerID: viewer.partner.id, actor: viewer.user.id, store: store, setupLinks: invitations.setupLinks, now: now)
             } catch let error as StoreError where error.code == .conflict {
-                return try again(.conflict, "A customer with this domain, or a person with this email, already exists.")
+                return try again(.conflict, request.pageCatalog.text("add_customer.conflict"))
             }
             values["added"] = true
             values["name"] = fields.name
             values["adminEmail"] = fields.adminEmail
             values["setupURL"] = setup.url
             values["expiresAt"] = RFC3339.format(setup.link.expiresAt)
-            values["expiresText"] = Self.displayTime(setup.link.expiresAt)
+            values["expiresText"] = request.pageCatalog.dateTime(setup.link.expiresAt)
             values["script"] = true
             return try render("portal_add_customer", status: .created, request: request, viewer: viewer, current: "customers", values)
         }
@@ -65,8 +65,8 @@ extension PortalRoutes {
         guard viewer.user.role == .globalAdmin else {
             throw Interruption(
                 response: try message(
-                    request, viewer: viewer, status: .forbidden, title: "Not allowed for your role",
-                    text: "Only a global admin of \(viewer.partner.name) can give delegated admin privileges up.", code: "forbidden"))
+                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
+                    text: CatalogText("give_up.global_admin_only", ["partner": viewer.partner.name]), code: "forbidden"))
         }
         let id = try context.parameters.require("id")
         let active = try await store.customer(id: id, ofPartner: viewer.partner.id)
@@ -74,8 +74,8 @@ extension PortalRoutes {
         guard let customer, try await store.hasDelegatedAdmin(partnerID: viewer.partner.id, customerID: id) else {
             throw Interruption(
                 response: try message(
-                    request, viewer: viewer, status: .notFound, title: "No delegated admin privileges",
-                    text: "\(viewer.partner.name) holds no delegated admin privileges for this customer.", code: "not_found"))
+                    request, viewer: viewer, status: .notFound, title: "give_up.none_title",
+                    text: CatalogText("give_up.none", ["partner": viewer.partner.name]), code: "not_found"))
         }
         return (viewer, PartnerCustomer(customer: customer, role: active?.role, since: active?.since, delegatedAdminSince: 0))
     }
@@ -83,8 +83,8 @@ extension PortalRoutes {
     @Sendable func confirmGiveUp(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
             let (viewer, item) = try await requireGrant(request, context: context)
-            var values = Self.customerValues(item)
-            values["title"] = "Give up delegated admin privileges"
+            var values = Self.customerValues(item, catalog: request.pageCatalog)
+            values["title"] = request.pageCatalog.text("common.give_up_dap")
             return try render("portal_give_up", request: request, viewer: viewer, current: "customers", values)
         }
     }
@@ -97,9 +97,8 @@ extension PortalRoutes {
             try await store.removeDelegatedAdmin(
                 partnerID: viewer.partner.id, customerID: item.customer.id, by: .partner, at: clock(), actor: viewer.user.id)
             return try message(
-                request, viewer: viewer, status: .ok, title: "Delegated admin privileges given up",
-                text: "\(viewer.partner.name) no longer holds delegated admin privileges for \(item.customer.name). No notice was sent.",
-                code: "removed")
+                request, viewer: viewer, status: .ok, title: "give_up.done_title",
+                text: CatalogText("give_up.done", ["partner": viewer.partner.name, "customer": item.customer.name]), code: "removed")
         }
     }
 
@@ -111,8 +110,8 @@ extension PortalRoutes {
         guard viewer.user.role == .globalAdmin else {
             throw Interruption(
                 response: try message(
-                    request, viewer: viewer, status: .forbidden, title: "Not allowed for your role",
-                    text: "Only a global admin of \(viewer.partner.name) manages its people.", code: "forbidden"))
+                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
+                    text: CatalogText("users.global_admin_only", ["partner": viewer.partner.name]), code: "forbidden"))
         }
         return viewer
     }
@@ -129,13 +128,15 @@ extension PortalRoutes {
     ) async throws -> Response {
         let cursor = request.uri.queryParameters["cursor"].map(String.init)
         let page = try await store.users(of: .partner(viewer.partner.id), page: PageRequest(limit: Self.pageSize, cursor: cursor))
+        let catalog = request.pageCatalog
         var values: [String: Any] = [
-            "title": "Users",
+            "title": catalog.text("portal.users"),
             "users": page.items.map { user -> [String: Any] in
                 [
-                    "id": user.id, "email": user.email, "role": Self.roleText(user.role), "self": user.id == viewer.user.id,
+                    "id": user.id, "email": user.email, "role": catalog.text(Self.roleKey(user.role)), "self": user.id == viewer.user.id,
                     "enabled": user.disabledAt == nil,
-                    "status": user.disabledAt != nil ? "Disabled" : (user.passwordHash.isEmpty ? "Setup link sent" : "Active"),
+                    "status": catalog.text(
+                        user.disabledAt != nil ? "users.disabled" : (user.passwordHash.isEmpty ? "users.setup_sent" : "users.active")),
                 ]
             },
         ]
@@ -157,20 +158,23 @@ extension PortalRoutes {
             let viewer = try await requireGlobalAdmin(request)
             let email = (form["email"] ?? "").trimmingWhitespace().lowercased()
             guard EmailAddress.isPlausible(email) else {
-                return try await usersPage(request, viewer: viewer, status: .badRequest, error: "That is not an email address.")
+                return try await usersPage(
+                    request, viewer: viewer, status: .badRequest, error: request.pageCatalog.text("users.email_invalid"))
             }
             guard let role = form["role"].flatMap(Role.init(rawValue:)), role == .adminAgent || role == .salesAgent else {
-                return try await usersPage(request, viewer: viewer, status: .badRequest, error: "Choose admin agent or sales agent.")
+                return try await usersPage(
+                    request, viewer: viewer, status: .badRequest, error: request.pageCatalog.text("users.choose_role"))
             }
             let (user, setup) = try invitations.setupLinks.newPerson(
                 tenant: .partner(viewer.partner.id), email: email, role: role, now: clock())
             do {
                 try await store.addUser(user, setupLink: setup.link, actor: viewer.user.id)
             } catch let error as StoreError where error.code == .conflict {
-                return try await usersPage(request, viewer: viewer, status: .conflict, error: "A person with this email already exists.")
+                return try await usersPage(request, viewer: viewer, status: .conflict, error: request.pageCatalog.text("users.exists"))
             }
             return try await usersPage(
-                request, viewer: viewer, status: .created, notice: "\(email) was added as \(Self.roleText(role)).",
+                request, viewer: viewer, status: .created,
+                notice: request.pageCatalog.text("users.added", ["email": email, "role": request.pageCatalog.text(Self.roleKey(role))]),
                 setup: (email, setup.url))
         }
     }
@@ -181,8 +185,8 @@ extension PortalRoutes {
         guard let user = try await store.user(id: id), user.tenant == .partner(viewer.partner.id), user.id != viewer.user.id else {
             throw Interruption(
                 response: try message(
-                    request, viewer: viewer, status: .notFound, title: "No such person",
-                    text: "There is no other person with this id at \(viewer.partner.name).", code: "not_found"))
+                    request, viewer: viewer, status: .notFound, title: "users.no_such_title",
+                    text: CatalogText("users.no_such", ["partner": viewer.partner.name]), code: "not_found"))
         }
         return user
     }
@@ -204,7 +208,7 @@ extension PortalRoutes {
             try await store.setDisabled(userID: user.id, disabled: disabled, at: clock(), actor: viewer.user.id)
             return try await usersPage(
                 request, viewer: viewer,
-                notice: disabled ? "\(user.email) is disabled and signed out everywhere." : "\(user.email) can sign in again.")
+                notice: request.pageCatalog.text(disabled ? "users.disabled_notice" : "users.enabled_notice", ["email": user.email]))
         }
     }
 
@@ -217,7 +221,7 @@ extension PortalRoutes {
             let setup = try invitations.setupLinks.make(userID: user.id, now: clock())
             try await store.resetPassword(userID: user.id, setupLink: setup.link, at: clock(), actor: viewer.user.id)
             return try await usersPage(
-                request, viewer: viewer, notice: "The password of \(user.email) no longer works and every session of theirs has ended.",
+                request, viewer: viewer, notice: request.pageCatalog.text("users.reset_notice", ["email": user.email]),
                 setup: (user.email, setup.url))
         }
     }

@@ -11,16 +11,15 @@ extension PortalRoutes {
     // MARK: Pages
 
     func signInPage(_ request: Request, status: HTTPResponse.Status, email: String, error: String?) throws -> Response {
-        var values: [String: Any] = ["title": "Sign in to the partner portal", "email": email]
+        var values: [String: Any] = ["title": request.pageCatalog.text("sign_in.title"), "email": email]
         if let error { values["error"] = error }
         return try render("portal_sign_in", status: status, request: request, viewer: nil, current: nil, values)
     }
 
     func passwordPage(_ request: Request, viewer: Viewer, status: HTTPResponse.Status, error: String?) throws -> Response {
         var values: [String: Any] = [
-            "title": viewer.user.mustChangePassword ? "Choose your password" : "Change your password",
+            "title": request.pageCatalog.text(viewer.user.mustChangePassword ? "common.choose_password" : "password.change_title"),
             "oneTime": viewer.user.mustChangePassword,
-            "minimum": String(PageRoutes.minimumPasswordLength),
         ]
         if let error { values["error"] = error }
         // Until the one-time password is changed there is nowhere else to go: no navigation.
@@ -32,27 +31,28 @@ extension PortalRoutes {
     func requestPage(_ request: Request, viewer: Viewer, status: HTTPResponse.Status, error: String?) async throws -> Response {
         let providers = try await store.providers(ofReseller: viewer.partner.id)
         var values: [String: Any] = [
-            "title": "Request a reseller relationship",
+            "title": request.pageCatalog.text("portal.request"),
             "providers": providers.map { ["id": $0.id, "name": $0.name] },
         ]
         if let error { values["error"] = error }
         return try render("portal_request", status: status, request: request, viewer: viewer, current: "new", values)
     }
 
+    /// A page that says why something cannot be done; `title` and `text` are catalog keys
+    /// and texts, written in the page's language.
     func message(
-        _ request: Request, viewer: Viewer?, status: HTTPResponse.Status, title: String, text: String, code: String
+        _ request: Request, viewer: Viewer?, status: HTTPResponse.Status, title: String, text: CatalogText, code: String
     ) throws -> Response {
-        try render(
+        let catalog = request.pageCatalog
+        return try render(
             "portal_message", status: status, request: request, viewer: viewer, current: nil,
             [
-                "title": title, "text": text, "code": code,
+                "title": catalog.text(title), "text": catalog.text(text), "code": code,
             ])
     }
 
     func csrfFailure(_ request: Request) throws -> Response {
-        try message(
-            request, viewer: nil, status: .forbidden, title: "Please try again",
-            text: "The form expired or did not come from this site. Go back, reload the page and send it again.", code: "csrf")
+        try message(request, viewer: nil, status: .forbidden, title: "csrf.title", text: CatalogText("csrf.portal"), code: "csrf")
     }
 
     func render(
@@ -63,7 +63,7 @@ extension PortalRoutes {
         if let viewer {
             values["viewer"] = [
                 "email": viewer.user.email,
-                "role": Self.roleText(viewer.user.role),
+                "role": request.pageCatalog.text(Self.roleKey(viewer.user.role)),
                 "partnerName": viewer.partner.name,
             ]
             values["isReseller"] = viewer.partner.kind == .reseller
@@ -76,25 +76,36 @@ extension PortalRoutes {
 
     // MARK: Formatting
 
-    static let statusText: [InvitationStatus: String] = [
-        .pending: "Pending", .accepted: "Accepted", .expired: "Expired", .revoked: "Revoked", .usedUp: "Used up",
-    ]
-
-    /// Why a link of each unusable status cannot be sent again.
-    static let unusableText: [InvitationStatus: String] = [
-        .revoked: "The invitation was revoked.", .usedUp: "The invitation has no uses left.", .expired: "The invitation has expired.",
-    ]
-
-    static func roleText(_ role: Role) -> String {
-        switch role {
-        case .globalAdmin: "global admin"
-        case .adminAgent: "admin agent"
-        case .salesAgent: "sales agent"
-        case .user: "user"
+    static func statusKey(_ status: InvitationStatus) -> String {
+        switch status {
+        case .pending: "status.pending"
+        case .accepted: "status.accepted"
+        case .expired: "status.expired"
+        case .revoked: "status.revoked"
+        case .usedUp: "status.used_up"
         }
     }
 
-    static func customerValues(_ item: PartnerCustomer) -> [String: Any] {
+    /// Why a link of each unusable status cannot be sent again; nil while it can.
+    static func unusableKey(_ status: InvitationStatus) -> String? {
+        switch status {
+        case .revoked: "draft.unusable_revoked"
+        case .usedUp: "draft.unusable_used_up"
+        case .expired: "draft.unusable_expired"
+        case .pending, .accepted: nil
+        }
+    }
+
+    static func roleKey(_ role: Role) -> String {
+        switch role {
+        case .globalAdmin: "role.global_admin"
+        case .adminAgent: "role.admin_agent"
+        case .salesAgent: "role.sales_agent"
+        case .user: "role.user"
+        }
+    }
+
+    static func customerValues(_ item: PartnerCustomer, catalog: Catalog) -> [String: Any] {
         var values: [String: Any] = [
             "id": item.customer.id,
             "path": "/portal/customers/" + queryEncoded(item.customer.id),
@@ -103,23 +114,16 @@ extension PortalRoutes {
             "dap": item.delegatedAdminSince != nil,
             "active": item.relationshipActive,
         ]
-        if let role = item.role { values["role"] = role == .reseller ? "Reseller" : "Indirect provider" }
+        if let role = item.role { values["role"] = catalog.text(role == .reseller ? "customer.role_reseller" : "customer.role_provider") }
         if let since = item.since {
             values["since"] = RFC3339.format(since)
-            values["sinceText"] = displayTime(since)
+            values["sinceText"] = catalog.dateTime(since)
         }
         if let dapSince = item.delegatedAdminSince {
             values["dapSince"] = RFC3339.format(dapSince)
-            values["dapSinceText"] = displayTime(dapSince)
+            values["dapSinceText"] = catalog.dateTime(dapSince)
         }
         return values
-    }
-
-    /// `2025-05-01 09:30 UTC`: what people read; the RFC 3339 form goes in `<time datetime>`.
-    static func displayTime(_ seconds: Int64) -> String {
-        let text = RFC3339.format(seconds)
-        guard text.count == 20 else { return text }
-        return text.prefix(10) + " " + text.dropFirst(11).prefix(5) + " UTC"
     }
 
     /// Only RFC 3986 unreserved characters stay as they are (ASCII only).

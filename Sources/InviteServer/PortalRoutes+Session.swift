@@ -18,7 +18,7 @@ extension PortalRoutes {
     }
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard signIn.pool.hasRoom else { return HTMLRenderer.busy() }
+        guard signIn.pool.hasRoom else { return HTMLRenderer.busy(request) }
         return try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
@@ -29,18 +29,18 @@ extension PortalRoutes {
             case .signedIn(let signedIn):
                 user = signedIn
             case .refused:
-                return try signInPage(request, status: .unauthorized, email: email, error: "The email or password is not right.")
+                return try signInPage(request, status: .unauthorized, email: email, error: request.pageCatalog.text("common.not_right"))
             case .locked(let retryAfter):
                 return PasswordSignIn.locked(
-                    try signInPage(request, status: .tooManyRequests, email: email, error: PasswordSignIn.retryText(retryAfter)),
+                    try signInPage(
+                        request, status: .tooManyRequests, email: email,
+                        error: PasswordSignIn.retryText(retryAfter, catalog: request.pageCatalog)),
                     retryAfter: retryAfter)
             }
             guard case .partner(let partnerID) = user.tenant, try await store.partner(id: partnerID) != nil else {
                 return try signInPage(
                     request, status: .forbidden, email: email,
-                    error:
-                        "This account belongs to a customer organization. The portal is for partner staff; a customer accepts an invitation from the link in the email."
-                )
+                    error: request.pageCatalog.text("sign_in.customer_account"))
             }
             var response = HTMLRenderer.redirect(to: user.mustChangePassword ? "/portal/password" : "/portal")
             response.setCookie(try sessions.cookie.cookie(for: user, now: now))
@@ -79,17 +79,20 @@ extension PortalRoutes {
             case .signedIn:
                 break
             case .refused:
-                return try passwordPage(request, viewer: viewer, status: .unauthorized, error: "The current password is not right.")
+                return try passwordPage(
+                    request, viewer: viewer, status: .unauthorized, error: request.pageCatalog.text("password.current_not_right"))
             case .locked(let retryAfter):
                 return PasswordSignIn.locked(
-                    try passwordPage(request, viewer: viewer, status: .tooManyRequests, error: PasswordSignIn.retryText(retryAfter)),
+                    try passwordPage(
+                        request, viewer: viewer, status: .tooManyRequests,
+                        error: PasswordSignIn.retryText(retryAfter, catalog: request.pageCatalog)),
                     retryAfter: retryAfter)
             }
             guard new.count >= PageRoutes.minimumPasswordLength, new != current else {
                 return try passwordPage(
                     request, viewer: viewer, status: .badRequest,
-                    error:
-                        "Choose a new password of at least \(PageRoutes.minimumPasswordLength) characters, different from the current one.")
+                    error: request.pageCatalog.text(
+                        "password.too_short_current", ["minimum": String(PageRoutes.minimumPasswordLength)]))
             }
             // A new session version ends every other session of this user, on every instance;
             // this browser gets a cookie of the new version.

@@ -18,8 +18,8 @@ extension PortalRoutes {
         guard viewer.user.role == .globalAdmin else {
             throw Interruption(
                 response: try message(
-                    request, viewer: viewer, status: .forbidden, title: "Not allowed for your role",
-                    text: "Only a global admin of \(viewer.partner.name) manages its webhooks.", code: "forbidden"))
+                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
+                    text: CatalogText("webhooks.global_admin_only", ["partner": viewer.partner.name]), code: "forbidden"))
         }
         return viewer
     }
@@ -28,6 +28,7 @@ extension PortalRoutes {
         _ request: Request, viewer: Viewer, status: HTTPResponse.Status = .ok, error: String? = nil, notice: String? = nil,
         secret: (url: String, secret: String, rotated: Bool)? = nil
     ) async throws -> Response {
+        let catalog = request.pageCatalog
         var endpoints: [[String: Any]] = []
         for endpoint in try await store.webhooks(partnerID: viewer.partner.id) {
             let recent =
@@ -42,18 +43,19 @@ extension PortalRoutes {
                         "attempts": String(delivery.attempts),
                         "answer": delivery.lastStatusCode.map { "HTTP \($0)" } ?? delivery.lastError ?? "",
                         "next": delivery.status == .pending
-                            ? delivery.nextAttemptMilliseconds.map { Self.displayTime($0 / 1000) } ?? "" : "",
+                            ? delivery.nextAttemptMilliseconds.map { catalog.dateTime($0 / 1000) } ?? "" : "",
                     ]
                 },
             ]
             if let until = endpoint.previousSecretUntil, until > clock() {
                 values["rotatedUntil"] = RFC3339.format(until)
-                values["rotatedUntilText"] = Self.displayTime(until)
+                values["rotatedUntilText"] = catalog.dateTime(until)
             }
             endpoints.append(values)
         }
         var values: [String: Any] = [
-            "title": "Webhooks", "partnerName": viewer.partner.name, "endpoints": endpoints, "empty": endpoints.isEmpty,
+            "title": catalog.text("portal.webhooks"), "partnerName": viewer.partner.name, "endpoints": endpoints,
+            "empty": endpoints.isEmpty,
             "eventChoices": WebhookEventType.allCases.map { ["name": $0.rawValue] },
         ]
         if let error { values["error"] = error }
@@ -75,21 +77,23 @@ extension PortalRoutes {
             let url = (form["url"] ?? "").trimmingWhitespace()
             let events = form.values("events").compactMap(WebhookEventType.init(rawValue:))
             guard !events.isEmpty else {
-                return try await webhooksPage(request, viewer: viewer, status: .badRequest, error: "Choose at least one event.")
+                return try await webhooksPage(
+                    request, viewer: viewer, status: .badRequest, error: request.pageCatalog.text("webhooks.choose_event"))
             }
             do {
                 try webhookPolicy.check(url)
             } catch let refusal as WebhookURLPolicy.Refusal {
                 return try await webhooksPage(
                     request, viewer: viewer, status: .unprocessableContent,
-                    error: "This URL may not receive webhooks: \(refusal.description).")
+                    error: request.pageCatalog.text("webhooks.url_refused", ["reason": refusal.description]))
             }
             let endpoint = WebhookEndpoint(
                 id: try Identifiers.random(prefix: "wh_", bytes: 12), partnerID: viewer.partner.id, url: url, events: events,
                 secret: try StandardWebhooks.newSecret(), createdAt: clock())
             try await store.addWebhook(endpoint, actor: viewer.user.id)
             return try await webhooksPage(
-                request, viewer: viewer, status: .created, notice: "Endpoint added.", secret: (url, endpoint.secret, false))
+                request, viewer: viewer, status: .created, notice: request.pageCatalog.text("webhooks.added"),
+                secret: (url, endpoint.secret, false))
         }
     }
 
@@ -103,7 +107,8 @@ extension PortalRoutes {
                 id: try context.parameters.require("id"), partnerID: viewer.partner.id, newSecret: try StandardWebhooks.newSecret(),
                 keepPreviousUntil: now + 24 * 3600, at: now, actor: viewer.user.id)
             return try await webhooksPage(
-                request, viewer: viewer, notice: "The secret is rotated.", secret: (endpoint.url, endpoint.secret, true))
+                request, viewer: viewer, notice: request.pageCatalog.text("webhooks.rotated"), secret: (endpoint.url, endpoint.secret, true)
+            )
         }
     }
 
@@ -114,7 +119,7 @@ extension PortalRoutes {
             let viewer = try await requireWebhookAdmin(request)
             try await store.removeWebhook(
                 id: try context.parameters.require("id"), partnerID: viewer.partner.id, at: clock(), actor: viewer.user.id)
-            return try await webhooksPage(request, viewer: viewer, notice: "The endpoint is removed; nothing more is sent to it.")
+            return try await webhooksPage(request, viewer: viewer, notice: request.pageCatalog.text("webhooks.removed"))
         }
     }
 }

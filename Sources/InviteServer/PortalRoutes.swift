@@ -120,16 +120,16 @@ struct PortalRoutes: Sendable {
         if resellerOnly, viewer.partner.kind != .reseller {
             throw Interruption(
                 response: try message(
-                    request, viewer: viewer, status: .forbidden, title: "For resellers only",
-                    text: "\(viewer.partner.name) is a provider. Invitations and indirect providers are managed by resellers.",
-                    code: "forbidden"))
+                    request, viewer: viewer, status: .forbidden, title: "portal.resellers_only_title",
+                    text: CatalogText("portal.resellers_only", ["partner": viewer.partner.name]), code: "forbidden"))
         }
         if acting, !viewer.mayAct {
             throw Interruption(
                 response: try message(
-                    request, viewer: viewer, status: .forbidden, title: "Not allowed for your role",
-                    text:
-                        "As a \(Self.roleText(viewer.user.role)) you can see the lists but not invite, revoke or remove. Ask a global admin or admin agent of \(viewer.partner.name).",
+                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
+                    text: CatalogText(
+                        "portal.role_reads_only",
+                        ["role": request.pageCatalog.text(Self.roleKey(viewer.user.role)), "partner": viewer.partner.name]),
                     code: "forbidden"))
         }
         return viewer
@@ -141,8 +141,8 @@ struct PortalRoutes: Sendable {
         if let item = try await store.customer(id: id, ofPartner: viewer.partner.id) { return item }
         throw Interruption(
             response: try message(
-                request, viewer: viewer, status: .notFound, title: "Not one of your customers",
-                text: "There is no active relationship between \(viewer.partner.name) and this customer.", code: "not_found"))
+                request, viewer: viewer, status: .notFound, title: "portal.not_your_customer_title",
+                text: CatalogText("portal.not_your_customer", ["partner": viewer.partner.name]), code: "not_found"))
     }
 
     /// Runs a handler and turns its interruptions and domain errors into HTML pages.
@@ -152,31 +152,27 @@ struct PortalRoutes: Sendable {
         } catch let interruption as Interruption {
             return interruption.response
         } catch is PasswordHashingPool.Busy {
-            return HTMLRenderer.busy()
+            return HTMLRenderer.busy(request)
         } catch let error as StoreError where APIError(error).status.code < 500 {
             let problem = APIError(error)
             return try message(
-                request, viewer: nil, status: problem.status, title: "That did not work", text: error.message, code: problem.code)
+                request, viewer: nil, status: problem.status, title: "portal.failed_title", text: problem.detail, code: problem.code)
         } catch let error as KeyringError {
             return try message(
-                request, viewer: nil, status: .serviceUnavailable, title: "Links cannot be issued right now",
-                text: "The service has no key to sign links with. Ask your administrator to run `invitelink keys rotate --alg ed25519`.",
+                request, viewer: nil, status: .serviceUnavailable, title: "portal.no_links_title", text: CatalogText("portal.no_key"),
                 code: error.code.rawValue)
         } catch let error as LinkTooLongError {
             return try message(
-                request, viewer: nil, status: .unprocessableContent, title: "Links cannot be issued right now",
-                text:
-                    "The link would be too long for email (\(error.length) characters, the limit is under 600). Ask your administrator to shorten the service's public URL or issuer.",
-                code: "link_too_long")
+                request, viewer: nil, status: .unprocessableContent, title: "portal.no_links_title",
+                text: CatalogText("portal.link_too_long", ["length": String(error.length)]), code: "link_too_long")
         } catch  where APIError.from(error).status.code >= 500 {
             // The service's own failure: `internal` and the request id on the page, the
             // detail in the log only.
             let problem = APIError.from(error)
             context.logger.error("request failed", metadata: ["detail": "\(error)"])
             return try message(
-                request, viewer: nil, status: problem.status, title: "Something went wrong",
-                text: "The service failed and nothing was changed. If it happens again, quote request id \(context.id).",
-                code: problem.code)
+                request, viewer: nil, status: problem.status, title: "portal.internal_title",
+                text: CatalogText("portal.internal", ["requestID": context.id]), code: problem.code)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import InviteService
 import InviteToken
 import NIOCore
 
@@ -11,18 +12,20 @@ struct JSONBody {
     static func read(_ request: Request, context: AppRequestContext, allowed: Set<String>) async throws -> JSONBody {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {
-            throw APIError(.unsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", CatalogText("problem.send_json"))
         }
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         let json: JSONValue
         do {
             json = try StrictJSON.parse(Array(buffer.readableBytesView))
         } catch {
-            throw APIError.invalidRequest("the body is not valid JSON: \(error.reason) at byte \(error.offset)")
+            throw APIError.invalidRequest(
+                CatalogText("problem.json_invalid", ["reason": "\(error.reason)", "offset": String(error.offset)]))
         }
-        guard case .object(let members) = json else { throw APIError.invalidRequest("the body must be a JSON object") }
+        guard case .object(let members) = json else { throw APIError.invalidRequest(CatalogText("problem.json_not_object")) }
         if let unknown = members.first(where: { !allowed.contains($0.0) }) {
-            throw APIError.invalidRequest("unknown member \"\(unknown.0)\"; allowed: \(allowed.sorted().joined(separator: ", "))")
+            throw APIError.invalidRequest(
+                CatalogText("problem.member_unknown", ["member": unknown.0, "allowed": allowed.sorted().joined(separator: ", ")]))
         }
         return JSONBody(members: members)
     }
@@ -35,14 +38,18 @@ struct JSONBody {
 
     func string(_ name: String, maxLength: Int = 256) throws -> String? {
         guard let value = value(name) else { return nil }
-        guard case .string(let text) = value else { throw APIError.invalidRequest("\"\(name)\" must be a string") }
-        guard text.utf8.count <= maxLength else { throw APIError.invalidRequest("\"\(name)\" is longer than \(maxLength) bytes") }
+        guard case .string(let text) = value else {
+            throw APIError.invalidRequest(CatalogText("problem.member_not_string", ["member": name]))
+        }
+        guard text.utf8.count <= maxLength else {
+            throw APIError.invalidRequest(CatalogText("problem.member_too_long", ["member": name, "maximum": String(maxLength)]))
+        }
         return text
     }
 
     func bool(_ name: String) throws -> Bool? {
         guard let value = value(name) else { return nil }
-        guard case .bool(let flag) = value else { throw APIError.invalidRequest("\"\(name)\" must be true or false") }
+        guard case .bool(let flag) = value else { throw APIError.invalidRequest(CatalogText("problem.member_not_bool", ["member": name])) }
         return flag
     }
 
@@ -50,20 +57,27 @@ struct JSONBody {
     func stringArray(_ name: String, maxCount: Int = 16) throws -> [String]? {
         guard let value = value(name) else { return nil }
         guard case .array(let items) = value, items.count <= maxCount else {
-            throw APIError.invalidRequest("\"\(name)\" must be an array of at most \(maxCount) strings")
+            throw APIError.invalidRequest(CatalogText("problem.member_not_string_array", ["member": name, "maximum": String(maxCount)]))
         }
         let strings = try items.map { item -> String in
-            guard case .string(let text) = item else { throw APIError.invalidRequest("\"\(name)\" must hold strings only") }
+            guard case .string(let text) = item else {
+                throw APIError.invalidRequest(CatalogText("problem.member_not_strings", ["member": name]))
+            }
             return text
         }
-        guard Set(strings).count == strings.count else { throw APIError.invalidRequest("\"\(name)\" names an item twice") }
+        guard Set(strings).count == strings.count else {
+            throw APIError.invalidRequest(CatalogText("problem.member_repeats", ["member": name]))
+        }
         return strings
     }
 
     func integer(_ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
         guard let value = value(name) else { return nil }
         guard case .integer(let number) = value, range.contains(number) else {
-            throw APIError.invalidRequest("\"\(name)\" must be an integer from \(range.lowerBound) to \(range.upperBound)")
+            throw APIError.invalidRequest(
+                CatalogText(
+                    "problem.member_not_in_range",
+                    ["member": name, "lowest": String(range.lowerBound), "highest": String(range.upperBound)]))
         }
         return number
     }

@@ -2,37 +2,33 @@ public import InviteStore
 import InviteToken
 
 /// The draft email a reseller sends: names the reseller (and provider), says whether admin
-/// privileges are asked, holds the link on a line of its own.
+/// privileges are asked, holds the link on a line of its own. Written in the catalog's
+/// language, which the reseller chooses for the customer.
 public struct DraftEmail: Sendable {
     public let subject: String
     public let body: String
+    public let language: Language
 
-    public init(reseller: Partner, provider: Partner?, delegatedAdmin: Bool, url: String, expiresAt: Int64) {
-        let who = provider.map { "\(reseller.name) and \($0.name)" } ?? reseller.name
-        subject = "\(who) invite\(provider == nil ? "s" : "") you to a reseller relationship"
-        var lines = ["Hello,", ""]
-        if let provider {
-            lines.append(
-                "\(reseller.name) would like to become your cloud reseller, together with its indirect provider \(provider.name). Accepting makes your organization a customer of both."
-            )
-        } else {
-            lines.append("\(reseller.name) would like to become your cloud reseller.")
-        }
+    public init(reseller: Partner, provider: Partner?, delegatedAdmin: Bool, url: String, expiresAt: Int64, catalog: Catalog) {
+        language = catalog.language
+        var names = ["reseller": reseller.name]
+        if let provider { names["provider"] = provider.name }
+        subject = catalog.text(provider == nil ? "email.subject" : "email.subject_with_provider", names)
+        var lines = [catalog.text("email.greeting"), ""]
+        lines.append(catalog.text(provider == nil ? "email.intro" : "email.intro_with_provider", names))
         if delegatedAdmin {
             lines.append("")
-            lines.append(
-                "\(reseller.name) also asks for delegated administration privileges, which let it manage your tenant on your behalf. You can remove them at any time."
-            )
+            lines.append(catalog.text("email.dap", names))
         }
         lines += [
             "",
-            "A global admin of your organization can accept with this link (sign-in required):",
+            catalog.text("email.how_to_accept"),
             "",
             url,
             "",
-            "The link is valid until \(RFC3339.format(expiresAt)). If you did not expect this message, you can ignore it.",
+            catalog.text("email.valid_until", ["date": catalog.dateTime(expiresAt)]),
             "",
-            "Regards,",
+            catalog.text("email.regards"),
             reseller.name,
         ]
         body = lines.joined(separator: "\n")

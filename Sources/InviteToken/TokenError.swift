@@ -25,22 +25,22 @@ public struct TokenError: Error, Sendable, Equatable, CustomStringConvertible {
         case usedUp = "used_up"
         case unknownInvitation = "unknown_invitation"
 
-        /// A sentence a customer can read on the acceptance page.
-        public var explanation: String {
+        /// The catalog key of the sentence a customer reads on the acceptance page and an API
+        /// client in `detail` (the server's `Resources/i18n/*.json`).
+        public var explanationKey: String {
             switch self {
-            case .malformed: "This link is damaged or incomplete. Ask your partner to send it again."
-            case .unknownKey: "This link was signed with a key this service does not know. Ask your partner for a new link."
-            case .keyRetired: "This link was signed with a key that has been retired. Ask your partner for a new link."
-            case .keyRevoked:
-                "This link was signed with a key that has been withdrawn for security reasons. Ask your partner for a new link."
-            case .algorithmMismatch, .badSignature: "This link has been altered and cannot be trusted. Ask your partner to send it again."
-            case .invalidClaims: "This link is not a valid invitation. Ask your partner to send it again."
-            case .wrongIssuer, .wrongAudience: "This link was not issued for this service."
-            case .notYetValid: "This link is not valid yet. Check your computer's clock or try again later."
-            case .expired: "This link has expired. Ask your partner for a new one."
-            case .revoked: "Your partner has withdrawn this invitation."
-            case .usedUp: "This invitation has already been used as many times as allowed."
-            case .unknownInvitation: "This invitation is not known to this service. Ask your partner for a new link."
+            case .malformed: "token.malformed"
+            case .unknownKey: "token.unknown_key"
+            case .keyRetired: "token.key_retired"
+            case .keyRevoked: "token.key_revoked"
+            case .algorithmMismatch, .badSignature: "token.altered"
+            case .invalidClaims: "token.invalid_claims"
+            case .wrongIssuer, .wrongAudience: "token.wrong_service"
+            case .notYetValid: "token.not_yet_valid"
+            case .expired: "token.expired"
+            case .revoked: "token.revoked"
+            case .usedUp: "token.used_up"
+            case .unknownInvitation: "token.unknown_invitation"
             }
         }
     }

@@ -51,6 +51,8 @@ struct OpenAPITests {
         Route(method: "POST", path: "/v1/webhooks"), Route(method: "GET", path: "/v1/webhooks"),
         Route(method: "DELETE", path: "/v1/webhooks/{id}"), Route(method: "POST", path: "/v1/webhooks/{id}/rotate-secret"),
         Route(method: "GET", path: "/v1/webhooks/{id}/deliveries"),
+        // DESIGN.md §10 (LanguageTests).
+        Route(method: "GET", path: "/language"),
     ]
 
     /// The `paths:` of an OpenAPI document: top-level path keys (two spaces) and their method

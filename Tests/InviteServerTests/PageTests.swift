@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import InviteServer
+import InviteService
 import InviteStore
 import InviteToken
 import Testing
@@ -79,14 +80,15 @@ struct PageTests {
             #expect(tamperedPage.status == .badRequest, "the tampered link's page answered \(tamperedPage.status.code)")
             #expect(tamperedPage.contentType.hasPrefix("text/html"), "the tampered link's page is \(tamperedPage.contentType)")
             #expect(
-                tamperedPage.text.contains(TokenError.Code.badSignature.explanation),
+                tamperedPage.text.contains(Catalogs[.english].text(TokenError.Code.badSignature.explanationKey)),
                 "the tampered link's page lacks the explanation:\n\(tamperedPage.text)")
             #expect(tamperedPage.text.contains("bad_signature"), "the tampered link's page does not show its reason code")
             expectSecurityHeaders(tamperedPage, "the tampered link's page")
 
             let emptyPage = try await client.send(.get, "/invitations/accept")
             #expect(
-                emptyPage.status == .badRequest && emptyPage.text.contains(TokenError.Code.malformed.explanation),
+                emptyPage.status == .badRequest
+                    && emptyPage.text.contains(Catalogs[.english].text(TokenError.Code.malformed.explanationKey)),
                 "the page without a token is not a 400 explanation: \(emptyPage.status.code)")
 
             world.clock.set(W.t0 + 15 * W.day)
@@ -94,7 +96,7 @@ struct PageTests {
             #expect(expiredPage.status == .gone, "the expired link's page answered \(expiredPage.status.code)")
             #expect(expiredPage.contentType.hasPrefix("text/html"), "the expired link's page is \(expiredPage.contentType)")
             #expect(
-                expiredPage.text.contains(TokenError.Code.expired.explanation),
+                expiredPage.text.contains(Catalogs[.english].text(TokenError.Code.expired.explanationKey)),
                 "the expired link's page lacks the explanation:\n\(expiredPage.text)")
             expectSecurityHeaders(expiredPage, "the expired link's page")
         }

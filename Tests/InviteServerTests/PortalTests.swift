@@ -98,7 +98,8 @@ struct PortalTests {
                 cookie: cookies)
             #expect(issued.status == .seeOther, "requesting a link answered \(issued.status): \(issued.text.prefix(200))")
             let location = try #require(issued.headers[.location], "no redirect to the draft")
-            #expect(location.hasPrefix("/portal/invitations/") && location.hasSuffix("/draft"), "redirected to \(location)")
+            // The email's language (not stored) travels in the query: the portal's own, English here.
+            #expect(location.hasPrefix("/portal/invitations/") && location.hasSuffix("/draft?lang=en"), "redirected to \(location)")
 
             func link(in page: Reply) -> String? {
                 guard let start = page.text.range(of: "http://127.0.0.1:8080/invitations/accept?token=") else { return nil }

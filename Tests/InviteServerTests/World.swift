@@ -173,9 +173,9 @@ struct Client: Sendable {
     func send(
         _ method: HTTPRequest.Method, _ uri: String, bearer: String? = nil, json: String? = nil,
         form: [(String, String)]? = nil, cookie: String? = nil,
-        contentType: String? = nil, body: ByteBuffer? = nil
+        contentType: String? = nil, body: ByteBuffer? = nil, headers extra: HTTPFields = [:]
     ) async throws -> Reply {
-        var headers: HTTPFields = [:]
+        var headers = extra
         if let bearer { headers[.authorization] = "Bearer \(bearer)" }
         if let cookie { headers[.cookie] = cookie }
         var payload = body

@@ -1,6 +1,7 @@
 // The draft email page: Copy buttons, and an "Open in email" link that follows the edits.
 // Without this script the buttons stay hidden, the text boxes remain selectable and the link
-// opens the original text, so nothing depends on it.
+// opens the original text, so nothing depends on it. Its words come from the page (data-*
+// attributes the server wrote in the reader's language), never from this file.
 "use strict";
 document.querySelectorAll("button[data-copy]").forEach(function (button) {
   button.hidden = false;
@@ -9,7 +10,7 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var status = document.getElementById("copy-status");
     function report(copied) {
       if (!copied) { field.focus(); field.select(); }
-      if (status) { status.textContent = copied ? "Copied." : "Copying was refused: the text is selected, copy it with your keyboard."; }
+      if (status) { status.textContent = status.getAttribute(copied ? "data-copied" : "data-refused"); }
     }
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(field.value).then(function () { report(true); }, function () { report(false); });
@@ -38,5 +39,5 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
   subject.addEventListener("input", update);
   body.addEventListener("input", update);
   var note = document.getElementById("mailto-note");
-  if (note) { note.textContent = "Open in email starts a message with the text as edited here."; }
+  if (note) { note.textContent = note.getAttribute("data-live"); }
 })();

@@ -1,0 +1,117 @@
+public import Foundation
+
+/// The strings of one language, read from a JSON catalog (`Resources/i18n/<lang>.json` of the
+/// server): an object whose members map a key to a string, or to `{"one": …, "other": …}` for a
+/// text with plural forms. Placeholders are named in braces (`{name}`) and filled from
+/// ``CatalogText/arguments``; a plural form is chosen by the count, which also fills `{count}`.
+///
+/// A key missing from the catalog reads as the key itself, so a gap shows on the page instead of
+/// failing the request; the catalog tests keep both languages' keys and placeholders equal.
+public struct Catalog: Sendable {
+    public enum Entry: Sendable, Equatable {
+        case text(String)
+        case plural(one: String, other: String)
+
+        /// Every form, to compare placeholders across languages.
+        public var forms: [String] {
+            switch self {
+            case .text(let text): [text]
+            case .plural(let one, let other): [one, other]
+            }
+        }
+    }
+
+    public struct Malformed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let language: Language
+    public let entries: [String: Entry]
+
+    public init(language: Language, entries: [String: Entry]) {
+        self.language = language
+        self.entries = entries
+    }
+
+    /// Reads a catalog file's bytes; throws on anything but an object of strings and
+    /// `{"one", "other"}` objects of strings.
+    public init(language: Language, json: Data) throws {
+        guard let object = try JSONSerialization.jsonObject(with: json) as? [String: Any] else {
+            throw Malformed(description: "the \(language.rawValue) catalog is not a JSON object")
+        }
+        var entries: [String: Entry] = [:]
+        for (key, value) in object {
+            if let text = value as? String {
+                entries[key] = .text(text)
+            } else if let forms = value as? [String: Any], Set(forms.keys) == ["one", "other"],
+                let one = forms["one"] as? String, let other = forms["other"] as? String
+            {
+                entries[key] = .plural(one: one, other: other)
+            } else {
+                throw Malformed(description: "\(language.rawValue) catalog: \(key) is neither a string nor {\"one\", \"other\"}")
+            }
+        }
+        self.init(language: language, entries: entries)
+    }
+
+    /// The text of `key` with its placeholders filled.
+    public func text(_ key: String, _ arguments: [String: String] = [:], count: Int? = nil) -> String {
+        Self.fill(form(key, count: count), arguments: arguments, count: count)
+    }
+
+    public func text(_ text: CatalogText) -> String {
+        self.text(text.key, text.arguments, count: text.count)
+    }
+
+    /// The raw form of `key` (placeholders unfilled) for the count, or the key when missing.
+    public func form(_ key: String, count: Int? = nil) -> String {
+        switch entries[key] {
+        case .text(let text): text
+        // Both languages have the same rule: one for exactly 1, other otherwise.
+        case .plural(let one, let other): count == 1 ? one : other
+        case nil: key
+        }
+    }
+
+    /// The names between braces in `form`, in order of appearance.
+    public static func placeholders(in form: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(form)
+        while let open = rest.firstIndex(of: "{") {
+            let after = rest[rest.index(after: open)...]
+            guard let close = after.firstIndex(of: "}") else { break }
+            let name = after[..<close]
+            if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { names.append(String(name)) }
+            rest = after[after.index(after: close)...]
+        }
+        return names
+    }
+
+    static func fill(_ form: String, arguments: [String: String], count: Int?) -> String {
+        var out = form
+        for (name, value) in arguments { out = out.replacingOccurrences(of: "{\(name)}", with: value) }
+        if let count { out = out.replacingOccurrences(of: "{count}", with: String(count)) }
+        return out
+    }
+
+    // MARK: Dates
+
+    /// A moment as its reader writes it, in UTC with the zone named: `May 1, 2025, 09:30 UTC`,
+    /// `1 de mayo de 2025, 09:30 UTC`. The catalog holds the month names and the pattern.
+    public func dateTime(_ seconds: Int64) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents(
+            [.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        let month = parts.month ?? 1
+        let time = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+        return text(
+            "date.format",
+            ["month": text(Self.monthKeys[month - 1]), "day": String(parts.day ?? 1), "year": String(parts.year ?? 1970), "time": time])
+    }
+
+    static let monthKeys = [
+        "date.month.1", "date.month.2", "date.month.3", "date.month.4", "date.month.5", "date.month.6",
+        "date.month.7", "date.month.8", "date.month.9", "date.month.10", "date.month.11", "date.month.12",
+    ]
+}
