@@ -80,13 +80,15 @@ extension PostgresStore {
     }
 
     /// How long a seal waits for the transactions that might still commit an entry below its
-    /// horizon; they are a few milliseconds long, so a longer wait means a stuck transaction,
-    /// and the seal is left to the next round.
-    static let sealHorizonWait: Duration = .seconds(5)
+    /// horizon. They are a few milliseconds long, but the wait covers every transaction of the
+    /// cluster (a report, a backup, a loaded machine): a seal has a minute or two, so it waits
+    /// long; the webhook fan-out, which runs every half second, waits little and tries again.
+    static let sealHorizonWait: Duration = .seconds(30)
+    static let fanOutHorizonWait: Duration = .seconds(2)
 
     /// The highest `seq` below which every entry is final (committed, or never to be), after
     /// waiting without locks for the transactions that might still commit one; nil when no
-    /// entry was ever written or a transaction stays open past ``sealHorizonWait``.
+    /// entry was ever written or a transaction stays open past `wait`.
     ///
     /// Entries take their `seq` from a sequence, in a trigger that first gives the transaction
     /// its id, and commit in any order: a `seq` can become visible after a higher one, or never
@@ -95,14 +97,14 @@ extension PostgresStore {
     /// `xmin` passes it). Every transaction that took a `seq` up to the noted one had its id by
     /// then, so from then on each such `seq` is committed or never will be. Sealing and the
     /// webhook fan-out both read up to it.
-    func auditHorizon() async throws -> Int64? {
+    func auditHorizon(waitingUpTo wait: Duration) async throws -> Int64? {
         let (issued, horizonXID) = try await read { db in
             try await db.rows(
                 "SELECT pg_sequence_last_value('audit_log_seq'), pg_snapshot_xmax(pg_current_snapshot())::TEXT"
             )[0].decode((Int64?, String).self)
         }
         guard let issued else { return nil }
-        let deadline = ContinuousClock.now + Self.sealHorizonWait
+        let deadline = ContinuousClock.now + wait
         while true {
             let passed = try await read { db in
                 try await db.rows("SELECT pg_snapshot_xmin(pg_current_snapshot()) >= \(horizonXID)::xid8")[0].decode(Bool.self)
@@ -121,7 +123,7 @@ extension PostgresStore {
     /// (one sealer at a time across instances; a second stands down), checks that no other
     /// checkpoint was written meanwhile, and inserts the links and the checkpoint.
     public func sealAudit(at: UnixTime, limit: Int, sign: @Sendable (CheckpointDraft) throws -> String) async throws -> AuditCheckpoint? {
-        guard let issued = try await auditHorizon() else { return nil }
+        guard let issued = try await auditHorizon(waitingUpTo: Self.sealHorizonWait) else { return nil }
         let (base, entries) = try await read { db -> ((last: Int64, head: [UInt8]), [AuditEntry]) in
             let last = try await db.rows("SELECT last_seq, head FROM audit_checkpoints ORDER BY last_seq DESC LIMIT 1").first
             let base: (last: Int64, head: [UInt8])

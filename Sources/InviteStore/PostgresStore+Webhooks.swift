@@ -106,7 +106,7 @@ extension PostgresStore {
     }
 
     public func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> Int {
-        guard let horizon = try await auditHorizon() else { return 0 }
+        guard let horizon = try await auditHorizon(waitingUpTo: Self.fanOutHorizonWait) else { return 0 }
         return try await write { db in
             guard try await db.rows("SELECT \(unescaped: Self.fanOutLock)")[0].decode(Bool.self) else { return 0 }
             let last = try await db.rows("SELECT last_seq FROM webhook_fanout WHERE id = 1")[0].decode(Int64.self)
