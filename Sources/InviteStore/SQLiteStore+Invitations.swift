@@ -69,8 +69,10 @@ extension SQLiteStore {
                 """
             var arguments: StatementArguments = [resellerID]
             if let after {
-                sql += " AND (issued_at < ? OR (issued_at = ? AND id < ?))"
-                arguments += [after.time, after.time, after.key]
+                // A row value, which SQLite reads as a range of the index; the same test spelt
+                // with OR is not, and a deep page would walk the list from its start.
+                sql += " AND (issued_at, id) < (?, ?)"
+                arguments += [after.time, after.key]
             }
             sql += " ORDER BY issued_at DESC, id DESC LIMIT ?"
             arguments += [limit + 1]
@@ -109,8 +111,8 @@ extension SQLiteStore {
             var sql = "SELECT rowid, accepted_at, result FROM acceptances WHERE invitation_id = ?"
             var arguments: StatementArguments = [invitationID]
             if let after {
-                sql += " AND (accepted_at > ? OR (accepted_at = ? AND rowid > ?))"
-                arguments += [after.time, after.time, after.id]
+                sql += " AND (accepted_at, rowid) > (?, ?)"
+                arguments += [after.time, after.id]
             }
             sql += " ORDER BY accepted_at, rowid LIMIT ?"
             arguments += [limit + 1]

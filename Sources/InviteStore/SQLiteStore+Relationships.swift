@@ -12,8 +12,10 @@ extension SQLiteStore {
             var sql = Self.partnerCustomerQuery
             var arguments: StatementArguments = [partnerID]
             if let after {
-                sql += " AND (r.created_at > ? OR (r.created_at = ? AND r.id > ?))"
-                arguments += [after.time, after.time, after.id]
+                // A row value, which SQLite reads as a range of relationships_by_partner; the
+                // same test spelt with OR is not, and a deep page would walk the list from its start.
+                sql += " AND (r.created_at, r.id) > (?, ?)"
+                arguments += [after.time, after.id]
             }
             sql += " ORDER BY r.created_at, r.id LIMIT ?"
             arguments += [limit + 1]
