@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := .build/debug/invitelink
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build check lint format run test bench clean
+.PHONY: deps build check lint format run test bench bench-scale clean
 
 # `$(call need,CHECK,PACKAGES)`: installs Debian PACKAGES with apt-get unless the shell
 # command CHECK succeeds. The one place the Makefile installs anything from Debian.
@@ -58,18 +58,43 @@ test: lint build
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60
 	$(MAKE) --no-print-directory browser-run
 
-# The signing core beside `openssl speed`, then the HTTP routes beside a bare route (wrk), on
-# SQLite, or on a throwaway PostgreSQL with `make bench DATABASE=postgres`.
+# The signing core beside `openssl speed`, then the HTTP routes beside anchors measured in the
+# same invocation (openssl speed Ed25519, the bare Hummingbird route `invitelink-bare`, and with
+# `make bench DATABASE=postgres` pgbench -M prepared tpcb-like on the same throwaway cluster),
+# the ratios, a met/missed line per target of issue 17 and every figure in build/bench.json
+# (build/bench-postgres.json). Release binaries are built in their own scratch path,
+# .build-release, so `make bench` never touches the debug build in .build.
+BENCH_SCRATCH := .build-release
+BENCH_BIN := $(BENCH_SCRATCH)/release
+BENCH_SWIFT_BUILD := swift build -c release --scratch-path $(BENCH_SCRATCH)
+BENCH_SECONDS ?= 8
 bench: deps
 	$(call need,command -v wrk,wrk)
-	swift build -c release --product invitelink-bench
-	scripts/bench.sh 1 5
-	swift build -c release --product invitelink
+	$(BENCH_SWIFT_BUILD) --product invitelink-bench
+	$(BENCH_SWIFT_BUILD) --product invitelink
+	$(BENCH_SWIFT_BUILD) --product invitelink-bare
+	BENCH=$(BENCH_BIN)/invitelink-bench BENCH_JSON=build/bench-core.json scripts/bench.sh 1 5
 ifeq ($(DATABASE),postgres)
-	scripts/with-postgres.sh scripts/bench_http.py --binary .build/release/invitelink --database postgres
+	PG_EXTRA_OPTIONS="-c shared_preload_libraries=pg_stat_statements" scripts/with-postgres.sh scripts/bench_http.py --binary $(BENCH_BIN)/invitelink --bare $(BENCH_BIN)/invitelink-bare \
+		--seconds $(BENCH_SECONDS) --database postgres --json build/bench-postgres.json --core-json build/bench-core.json
 else
-	scripts/bench_http.py --binary .build/release/invitelink
-	scripts/bench_signin_flood.py --binary .build/release/invitelink
+	scripts/bench_http.py --binary $(BENCH_BIN)/invitelink --bare $(BENCH_BIN)/invitelink-bare \
+		--seconds $(BENCH_SECONDS) --json build/bench.json --core-json build/bench-core.json
+	scripts/bench_signin_flood.py --binary $(BENCH_BIN)/invitelink
+endif
+
+# Issue 17's "flat at scale": issuance and acceptance on an empty database and on a generated one
+# (1M invitations, 1M relationships, 100k customers, 10k partners; scripts/bench_scale.py), their
+# ratio, and r1's first and deep list pages with their query plans, in build/bench-scale.json.
+bench-scale: deps
+	$(call need,command -v wrk,wrk)
+	$(BENCH_SWIFT_BUILD) --product invitelink
+	$(BENCH_SWIFT_BUILD) --product invitelink-bare
+ifeq ($(DATABASE),postgres)
+	scripts/with-postgres.sh scripts/bench_scale.py --binary $(BENCH_BIN)/invitelink --bare $(BENCH_BIN)/invitelink-bare \
+		--database postgres --json build/bench-scale-postgres.json
+else
+	scripts/bench_scale.py --binary $(BENCH_BIN)/invitelink --bare $(BENCH_BIN)/invitelink-bare --json build/bench-scale.json
 endif
 
 clean:

@@ -4,10 +4,13 @@
 # the median of its rounds, so a noisy neighbour on a shared machine skews both sides alike.
 #
 # Usage: scripts/bench.sh [seconds-per-figure-per-round] [rounds]
+#   BENCH=path of invitelink-bench (default: the release build in .build-release, as `make bench`
+#   builds it), BENCH_JSON=file to write the medians to as JSON (make bench: build/bench-core.json,
+#   which scripts/bench_http.py folds into build/bench.json).
 set -euo pipefail
 secs=${1:-1}
 rounds=${2:-5}
-bench=${BENCH:-.build/release/invitelink-bench}
+bench=${BENCH:-.build-release/release/invitelink-bench}
 
 samples=$(mktemp)
 trap 'rm -f "$samples"' EXIT
@@ -19,8 +22,8 @@ for _ in $(seq "$rounds"); do
     "$bench" "$secs" >>"$samples"
 done
 
-python3 - "$samples" "$rounds" <<'PY'
-import statistics, sys
+python3 - "$samples" "$rounds" "${BENCH_JSON:-}" <<'PY'
+import json, os, statistics, sys
 rates = {}
 for line in open(sys.argv[1]):
     name, value = line.split()
@@ -49,4 +52,8 @@ for label, ours, ref, refname, absolute in rows:
     print(f"{label:<14}{m[ours]:>12,.0f}{m[ref]:>12,.0f}{m[ours] / m[ref]:>8.2f}  {refname} / {target}")
 label, ours, ref, refname, note = again
 print(f"{label} {m[ours]:,.0f}/s ({m[ours] / m[ref]:.0f}x {refname}; {note})")
+if len(sys.argv) > 3 and sys.argv[3]:
+    os.makedirs(os.path.dirname(os.path.abspath(sys.argv[3])), exist_ok=True)
+    with open(sys.argv[3], "w") as f:
+        json.dump({"rounds": int(sys.argv[2]), "medians_per_s": m, "samples_per_s": rates}, f, indent=1)
 PY

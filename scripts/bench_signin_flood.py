@@ -3,7 +3,7 @@
 server and once while 64 clients send wrong passwords nonstop to the acceptance page's sign-in
 form, and prints both beside each other with the ratio.
 
-Usage: scripts/bench_signin_flood.py [--binary .build/release/invitelink] [--seconds 8] [--flooders 64]
+Usage: scripts/bench_signin_flood.py [--binary .build-release/release/invitelink] [--seconds 8] [--flooders 64]
                                      [--customers 60000] [--password-hashing-threads N] [--password-hashing-queue N]
 
 Acceptances are bench_http.py's: one link of a reseller, accepted by a different customer with
@@ -210,7 +210,7 @@ class Flood:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--binary", default=".build/release/invitelink")
+    parser.add_argument("--binary", default=".build-release/release/invitelink")
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--flooders", type=int, default=64)
     parser.add_argument("--customers", type=int, default=60000, help="customers per run (each accepts once)")
