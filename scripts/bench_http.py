@@ -538,6 +538,9 @@ def main():
     parser.add_argument("--list-connections", type=int, default=4,
                         help="wrk connections for the list pages (--lists): a latency figure, so fewer than for the write routes")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, scripts, links)")
+    parser.add_argument("--webhook", metavar="URL",
+                        help="register a webhook for the bench reseller at URL (serve --webhooks-allow-insecure): "
+                             "what acceptances cost while their events are fanned out and delivered")
     options = parser.parse_args()
     if options.database == "postgres" and not options.postgres:
         raise SystemExit("--database postgres needs --postgres URL or INVITELINK_TEST_POSTGRES_URL (make bench DATABASE=postgres sets it)")
@@ -598,13 +601,21 @@ def main():
     links_file = os.path.join(work, "links.txt")
     open(links_file, "w").close()
 
-    server = subprocess.Popen([binary, "serve", "--port", str(port), "--log-level", "warning"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    serve = [binary, "serve", "--port", str(port), "--log-level", "warning"]
+    if options.webhook:
+        serve.append("--webhooks-allow-insecure")
+    server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     extra = (postmaster,) if postmaster else ()
     counters, have_statements = (pg_counters(options.postgres, schema) if options.database == "postgres" else (None, False))
     results = {}
     try:
         wait_healthy(base)
+        if options.webhook:
+            admin = json.loads(run(binary, "credentials", "create", "--partner", "r1", "--role", "global-admin", "--json", env=env))["secret"]
+            hook = urllib.request.Request(base + "/v1/webhooks", data=json.dumps({"url": options.webhook}).encode(),
+                                          headers={"Authorization": "Bearer " + admin, "Content-Type": "application/json"})
+            with urllib.request.urlopen(hook) as response:
+                figures["webhook"] = {"url": options.webhook, "id": json.load(response)["id"]}
         request = urllib.request.Request(base + "/v1/invitations", data=b'{"provider_id":"p1","dap":true,"expires_in":86400}',
                                          headers={"Authorization": "Bearer " + reseller, "Content-Type": "application/json"})
         with urllib.request.urlopen(request) as response:

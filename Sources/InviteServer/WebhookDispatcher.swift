@@ -58,6 +58,11 @@ struct WebhookDispatcher: Service {
         }
 
         var total: Int { counts.withLock { $0.total } }
+
+        /// The endpoints at their limit of attempts under way: the next claim leaves them out.
+        var saturated: Set<String> {
+            counts.withLock { counts in Set(counts.byEndpoint.filter { $0.value >= WebhookDispatcher.perEndpoint }.keys) }
+        }
     }
 
     func run() async throws {
@@ -77,7 +82,7 @@ struct WebhookDispatcher: Service {
                     if room > 0 {
                         let jobs = try await store.claimWebhookDeliveries(
                             nowMilliseconds: Self.milliseconds(), limit: room, perEndpoint: Self.perEndpoint,
-                            leaseMilliseconds: Self.leaseMilliseconds)
+                            excluding: load.saturated, leaseMilliseconds: Self.leaseMilliseconds)
                         for job in jobs {
                             guard load.take(job.endpoint.id) else {
                                 try await store.recordWebhookAttempt(deliveryID: job.delivery.id, outcome: .released, at: now)

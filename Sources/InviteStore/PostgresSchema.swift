@@ -73,7 +73,8 @@ enum PostgresSchema {
             UNIQUE (endpoint_id, event_seq)
         )
         """,
-        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms) WHERE status = 'pending'",
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_ms, id) WHERE status = 'pending'",
+        "CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (id) WHERE status = 'pending'",
         "CREATE INDEX webhook_deliveries_of_endpoint ON webhook_deliveries (endpoint_id, id)",
         """
         CREATE TABLE webhook_fanout (

@@ -133,23 +133,26 @@ extension PostgresStore {
     }
 
     public func claimWebhookDeliveries(
-        nowMilliseconds now: Int64, limit: Int, perEndpoint: Int, leaseMilliseconds lease: Int64
+        nowMilliseconds now: Int64, limit: Int, perEndpoint: Int, excluding: Set<String>, leaseMilliseconds lease: Int64
     ) async throws -> [WebhookJob] {
-        try await write { db in
-            // Candidates are picked without locks, at most `perEndpoint` per endpoint; their rows
-            // are then locked, skipping those another instance holds, and checked again on
-            // their newest version.
+        let excluded = Array(excluding)
+        return try await write { db in
+            // Candidates are picked without locks, at most `perEndpoint` per endpoint, each
+            // endpoint's from the front of its range of the `webhook_deliveries_due` index (a
+            // backlog behind them is never scanned); their rows are then locked, skipping those
+            // another instance holds, and checked again on their newest version.
             let claimed = try await db.rows(
                 """
                 WITH due AS (
                     SELECT id FROM webhook_deliveries
                     WHERE id IN (
-                        SELECT id FROM (
-                            SELECT id, row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_ms, id) AS place
-                            FROM webhook_deliveries
-                            WHERE status = 'pending' AND next_attempt_ms <= \(now)
+                        SELECT candidate.id FROM webhooks w, LATERAL (
+                            SELECT id FROM webhook_deliveries
+                            WHERE endpoint_id = w.id AND status = 'pending' AND next_attempt_ms <= \(now)
                               AND (claimed_until_ms IS NULL OR claimed_until_ms <= \(now))
-                        ) candidates WHERE place <= \(Int64(perEndpoint)))
+                            ORDER BY next_attempt_ms, id LIMIT \(Int64(perEndpoint))
+                        ) candidate
+                        WHERE w.removed_at IS NULL AND NOT (w.id = ANY(\(excluded))))
                       AND status = 'pending' AND (claimed_until_ms IS NULL OR claimed_until_ms <= \(now))
                     ORDER BY next_attempt_ms, id LIMIT \(Int64(limit))
                     FOR UPDATE SKIP LOCKED
@@ -199,7 +202,9 @@ extension PostgresStore {
 
     public func oldestPendingWebhookDelivery() async throws -> UnixTime? {
         try await read { db in
-            try await db.rows("SELECT min(created_at) FROM webhook_deliveries WHERE status = 'pending'")[0].decode(UnixTime?.self)
+            // The lowest pending id is the oldest (ids grow with time): the front of an index.
+            try await db.rows("SELECT created_at FROM webhook_deliveries WHERE status = 'pending' ORDER BY id LIMIT 1").first?
+                .decode(UnixTime.self)
         }
     }
 

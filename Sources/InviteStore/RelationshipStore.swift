@@ -200,11 +200,14 @@ public protocol RelationshipStore: Sendable {
     /// cursor, never skipping an entry that commits late. The number of deliveries made.
     func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> Int
     /// Claims up to `limit` pending deliveries due at `nowMilliseconds`, at most `perEndpoint`
-    /// of one endpoint, for one attempt each, for `leaseMilliseconds`: no other claim (on any
-    /// instance) takes them until the lease ends, so a crashed instance's attempts are made
-    /// again by another.
-    func claimWebhookDeliveries(nowMilliseconds: Int64, limit: Int, perEndpoint: Int, leaseMilliseconds: Int64) async throws
-        -> [WebhookJob]
+    /// of one endpoint and none of the endpoints in `excluding` (those this instance already
+    /// sends to at its limit), for one attempt each, for `leaseMilliseconds`: no other claim
+    /// (on any instance) takes them until the lease ends, so a crashed instance's attempts are
+    /// made again by another. The work is bounded by the number of endpoints and the limits,
+    /// never by how many deliveries wait: a dead receiver's backlog costs nothing here.
+    func claimWebhookDeliveries(
+        nowMilliseconds: Int64, limit: Int, perEndpoint: Int, excluding: Set<String>, leaseMilliseconds: Int64
+    ) async throws -> [WebhookJob]
     /// Records an attempt's outcome and ends the claim.
     func recordWebhookAttempt(deliveryID: Int64, outcome: WebhookAttemptOutcome, at: UnixTime) async throws
     /// When the oldest pending delivery was made, if any: for the oldest-event-age metric.

@@ -263,7 +263,8 @@ enum SQLiteSchema {
             updated_at       INTEGER NOT NULL,
             UNIQUE (endpoint_id, event_seq)
         ) STRICT;
-        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms) WHERE status = 'pending';
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_ms, id) WHERE status = 'pending';
+        CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (id) WHERE status = 'pending';
         CREATE INDEX webhook_deliveries_of_endpoint ON webhook_deliveries (endpoint_id, id);
         CREATE TABLE webhook_fanout (
             id        INTEGER PRIMARY KEY CHECK (id = 1),

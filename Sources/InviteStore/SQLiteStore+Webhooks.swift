@@ -115,16 +115,17 @@ extension SQLiteStore {
         """
 
     public func claimWebhookDeliveries(
-        nowMilliseconds: Int64, limit: Int, perEndpoint: Int, leaseMilliseconds: Int64
+        nowMilliseconds: Int64, limit: Int, perEndpoint: Int, excluding: Set<String>, leaseMilliseconds: Int64
     ) async throws -> [WebhookJob] {
-        try await write { db in
+        let excluded = String(decoding: try JSONSerialization.data(withJSONObject: Array(excluding)), as: UTF8.self)
+        return try await write { db in
             let rows = try db.rows(
                 sql: """
                     UPDATE webhook_deliveries SET claimed_until_ms = ?1 + ?3, attempts = attempts + 1, updated_at = ?1 / 1000
                     WHERE id IN (\(WebhookSQL.due))
                     RETURNING *
                     """,
-                arguments: [nowMilliseconds, limit, leaseMilliseconds, perEndpoint])
+                arguments: [nowMilliseconds, limit, leaseMilliseconds, perEndpoint, excluded])
             return try rows.map { row in
                 let delivery = try Self.delivery(row: row)
                 guard let endpoint = try db.row(sql: "SELECT * FROM webhooks WHERE id = ?", arguments: [delivery.endpointID]),
@@ -157,7 +158,8 @@ extension SQLiteStore {
 
     public func oldestPendingWebhookDelivery() async throws -> UnixTime? {
         try await readStatement { db in
-            try db.int(sql: "SELECT min(created_at) FROM webhook_deliveries WHERE status = 'pending'").map(UnixTime.init)
+            // The lowest pending id is the oldest (ids grow with time): the front of an index.
+            try db.int(sql: "SELECT created_at FROM webhook_deliveries WHERE status = 'pending' ORDER BY id LIMIT 1").map(UnixTime.init)
         }
     }
 
@@ -186,13 +188,18 @@ enum WebhookSQL {
         .joined(separator: " UNION ALL ")
 
     /// The ids of the `?2` soonest pending deliveries due at `?1` (milliseconds) and not
-    /// claimed, at most `?4` of each endpoint: what a claim takes.
+    /// claimed, at most `?4` of each endpoint and none of the endpoints in the JSON array `?5`:
+    /// what a claim takes. Each endpoint's rows are read from the front of its range of the
+    /// `webhook_deliveries_due` index, so a backlog behind them is never scanned.
     static let due = """
-        SELECT id FROM (
-            SELECT id, next_attempt_ms, row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_ms, id) AS place
-            FROM webhook_deliveries
-            WHERE status = 'pending' AND next_attempt_ms <= ?1 AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?1)
-        ) candidates WHERE place <= ?4 ORDER BY next_attempt_ms, id LIMIT ?2
+        SELECT d.id FROM webhooks w, webhook_deliveries d
+        WHERE w.removed_at IS NULL AND w.id NOT IN (SELECT value FROM json_each(?5))
+          AND d.id IN (
+              SELECT id FROM webhook_deliveries
+              WHERE endpoint_id = w.id AND status = 'pending' AND next_attempt_ms <= ?1
+                AND (claimed_until_ms IS NULL OR claimed_until_ms <= ?1)
+              ORDER BY next_attempt_ms, id LIMIT ?4)
+        ORDER BY d.next_attempt_ms, d.id LIMIT ?2
         """
 
     /// status, last HTTP status, last error (at most 200 characters, never a body), next attempt.

@@ -60,11 +60,11 @@ struct WebhookContractTests {
         try await Self.world(store)
         _ = try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 1000)
         let first = try await store.claimWebhookDeliveries(
-            nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000)
+            nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 10, excluding: [], leaseMilliseconds: 60_000)
         #expect(first.count == 3 && first.allSatisfy { $0.delivery.attempts == 1 })
         #expect(
             try await store.claimWebhookDeliveries(
-                nowMilliseconds: (F.t0 + 120) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000
+                nowMilliseconds: (F.t0 + 120) * 1000, limit: 10, perEndpoint: 10, excluding: [], leaseMilliseconds: 60_000
             ).isEmpty, "a claimed delivery was claimed again")
         let job = try #require(first.first { $0.endpoint.id == "wa" && $0.delivery.eventType == .relationshipCreated })
         #expect(job.event.action == "relationship.created" && job.event.customerID == "c1")
@@ -74,7 +74,7 @@ struct WebhookContractTests {
             at: F.t0 + 101)
         // A crashed claimer's lease ends: its deliveries are claimed again.
         let again = try await store.claimWebhookDeliveries(
-            nowMilliseconds: (F.t0 + 161) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000)
+            nowMilliseconds: (F.t0 + 161) * 1000, limit: 10, perEndpoint: 10, excluding: [], leaseMilliseconds: 60_000)
         #expect(again.count == 3, "expired leases and the retry due: \(again.map(\.delivery.id))")
         #expect(again.first { $0.delivery.id == job.delivery.id }?.delivery.attempts == 2)
         for claimed in again {
@@ -82,7 +82,7 @@ struct WebhookContractTests {
         }
         #expect(
             try await store.claimWebhookDeliveries(
-                nowMilliseconds: (F.t0 + 1000) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000
+                nowMilliseconds: (F.t0 + 1000) * 1000, limit: 10, perEndpoint: 10, excluding: [], leaseMilliseconds: 60_000
             ).isEmpty, "a delivered one came back")
         let page = try #require(try await store.webhookDeliveries(endpointID: "wa", partnerID: F.resellerA, page: PageRequest()))
         #expect(page.items.allSatisfy { $0.status == .delivered && $0.lastStatusCode == 204 })
@@ -105,7 +105,7 @@ struct WebhookContractTests {
         try await store.removeWebhook(id: "wa", partnerID: F.resellerA, at: F.t0 + 101, actor: "u")
         #expect(try await store.webhooks(partnerID: F.resellerA).isEmpty)
         let claimed = try await store.claimWebhookDeliveries(
-            nowMilliseconds: (F.t0 + 102) * 1000, limit: 10, perEndpoint: 10, leaseMilliseconds: 60_000)
+            nowMilliseconds: (F.t0 + 102) * 1000, limit: 10, perEndpoint: 10, excluding: [], leaseMilliseconds: 60_000)
         #expect(!claimed.contains { $0.endpoint.id == "wa" }, "a removed endpoint's delivery was claimed")
         await expectStoreError(.notFound, "removing it twice") {
             try await store.removeWebhook(id: "wa", partnerID: F.resellerA, at: F.t0 + 102, actor: "u")
@@ -131,12 +131,14 @@ struct WebhookContractTests {
         try await Self.world(store) // wa: 2 deliveries, wp: 1
         _ = try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 1000)
         let claimed = try await store.claimWebhookDeliveries(
-            nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 1, leaseMilliseconds: 15_000)
+            nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 1, excluding: [], leaseMilliseconds: 15_000)
         #expect(claimed.map(\.endpoint.id).sorted() == ["wa", "wp"], "\(claimed.map(\.endpoint.id))")
-        // Not due yet a millisecond before, due at the millisecond.
+        let others = try await store.claimWebhookDeliveries(
+            nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 4, excluding: ["wa"], leaseMilliseconds: 15_000)
+        #expect(others.isEmpty, "an excluded endpoint's delivery was claimed: \(others.map(\.endpoint.id))")
         #expect(
             try await store.claimWebhookDeliveries(
-                nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 1, leaseMilliseconds: 15_000
+                nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 1, excluding: [], leaseMilliseconds: 15_000
             ).count == 1)
     }
 }
