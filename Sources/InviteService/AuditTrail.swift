@@ -8,8 +8,9 @@ public import InviteToken
 public struct AuditSealer: Sendable {
     public var issuer: String
     public let keyring: @Sendable () -> Keyring
-    /// Entries per checkpoint, so one seal's write stays short.
-    public static let batch = 10_000
+    /// Entries per checkpoint: each seal's write (the links and the checkpoint) holds SQLite's
+    /// one writer for a few milliseconds at most, so acceptances waiting behind it do not stall.
+    public static let batch = 2_000
 
     public init(issuer: String, keyring: @escaping @Sendable () -> Keyring) {
         self.issuer = issuer
