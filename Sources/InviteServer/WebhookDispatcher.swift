@@ -75,7 +75,8 @@ struct WebhookDispatcher: Service {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 do {
                     let now = clock()
-                    while try await store.fanOutWebhookEvents(at: now, limit: 1000) > 0 {}
+                    // Until caught up: a burst of entries no endpoint wants still moves the cursor.
+                    while try await store.fanOutWebhookEvents(at: now, limit: 1000).entries > 0 {}
                     metrics.recordOldestPendingWebhook(
                         seconds: try await store.oldestPendingWebhookDelivery().map { max(now - $0, 0) } ?? 0)
                     let room = Self.concurrency - load.total

@@ -105,13 +105,14 @@ extension PostgresStore {
         }
     }
 
-    public func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> Int {
-        guard let horizon = try await auditHorizon(waitingUpTo: Self.fanOutHorizonWait) else { return 0 }
+    public func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> WebhookFanOut {
+        guard let horizon = try await auditHorizon(waitingUpTo: Self.fanOutHorizonWait) else { return .caughtUp }
         return try await write { db in
-            guard try await db.rows("SELECT \(unescaped: Self.fanOutLock)")[0].decode(Bool.self) else { return 0 }
+            // Another instance fanning out: it moves the cursor; this one has nothing to do now.
+            guard try await db.rows("SELECT \(unescaped: Self.fanOutLock)")[0].decode(Bool.self) else { return .caughtUp }
             let last = try await db.rows("SELECT last_seq FROM webhook_fanout WHERE id = 1")[0].decode(Int64.self)
             let upTo = min(horizon, last + Int64(limit))
-            guard upTo > last else { return 0 }
+            guard upTo > last else { return .caughtUp }
             let made = try await db.rows(
                 """
                 WITH made AS (
@@ -128,7 +129,8 @@ extension PostgresStore {
                 ) SELECT count(*) FROM made
                 """)[0].decode(Int64.self)
             try await db.run("UPDATE webhook_fanout SET last_seq = \(upTo) WHERE id = 1")
-            return Int(made)
+            // Seqs a rollback took count as passed: the cursor moved over them all the same.
+            return WebhookFanOut(entries: Int(upTo - last), deliveries: Int(made))
         }
     }
 

@@ -197,8 +197,9 @@ public protocol RelationshipStore: Sendable {
     /// Turns audit entries that are webhook events (``WebhookEventType``) into pending
     /// deliveries to every endpoint of the partner each concerns that asked for the type and
     /// existed when it happened, exactly once each: one fan-out at a time, from a durable
-    /// cursor, never skipping an entry that commits late. The number of deliveries made.
-    func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> Int
+    /// cursor, never skipping an entry that commits late. Looks at most `limit` entries on;
+    /// says how far the cursor moved and how many deliveries it made.
+    func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> WebhookFanOut
     /// Claims up to `limit` pending deliveries due at `nowMilliseconds`, at most `perEndpoint`
     /// of one endpoint and none of the endpoints in `excluding` (those this instance already
     /// sends to at its limit), for one attempt each, for `leaseMilliseconds`: no other claim

@@ -86,17 +86,16 @@ extension SQLiteStore {
         }
     }
 
-    public func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> Int {
+    public func fanOutWebhookEvents(at: UnixTime, limit: Int) async throws -> WebhookFanOut {
         try await write { db in
             let last = try db.int(sql: "SELECT last_seq FROM webhook_fanout WHERE id = 1").map(Int64.init) ?? 0
-            guard
-                let upTo = try db.int(
-                    sql: "SELECT max(id) FROM (SELECT id FROM audit_log WHERE id > ? ORDER BY id LIMIT ?)", arguments: [last, limit])
-            else { return 0 }
+            let range = try db.row(
+                sql: "SELECT max(id), count(*) FROM (SELECT id FROM audit_log WHERE id > ? ORDER BY id LIMIT ?)", arguments: [last, limit])
+            guard let range, let upTo: Int64 = range[0] else { return .caughtUp }
             try db.run(sql: Self.fanOutSQL, arguments: [last, upTo, at])
             let made = db.changesCount
             try db.run(sql: "UPDATE webhook_fanout SET last_seq = ? WHERE id = 1", arguments: [upTo])
-            return made
+            return WebhookFanOut(entries: range[1], deliveries: made)
         }
     }
 

@@ -109,6 +109,20 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var messageID: String { "msg_\(eventSeq)" }
 }
 
+/// What one fan-out did: how many audit entries it moved its cursor past (0: caught up) and
+/// how many deliveries those made (0 when no endpoint asked for them).
+public struct WebhookFanOut: Sendable, Equatable {
+    public var entries: Int
+    public var deliveries: Int
+
+    public init(entries: Int, deliveries: Int) {
+        self.entries = entries
+        self.deliveries = deliveries
+    }
+
+    public static let caughtUp = WebhookFanOut(entries: 0, deliveries: 0)
+}
+
 /// A delivery claimed for one attempt: everything the attempt needs.
 public struct WebhookJob: Sendable {
     public var delivery: WebhookDelivery

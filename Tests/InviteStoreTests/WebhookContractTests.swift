@@ -31,8 +31,8 @@ struct WebhookContractTests {
     func fanOut(backend: StoreBackend) async throws {
         let store = try await backend.make().store
         try await Self.world(store)
-        #expect(try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 1000) == 3)
-        #expect(try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 1000) == 0, "a second fan-out made deliveries again")
+        #expect(try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 1000).deliveries == 3)
+        #expect(try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 1000) == .caughtUp, "a second fan-out made deliveries again")
         let reseller = try #require(try await store.webhookDeliveries(endpointID: "wa", partnerID: F.resellerA, page: PageRequest()))
         #expect(Set(reseller.items.map(\.eventType)) == [.relationshipCreated, .delegatedAdminGranted])
         let provider = try #require(try await store.webhookDeliveries(endpointID: "wp", partnerID: F.provider, page: PageRequest()))
@@ -46,7 +46,7 @@ struct WebhookContractTests {
         try await store.removeDelegatedAdmin(partnerID: F.resellerA, customerID: "c1", by: .customer, at: F.t0 + 102, actor: "u")
         try await store.addInvitation(F.invitation("inv2"))
         _ = try await store.revokeInvitation(id: "inv2", resellerID: F.resellerA, at: F.t0 + 103, actor: "u")
-        #expect(try await store.fanOutWebhookEvents(at: F.t0 + 110, limit: 1000) == 3)
+        #expect(try await store.fanOutWebhookEvents(at: F.t0 + 110, limit: 1000).deliveries == 3)
         let all = try #require(try await store.webhookDeliveries(endpointID: "wa", partnerID: F.resellerA, page: PageRequest()))
         #expect(
             Set(all.items.map(\.eventType))
@@ -122,7 +122,7 @@ struct WebhookContractTests {
         try await store.addInvitation(F.invitation("inv1"))
         _ = try await store.accept(F.request("inv1", customer: "c1", at: F.t0 + 10))
         try await store.addWebhook(Self.endpoint("late", partner: F.resellerA, at: F.t0 + 20), actor: "cli")
-        #expect(try await store.fanOutWebhookEvents(at: F.t0 + 30, limit: 1000) == 0)
+        #expect(try await store.fanOutWebhookEvents(at: F.t0 + 30, limit: 1000).deliveries == 0)
     }
 
     @Test("a claim takes at most the per-endpoint limit of one endpoint", arguments: StoreBackend.all)
@@ -140,5 +140,19 @@ struct WebhookContractTests {
             try await store.claimWebhookDeliveries(
                 nowMilliseconds: (F.t0 + 100) * 1000, limit: 10, perEndpoint: 1, excluding: [], leaseMilliseconds: 15_000
             ).count == 1)
+    }
+
+    @Test("a fan-out a few entries at a time moves past entries no endpoint wants, and catches up", arguments: StoreBackend.all)
+    func catchesUpInSteps(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await Self.world(store) // many entries (partners, customers, invitation) before the three events
+        var steps: [WebhookFanOut] = []
+        while steps.count < 100 {
+            let step = try await store.fanOutWebhookEvents(at: F.t0 + 100, limit: 2)
+            if step.entries == 0 { break }
+            steps.append(step)
+        }
+        #expect(steps.reduce(0) { $0 + $1.deliveries } == 3, "\(steps)")
+        #expect(steps.contains { $0.entries > 0 && $0.deliveries == 0 }, "every step made deliveries: the test proves nothing")
     }
 }
