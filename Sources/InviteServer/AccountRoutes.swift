@@ -185,14 +185,8 @@ struct AccountRoutes: Sendable {
                 Interrupted(try await accountPage(request, status: .badRequest, error: request.pageCatalog.text("account.choose_what"))))
         }
         let partnerID = try context.parameters.require("id")
-        // One look-up through the customer's own list: a partner it has nothing with is a 404.
-        var page = try await store.partners(ofCustomer: customerID, page: PageRequest(limit: PageRequest.maximumLimit))
-        var found = page.items.first { $0.partner.id == partnerID }
-        while found == nil, let next = page.nextCursor {
-            page = try await store.partners(ofCustomer: customerID, page: PageRequest(limit: PageRequest.maximumLimit, cursor: next))
-            found = page.items.first { $0.partner.id == partnerID }
-        }
-        guard let partner = found,
+        // Seen from this customer only: a partner it has nothing with is a 404.
+        guard let partner = try await store.partner(id: partnerID, ofCustomer: customerID),
             removal == .relationship ? partner.relationshipSince != nil : partner.delegatedAdminSince != nil
         else {
             return .failure(

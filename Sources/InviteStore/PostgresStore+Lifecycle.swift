@@ -254,22 +254,39 @@ extension PostgresStore {
                   AND p.id > \(after)
                 ORDER BY p.id LIMIT \(Int64(limit + 1))
                 """)
-            let items = try rows.prefix(limit).map { row in
-                let (id, name, kindText, createdAt, roleText, since, grantedAt) =
-                    try row.decode((String, String, String, UnixTime, String?, UnixTime?, UnixTime?).self)
-                guard let kind = PartnerKind(rawValue: kindText) else { throw Self.corrupt("partners.kind") }
-                var role: RelationshipRole?
-                if let roleText {
-                    guard let known = RelationshipRole(rawValue: roleText) else { throw Self.corrupt("relationships.role") }
-                    role = known
-                }
-                return CustomerPartner(
-                    partner: Partner(id: id, name: name, kind: kind, createdAt: createdAt), role: role, relationshipSince: since,
-                    delegatedAdminSince: grantedAt)
-            }
+            let items = try rows.prefix(limit).map(Self.customerPartner(row:))
             let next = rows.count > limit ? items.last.map { PageCursor(list: .partners, time: 0, key: $0.partner.id).encoded } : nil
             return Page(items: items, nextCursor: next)
         }
+    }
+
+    public func partner(id: String, ofCustomer customerID: String) async throws -> CustomerPartner? {
+        try await read { db in
+            try await db.rows(
+                """
+                SELECT p.id, p.name, p.kind, p.created_at, r.role, r.created_at, d.granted_at
+                FROM partners p
+                LEFT JOIN relationships r ON r.partner_id = p.id AND r.customer_id = \(customerID) AND r.removed_at IS NULL
+                LEFT JOIN dap_grants d ON d.partner_id = p.id AND d.customer_id = \(customerID)
+                WHERE p.id = \(id) AND (r.id IS NOT NULL OR d.partner_id IS NOT NULL)
+                """
+            ).first.map(Self.customerPartner(row:))
+        }
+    }
+
+    /// A row of the columns both look-ups above select.
+    static func customerPartner(row: PostgresRow) throws -> CustomerPartner {
+        let (id, name, kindText, createdAt, roleText, since, grantedAt) =
+            try row.decode((String, String, String, UnixTime, String?, UnixTime?, UnixTime?).self)
+        guard let kind = PartnerKind(rawValue: kindText) else { throw corrupt("partners.kind") }
+        var role: RelationshipRole?
+        if let roleText {
+            guard let known = RelationshipRole(rawValue: roleText) else { throw corrupt("relationships.role") }
+            role = known
+        }
+        return CustomerPartner(
+            partner: Partner(id: id, name: name, kind: kind, createdAt: createdAt), role: role, relationshipSince: since,
+            delegatedAdminSince: grantedAt)
     }
 
     // MARK: Ending relationships and grants

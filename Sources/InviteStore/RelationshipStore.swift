@@ -136,6 +136,9 @@ public protocol RelationshipStore: Sendable {
     func removeDelegatedAdmin(partnerID: String, customerID: String, by side: RemovalSide, at: UnixTime, actor: String) async throws
     /// The partners holding an active relationship or a DAP grant on the customer, by id.
     func partners(ofCustomer customerID: String, page: PageRequest) async throws -> Page<CustomerPartner>
+    /// Partner `id` as the customer sees it; nil when it holds neither a relationship nor a
+    /// DAP grant on the customer.
+    func partner(id: String, ofCustomer customerID: String) async throws -> CustomerPartner?
     /// Whether the partner holds delegated admin privileges for the customer.
     func hasDelegatedAdmin(partnerID: String, customerID: String) async throws -> Bool
 

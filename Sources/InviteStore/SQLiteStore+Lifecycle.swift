@@ -236,19 +236,36 @@ extension SQLiteStore {
                     ORDER BY p.id LIMIT ?3
                     """,
                 arguments: [customerID, after ?? "", limit + 1])
-            let items = try rows.prefix(limit).map { row in
-                var role: RelationshipRole?
-                if let text: String = row["role"] {
-                    guard let known = RelationshipRole(rawValue: text) else { throw Self.corrupt("relationships.role") }
-                    role = known
-                }
-                return CustomerPartner(
-                    partner: try Self.partner(row: row), role: role, relationshipSince: row["since"], delegatedAdminSince: row["granted_at"]
-                )
-            }
+            let items = try rows.prefix(limit).map(Self.customerPartner(row:))
             let next = rows.count > limit ? items.last.map { PageCursor(list: .partners, time: 0, key: $0.partner.id).encoded } : nil
             return Page(items: items, nextCursor: next)
         }
+    }
+
+    public func partner(id: String, ofCustomer customerID: String) async throws -> CustomerPartner? {
+        try await readStatement { db in
+            try db.row(
+                sql: """
+                    SELECT p.id, p.name, p.kind, p.created_at, r.role, r.created_at AS since, d.granted_at
+                    FROM partners p
+                    LEFT JOIN relationships r ON r.partner_id = p.id AND r.customer_id = ?1 AND r.removed_at IS NULL
+                    LEFT JOIN dap_grants d ON d.partner_id = p.id AND d.customer_id = ?1
+                    WHERE p.id = ?2 AND (r.id IS NOT NULL OR d.partner_id IS NOT NULL)
+                    """,
+                arguments: [customerID, id]
+            ).map(Self.customerPartner(row:))
+        }
+    }
+
+    /// A row of the columns both look-ups above select.
+    static func customerPartner(row: Row) throws -> CustomerPartner {
+        var role: RelationshipRole?
+        if let text: String = row["role"] {
+            guard let known = RelationshipRole(rawValue: text) else { throw corrupt("relationships.role") }
+            role = known
+        }
+        return CustomerPartner(
+            partner: try partner(row: row), role: role, relationshipSince: row["since"], delegatedAdminSince: row["granted_at"])
     }
 
     // MARK: Ending relationships and grants

@@ -37,6 +37,9 @@ struct LifecycleContractTests {
         let provider = try #require(page.items.first { $0.partner.id == F.provider })
         #expect(provider.relationshipSince == F.t0 + 60 && provider.delegatedAdminSince == nil)
         #expect(try await store.partners(ofCustomer: "nobody", page: PageRequest()).items.isEmpty)
+        #expect(try await store.partner(id: F.resellerA, ofCustomer: "c1") == reseller)
+        #expect(try await store.partner(id: F.resellerB, ofCustomer: "c1") == nil, "a partner with nothing on c1")
+        #expect(try await store.partner(id: F.resellerA, ofCustomer: "nobody") == nil, "another customer's partner")
 
         let first = try await store.partners(ofCustomer: "c1", page: PageRequest(limit: 1))
         let second = try await store.partners(ofCustomer: "c1", page: PageRequest(limit: 1, cursor: first.nextCursor))
