@@ -8,12 +8,7 @@ import InviteToken
 extension PortalRoutes {
     @Sendable func auditLog(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
-            let viewer = try await requireViewer(request)
-            guard viewer.user.role == .globalAdmin else {
-                return try message(
-                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
-                    text: CatalogText("audit.global_admin_only", ["partner": viewer.partner.name]), code: "forbidden")
-            }
+            let viewer = try await requireGlobalAdmin(request, refusal: "audit.global_admin_only")
             // A week back unless asked otherwise.
             let sinceText = request.uri.queryParameters["since"].map(String.init) ?? ""
             let actionText = request.uri.queryParameters["action"].map(String.init) ?? ""

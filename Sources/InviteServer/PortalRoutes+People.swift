@@ -58,16 +58,12 @@ extension PortalRoutes {
 
     // MARK: Giving a DAP grant up
 
-    /// The viewer's (a global admin's) customer on which it holds a DAP grant, with or without
-    /// a relationship; a 404 page otherwise.
-    private func requireGrant(_ request: Request, context: AppRequestContext) async throws -> (Viewer, PartnerCustomer) {
-        let viewer = try await requireViewer(request, acting: true)
-        guard viewer.user.role == .globalAdmin else {
-            throw Interruption(
-                response: try message(
-                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
-                    text: CatalogText("give_up.global_admin_only", ["partner": viewer.partner.name]), code: "forbidden"))
-        }
+    /// The viewer's (a global admin's) customer on which it holds a DAP grant, and whether the
+    /// relationship is still active; a 404 page when it holds none.
+    private func requireGrant(_ request: Request, context: AppRequestContext) async throws -> (
+        viewer: Viewer, customer: Customer, active: Bool
+    ) {
+        let viewer = try await requireGlobalAdmin(request, refusal: "give_up.global_admin_only", acting: true)
         let id = try context.parameters.require("id")
         let active = try await store.customer(id: id, ofPartner: viewer.partner.id)
         let customer: Customer? = if let active { active.customer } else { try await store.customer(id: id) }
@@ -77,14 +73,16 @@ extension PortalRoutes {
                     request, viewer: viewer, status: .notFound, title: "give_up.none_title",
                     text: CatalogText("give_up.none", ["partner": viewer.partner.name]), code: "not_found"))
         }
-        return (viewer, PartnerCustomer(customer: customer, role: active?.role, since: active?.since, delegatedAdminSince: 0))
+        return (viewer, customer, active != nil)
     }
 
     @Sendable func confirmGiveUp(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
-            let (viewer, item) = try await requireGrant(request, context: context)
-            var values = Self.customerValues(item, catalog: request.pageCatalog)
-            values["title"] = request.pageCatalog.text("common.give_up_dap")
+            let (viewer, customer, active) = try await requireGrant(request, context: context)
+            let values: [String: Any] = [
+                "title": request.pageCatalog.text("common.give_up_dap"), "name": customer.name, "domain": customer.domain,
+                "path": "/portal/customers/" + Self.queryEncoded(customer.id), "active": active,
+            ]
             return try render("portal_give_up", request: request, viewer: viewer, current: "customers", values)
         }
     }
@@ -93,32 +91,21 @@ extension PortalRoutes {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
-            let (viewer, item) = try await requireGrant(request, context: context)
+            let (viewer, customer, _) = try await requireGrant(request, context: context)
             try await store.removeDelegatedAdmin(
-                partnerID: viewer.partner.id, customerID: item.customer.id, by: .partner, at: clock(), actor: viewer.user.id)
+                partnerID: viewer.partner.id, customerID: customer.id, by: .partner, at: clock(), actor: viewer.user.id)
             return try message(
                 request, viewer: viewer, status: .ok, title: "give_up.done_title",
-                text: CatalogText("give_up.done", ["partner": viewer.partner.name, "customer": item.customer.name]), code: "removed")
+                text: CatalogText("give_up.done", ["partner": viewer.partner.name, "customer": customer.name]), code: "removed")
         }
     }
 
     // MARK: People
 
     /// A partner global admin, the only role that manages people.
-    private func requireGlobalAdmin(_ request: Request) async throws -> Viewer {
-        let viewer = try await requireViewer(request)
-        guard viewer.user.role == .globalAdmin else {
-            throw Interruption(
-                response: try message(
-                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
-                    text: CatalogText("users.global_admin_only", ["partner": viewer.partner.name]), code: "forbidden"))
-        }
-        return viewer
-    }
-
     @Sendable func users(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await guarded(request, context) {
-            try await usersPage(request, viewer: try await requireGlobalAdmin(request))
+            try await usersPage(request, viewer: try await requireGlobalAdmin(request, refusal: "users.global_admin_only"))
         }
     }
 
@@ -155,7 +142,7 @@ extension PortalRoutes {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
-            let viewer = try await requireGlobalAdmin(request)
+            let viewer = try await requireGlobalAdmin(request, refusal: "users.global_admin_only")
             let email = (form["email"] ?? "").trimmingWhitespace().lowercased()
             guard EmailAddress.isPlausible(email) else {
                 return try await usersPage(
@@ -203,7 +190,7 @@ extension PortalRoutes {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
-            let viewer = try await requireGlobalAdmin(request)
+            let viewer = try await requireGlobalAdmin(request, refusal: "users.global_admin_only")
             let user = try await requireColleague(request, context: context, viewer: viewer)
             try await store.setDisabled(userID: user.id, disabled: disabled, at: clock(), actor: viewer.user.id)
             return try await usersPage(
@@ -216,7 +203,7 @@ extension PortalRoutes {
         try await guarded(request, context) {
             let form = try await FormBody.read(request, context: context)
             guard csrf.isValid(form["csrf"], request: request) else { return try csrfFailure(request) }
-            let viewer = try await requireGlobalAdmin(request)
+            let viewer = try await requireGlobalAdmin(request, refusal: "users.global_admin_only")
             let user = try await requireColleague(request, context: context, viewer: viewer)
             let setup = try invitations.setupLinks.make(userID: user.id, now: clock())
             try await store.resetPassword(userID: user.id, setupLink: setup.link, at: clock(), actor: viewer.user.id)

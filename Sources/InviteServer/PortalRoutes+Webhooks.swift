@@ -14,14 +14,7 @@ extension PortalRoutes {
     }
 
     private func requireWebhookAdmin(_ request: Request) async throws -> Viewer {
-        let viewer = try await requireViewer(request)
-        guard viewer.user.role == .globalAdmin else {
-            throw Interruption(
-                response: try message(
-                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
-                    text: CatalogText("webhooks.global_admin_only", ["partner": viewer.partner.name]), code: "forbidden"))
-        }
-        return viewer
+        try await requireGlobalAdmin(request, refusal: "webhooks.global_admin_only")
     }
 
     private func webhooksPage(

@@ -106,6 +106,19 @@ struct PortalRoutes: Sendable {
     /// The signed-in partner user, or an interruption: to the sign-in page when there is none,
     /// to the password page while a one-time password is unchanged, a 403 page when the role
     /// may not act or the partner is not a reseller.
+    /// The signed-in partner global admin, or a 403 page saying so (`refusal`, a catalog key
+    /// taking the partner's name): people, webhooks, the audit log and giving DAP up are theirs.
+    func requireGlobalAdmin(_ request: Request, refusal: String, acting: Bool = false) async throws -> Viewer {
+        let viewer = try await requireViewer(request, acting: acting)
+        guard viewer.user.role == .globalAdmin else {
+            throw Interruption(
+                response: try message(
+                    request, viewer: viewer, status: .forbidden, title: "portal.role_title",
+                    text: CatalogText(refusal, ["partner": viewer.partner.name]), code: "forbidden"))
+        }
+        return viewer
+    }
+
     func requireViewer(
         _ request: Request, acting: Bool = false, resellerOnly: Bool = false, allowPasswordChange: Bool = false
     ) async throws -> Viewer {
