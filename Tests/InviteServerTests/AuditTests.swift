@@ -91,21 +91,9 @@ struct AuditTests {
             let (_, cookies) = try await PortalTests.signIn(client)
             #expect(try await client.send(.get, "/portal/audit", cookie: cookies).status == .forbidden, "an admin agent read the log")
         }
-        try await world.store.addUser(
-            User(
-                id: "usr_boss", tenant: .partner(W.resellerA), email: "boss@adatum.example", role: .globalAdmin,
-                passwordHash: try PasswordHash.make(password: "boss passphrase 2026"), mustChangePassword: false, createdAt: W.t0),
-            actor: "test")
+        try await PortalTests.addGlobalAdmin(world)
         try await world.withClient { client in
-            let signInPage = try await client.send(.get, "/portal/sign-in")
-            let signedIn = try await client.send(
-                .post, "/portal/sign-in",
-                form: [
-                    ("email", "boss@adatum.example"), ("password", "boss passphrase 2026"),
-                    ("csrf", try #require(signInPage.hiddenField("csrf"))),
-                ],
-                cookie: signInPage.cookieHeader)
-            let cookies = signInPage.cookieHeader + "; invitelink_portal=\(try #require(signedIn.cookie("invitelink_portal")))"
+            let (_, cookies) = try await PortalTests.signIn(client, email: PortalTests.bossEmail, password: PortalTests.bossPassword)
             let page = try await client.send(.get, "/portal/audit?since=0", cookie: cookies)
             #expect(page.status == .ok && page.text.contains("sign_in.succeeded") && page.text.contains("user.added"), "\(page.status)")
         }

@@ -22,9 +22,22 @@ struct PortalTests {
         )
     }
 
-    /// Signs the agent in; returns the CSRF token of its session's forms and the Cookie header
-    /// carrying its cookies.
-    static func signIn(_ client: Client) async throws -> (csrf: String, cookies: String) {
+    static let bossEmail = "boss@adatum.example", bossPassword = "boss passphrase 2026"
+
+    /// Adds reseller A's global admin (`usr_boss`) as a portal user.
+    static func addGlobalAdmin(_ world: World) async throws {
+        try await world.store.addUser(
+            User(
+                id: "usr_boss", tenant: .partner(W.resellerA), email: bossEmail, role: .globalAdmin,
+                passwordHash: try PasswordHash.make(password: bossPassword), mustChangePassword: false, createdAt: W.t0),
+            actor: "test")
+    }
+
+    /// Signs a portal user in (the agent unless told otherwise); returns the CSRF token of its
+    /// session's forms and the Cookie header carrying its cookies.
+    static func signIn(_ client: Client, email: String = email, password: String = password) async throws -> (
+        csrf: String, cookies: String
+    ) {
         let signInPage = try await client.send(.get, "/portal/sign-in")
         let presession = try #require(signInPage.hiddenField("csrf"), "the sign-in page has no CSRF field")
         let signedIn = try await client.send(

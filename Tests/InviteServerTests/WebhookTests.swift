@@ -65,21 +65,9 @@ struct WebhookTests {
     func portalPage() async throws {
         let world = try await World.make()
         defer { world.cleanUp() }
-        try await world.store.addUser(
-            User(
-                id: "usr_boss", tenant: .partner(W.resellerA), email: "boss@adatum.example", role: .globalAdmin,
-                passwordHash: try PasswordHash.make(password: "boss passphrase 2026"), mustChangePassword: false, createdAt: W.t0),
-            actor: "test")
+        try await PortalTests.addGlobalAdmin(world)
         try await world.withClient { client in
-            let signInPage = try await client.send(.get, "/portal/sign-in")
-            let signedIn = try await client.send(
-                .post, "/portal/sign-in",
-                form: [
-                    ("email", "boss@adatum.example"), ("password", "boss passphrase 2026"),
-                    ("csrf", try #require(signInPage.hiddenField("csrf"))),
-                ],
-                cookie: signInPage.cookieHeader)
-            let cookies = signInPage.cookieHeader + "; invitelink_portal=\(try #require(signedIn.cookie("invitelink_portal")))"
+            let (_, cookies) = try await PortalTests.signIn(client, email: PortalTests.bossEmail, password: PortalTests.bossPassword)
             let page = try await client.send(.get, "/portal/webhooks", cookie: cookies)
             #expect(page.status == .ok)
             let csrf = try #require(page.hiddenField("csrf"))
