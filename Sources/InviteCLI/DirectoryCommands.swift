@@ -247,14 +247,7 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The user id (see `users list`).") var userID: String
 
-        func run() async throws {
-            try await ExitStatus.run {
-                try await options.withStore { store in
-                    let user = try await store.setDisabled(userID: userID, disabled: true, at: currentTime(), actor: "cli")
-                    print("\(user.email) is disabled")
-                }
-            }
-        }
+        func run() async throws { try await Users.setDisabled(true, userID: userID, options: options) }
     }
 
     struct Enable: AsyncParsableCommand {
@@ -262,12 +255,15 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The user id (see `users list`).") var userID: String
 
-        func run() async throws {
-            try await ExitStatus.run {
-                try await options.withStore { store in
-                    let user = try await store.setDisabled(userID: userID, disabled: false, at: currentTime(), actor: "cli")
-                    print("\(user.email) is enabled")
-                }
+        func run() async throws { try await Users.setDisabled(false, userID: userID, options: options) }
+    }
+
+    /// `users disable` and `users enable`: idempotent, and says where the person stands.
+    static func setDisabled(_ disabled: Bool, userID: String, options: GlobalOptions) async throws {
+        try await ExitStatus.run {
+            try await options.withStore { store in
+                let user = try await store.setDisabled(userID: userID, disabled: disabled, at: currentTime(), actor: "cli")
+                print("\(user.email) is \(disabled ? "disabled" : "enabled")")
             }
         }
     }
@@ -283,8 +279,9 @@ struct Users: AsyncParsableCommand {
             try await ExitStatus.run {
                 let setupLinks = try PersonCredentials.setupLinks(options)
                 try await options.withStore { store in
-                    let setup = try setupLinks.make(userID: userID, now: currentTime())
-                    try await store.resetPassword(userID: userID, setupLink: setup.link, at: currentTime(), actor: "cli")
+                    let now = currentTime()
+                    let setup = try setupLinks.make(userID: userID, now: now)
+                    try await store.resetPassword(userID: userID, setupLink: setup.link, at: now, actor: "cli")
                     print(setup.url)
                 }
             }

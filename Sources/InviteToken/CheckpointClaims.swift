@@ -40,25 +40,18 @@ public struct CheckpointClaims: SignedClaims, Equatable {
     }
 
     public func appendJSON(to out: inout [UInt8]) {
-        out.append(contentsOf: "{\"iss\":".utf8)
-        JSONWriter.appendString(issuer, to: &out)
-        out.append(contentsOf: ",\"aud\":".utf8)
-        JSONWriter.appendString(audience, to: &out)
-        out.append(contentsOf: ",\"jti\":".utf8)
-        JSONWriter.appendString(checkpointID, to: &out)
-        for (name, value) in [("first", first), ("last", last), ("count", count)] {
-            out.append(contentsOf: ",\"\(name)\":".utf8)
-            JSONWriter.appendInteger(value, to: &out)
-        }
-        out.append(contentsOf: ",\"prev\":".utf8)
-        JSONWriter.appendString(previous, to: &out)
-        out.append(contentsOf: ",\"head\":".utf8)
-        JSONWriter.appendString(head, to: &out)
-        out.append(contentsOf: ",\"iat\":".utf8)
-        JSONWriter.appendInteger(issuedAt, to: &out)
-        out.append(contentsOf: ",\"exp\":".utf8)
-        JSONWriter.appendInteger(expiresAt, to: &out)
-        out.append(UInt8(ascii: "}"))
+        var claims = JSONObjectWriter()
+        claims.add("iss", issuer)
+        claims.add("aud", audience)
+        claims.add("jti", checkpointID)
+        claims.add("first", Int(first))
+        claims.add("last", Int(last))
+        claims.add("count", Int(count))
+        claims.add("prev", previous)
+        claims.add("head", head)
+        claims.add("iat", Int(issuedAt))
+        claims.add("exp", Int(expiresAt))
+        claims.finish(appendingTo: &out)
     }
 
     public init(payload: UnsafeRawBufferPointer) throws(TokenError) {

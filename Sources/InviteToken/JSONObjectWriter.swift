@@ -24,4 +24,10 @@ public struct JSONObjectWriter: Sendable {
     public mutating func addRaw(_ name: String, _ json: String) { key(name); bytes.append(contentsOf: json.utf8) }
 
     public func finish() -> String { String(decoding: bytes + [UInt8(ascii: "}")], as: UTF8.self) }
+
+    /// Appends the finished object's bytes to `out`.
+    public func finish(appendingTo out: inout [UInt8]) {
+        out.append(contentsOf: bytes)
+        out.append(UInt8(ascii: "}"))
+    }
 }

@@ -26,19 +26,14 @@ public struct SetupClaims: SignedClaims, Equatable {
     }
 
     public func appendJSON(to out: inout [UInt8]) {
-        out.append(contentsOf: "{\"iss\":".utf8)
-        JSONWriter.appendString(issuer, to: &out)
-        out.append(contentsOf: ",\"aud\":".utf8)
-        JSONWriter.appendString(audience, to: &out)
-        out.append(contentsOf: ",\"jti\":".utf8)
-        JSONWriter.appendString(linkID, to: &out)
-        out.append(contentsOf: ",\"sub\":".utf8)
-        JSONWriter.appendString(userID, to: &out)
-        out.append(contentsOf: ",\"iat\":".utf8)
-        JSONWriter.appendInteger(issuedAt, to: &out)
-        out.append(contentsOf: ",\"exp\":".utf8)
-        JSONWriter.appendInteger(expiresAt, to: &out)
-        out.append(UInt8(ascii: "}"))
+        var claims = JSONObjectWriter()
+        claims.add("iss", issuer)
+        claims.add("aud", audience)
+        claims.add("jti", linkID)
+        claims.add("sub", userID)
+        claims.add("iat", Int(issuedAt))
+        claims.add("exp", Int(expiresAt))
+        claims.finish(appendingTo: &out)
     }
 
     public init(payload: UnsafeRawBufferPointer) throws(TokenError) {
