@@ -30,190 +30,31 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
 
-from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.abspath(os.environ.get("INVITELINK", os.path.join(ROOT, ".build/debug/invitelink")))
-SHOTS = os.path.join(ROOT, "build", "screenshots")
-DOCS = os.path.join(ROOT, "docs")
+import harness
+from harness import (ADMIN_EMAIL, ADMIN_PASSWORD, AGENT_EMAIL, AGENT_PASSWORD, DOCS, PROVIDER,
+                     RESELLER, ROOT, SHOTS, CheckFailed, Server, expect)
+
 # The screenshot the README shows: (file saved by this run, name under docs/).
 DOC_SHOTS = [("es-accept-signed-in", "acceptance-page-es.png")]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-SERVER_START_TIMEOUT = 20
-PAGE_TIMEOUT = 15
 RUN_TIMEOUT = 90
-
-RESELLER = "Fabrikam Resellers"
-PROVIDER = "Northwind Distribution"
-CUSTOMER = "Contoso Ltd"
-AGENT_EMAIL = "agent@fabrikam.example"
-ADMIN_EMAIL = "admin@contoso.example"
-AGENT_PASSWORD = "agent-password-2025"
-ADMIN_PASSWORD = "contoso-admin-password"
-
-
-class CheckFailed(Exception):
-    """A check's one reason for failing, in words."""
 
 
 class OutOfTime(BaseException):
     """The run's own bound (RUN_TIMEOUT) passed: not an Exception, so no check swallows it."""
 
 
-def expect(condition, message):
-    if not condition:
-        raise CheckFailed(message)
-
-
-class Server:
-    """A fresh `invitelink serve` on a free port of 127.0.0.1, seeded through the CLI
-    (as in test_portal.py)."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="invitelink-languages-")
-        self.keys = os.path.join(self.dir, "Keys")
-        self.db = os.path.join(self.dir, "db.sqlite")
-        self.process = None
-        self.log = None
-        self.port = None
-
-    def cli(self, *args):
-        command = [BINARY, *args, "--keys-dir", self.keys, "--database", "sqlite:" + self.db]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
-        if result.returncode != 0:
-            raise CheckFailed(f"`invitelink {' '.join(args)}` exited {result.returncode}: {result.stderr.strip()}")
-        return result.stdout.strip().splitlines()
-
-    def seed(self):
-        self.cli("keys", "rotate", "--alg", "ed25519")
-        self.reseller = self.cli("partners", "add", "--name", RESELLER, "--kind", "reseller")[0]
-        self.provider = self.cli("partners", "add", "--name", PROVIDER, "--kind", "provider")[0]
-        self.cli("partners", "connect", "--reseller", self.reseller, "--provider", self.provider)
-        self.customer, self.admin_otp = self.cli(
-            "customers", "add", "--name", CUSTOMER, "--domain", "contoso.example", "--admin-email", ADMIN_EMAIL, "--one-time-password")[:2]
-        self.agent_otp = self.cli("users", "add", "--partner", self.reseller, "--email", AGENT_EMAIL, "--role", "admin-agent", "--one-time-password")[0]
-
-    def start(self):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.log = open(os.path.join(self.dir, "server.log"), "w")
-        self.process = subprocess.Popen(
-            [BINARY, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--keys-dir", self.keys, "--database", "sqlite:" + self.db],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise CheckFailed(f"the server exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(self.url("/readyz"), timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        raise CheckFailed(f"the server was not ready within {SERVER_START_TIMEOUT} s")
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        if self.log:
-            self.log.close()
-
-
-class Browser:
-    """Headless Chromium in one language, saving a screenshot of each page it is asked to."""
-
-    def __init__(self, language, accept_languages):
-        options = Options()
-        options.binary_location = CHROMIUM
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         "--window-size=1100,900", "--no-first-run", "--disable-extensions", f"--lang={language}"):
-            options.add_argument(argument)
-        options.add_experimental_option("prefs", {"intl.accept_languages": accept_languages})
-        self.driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        self.driver.set_page_load_timeout(PAGE_TIMEOUT)
-        self.saved = {}
-
-    def shot(self, name):
-        """Saves the whole page as build/screenshots/lang-NAME.png."""
-        width = self.driver.get_window_size()["width"]
-        height = self.driver.execute_script("return document.documentElement.scrollHeight")
-        self.driver.set_window_size(width, max(600, min(height + 140, 4000)))
-        path = os.path.join(SHOTS, f"lang-{name}.png")
-        self.driver.save_screenshot(path)
-        self.driver.set_window_size(width, 900)
-        self.saved[name] = path
-        return path
-
-    def get(self, url):
-        self.driver.get(url)
-
-    def find(self, css):
-        return self.driver.find_element(By.CSS_SELECTOR, css)
-
-    def all(self, css):
-        return self.driver.find_elements(By.CSS_SELECTOR, css)
-
-    def text(self):
-        return self.find("main").text
-
-    def h1(self):
-        return self.find("h1").text
-
-    def lang(self):
-        return self.find("html").get_attribute("lang")
-
-    def fill(self, css, value):
-        field = self.find(css)
-        field.clear()
-        field.send_keys(value)
-
-    def click(self, css):
-        """Clicks and waits until the next page replaced this one."""
-        old = self.find("html")
-        self.find(css).click()
-        WebDriverWait(self.driver, PAGE_TIMEOUT).until(lambda _: gone(old))
-
-    def forget_everyone(self):
-        self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
-
-    def quit(self):
-        self.driver.quit()
-
-
-def gone(element):
-    try:
-        return staleness_of(element)(None)
-    except WebDriverException as error:
-        if "does not belong to the document" in str(error):
-            return True
-        raise
+def Browser(language, accept_languages):
+    """Chromium in one language; its pages are saved as build/screenshots/lang-NAME.png."""
+    return harness.Browser(language, accept_languages, shot_prefix="lang-")
 
 
 def expect_page(b, lang, heading, *texts):
@@ -367,7 +208,7 @@ def main():
     os.makedirs(SHOTS, exist_ok=True)
     for old in glob.glob(os.path.join(SHOTS, "lang-*.png")):
         os.remove(old)
-    server = Server()
+    server = Server(prefix="invitelink-languages-")
     flow = Flow(server)
     passed, failed = 0, 0
     try:
