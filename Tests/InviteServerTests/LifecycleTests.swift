@@ -273,4 +273,88 @@ struct LifecycleTests {
             #expect(own.status == .notFound, "a global admin disabled themselves: \(own.status)")
         }
     }
+
+    @Test("the request form refuses lifetimes and use counts out of range or not numbers, and records nothing")
+    func requestFormNumbers() async throws {
+        let world = try await World.make()
+        defer { world.cleanUp() }
+        try await PortalTests.addAgent(world)
+        try await world.withClient { client in
+            let (csrf, cookies) = try await PortalTests.signIn(client)
+            let hostile: [(String, String)] = [
+                ("0", ""), ("91", ""), ("-1", ""), ("1e3", ""), ("99999999999999999999", ""), ("14", "0"), ("14", "-5"),
+                ("14", "1000001"), ("14", "99999999999999999999"), ("14", "2.5"),
+            ]
+            for (days, uses) in hostile {
+                let reply = try await client.send(
+                    .post, "/portal/invitations",
+                    form: [("csrf", csrf), ("provider_id", ""), ("customer_email", ""), ("lifetime_days", days), ("max_uses", uses)],
+                    cookie: cookies)
+                #expect(reply.status == .badRequest, "lifetime_days=\(days) max_uses=\(uses) answered \(reply.status)")
+            }
+            #expect(
+                try await world.store.invitations(resellerID: W.resellerA, page: PageRequest()).items.isEmpty,
+                "a refused form issued a link")
+            let fine = try await client.send(
+                .post, "/portal/invitations",
+                form: [("csrf", csrf), ("provider_id", ""), ("customer_email", ""), ("lifetime_days", "90"), ("max_uses", "1")],
+                cookie: cookies)
+            #expect(fine.status == .seeOther, "90 days and one use answered \(fine.status)")
+            let issued = try #require(try await world.store.invitations(resellerID: W.resellerA, page: PageRequest()).items.first)
+            #expect(issued.invitation.expiresAt - issued.invitation.issuedAt == 90 * W.day && issued.invitation.maxUses == 1)
+        }
+    }
+
+    @Test("a portal cookie planted as the customer session opens no customer API")
+    func plantedCookie() async throws {
+        let world = try await World.make()
+        defer { world.cleanUp() }
+        try await PortalTests.addAgent(world)
+        try await world.withClient { client in
+            let (_, cookies) = try await PortalTests.signIn(client)
+            let portal = try #require(
+                cookies.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .first { $0.hasPrefix("invitelink_portal=") }?.dropFirst("invitelink_portal=".count))
+            for cookie in [
+                "invitelink_session=\(portal)", "invitelink_session=\(portal.dropLast(2))AA", "invitelink_session=x.0.9999999999.AA",
+            ] {
+                expectProblem(try await client.send(.get, "/v1/partners", cookie: cookie), .unauthorized, "unauthorized", cookie)
+                expectProblem(
+                    try await client.send(.delete, "/v1/partners/\(W.resellerA)/relationship", cookie: cookie), .unauthorized,
+                    "unauthorized",
+                    cookie)
+            }
+        }
+    }
+
+    @Test("a disabled customer user's browser session stops opening /account and the customer API at once")
+    func disabledCustomerSession() async throws {
+        let world = try await World.make()
+        defer { world.cleanUp() }
+        try await world.withClient { client in
+            _ = try await Self.accepted(world, client)
+            try await world.user(email: "boss@c1.example", customer: "c1", password: "customer boss passphrase", mustChange: false)
+            let account = try await client.send(.get, "/account")
+            let signedIn = try await client.send(
+                .post, "/account/sign-in",
+                form: [
+                    ("csrf", try #require(account.hiddenField("csrf"))), ("email", "boss@c1.example"),
+                    ("password", "customer boss passphrase"),
+                ],
+                cookie: account.cookieHeader)
+            let cookies = account.cookieHeader + "; invitelink_session=\(try #require(signedIn.cookie("invitelink_session")))"
+            #expect(try await client.send(.get, "/v1/partners", cookie: cookies).status == .ok)
+            let user = try #require(try await world.store.user(email: "boss@c1.example"))
+            try await world.store.setDisabled(userID: user.id, disabled: true, at: W.t0, actor: "test")
+            expectProblem(
+                try await client.send(.get, "/v1/partners", cookie: cookies), .unauthorized, "unauthorized", "a disabled user's cookie")
+            expectProblem(
+                try await client.send(.delete, "/v1/partners/\(W.resellerA)/delegated-admin", cookie: cookies), .unauthorized,
+                "unauthorized",
+                "a disabled user's cookie removes DAP")
+            #expect(try await world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: "c1"))
+            let page = try await client.send(.get, "/account", cookie: cookies)
+            #expect(page.text.contains("name=\"password\""), "a disabled user's session still shows the partners page")
+        }
+    }
 }

@@ -206,6 +206,34 @@ struct LifecycleContractTests {
         }
     }
 
+    @Test("one setup link used by twenty requests at once sets the password once", arguments: StoreBackend.all)
+    func setupLinkRace(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        try await store.addUser(Self.person("u1", .partner(F.resellerA)), setupLink: Self.link("s1", user: "u1"), actor: "cli")
+        let outcomes = await withTaskGroup(of: String?.self) { group in
+            for attempt in 0..<20 {
+                group.addTask {
+                    do {
+                        return try await store.completeSetup(linkID: "s1", userID: "u1", passwordHash: "hash-\(attempt)", at: F.t0 + 1)
+                            .passwordHash
+                    } catch let error as StoreError where error.code == .usedUp {
+                        return nil
+                    } catch {
+                        return "unexpected: \(error)"
+                    }
+                }
+            }
+            var all: [String?] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let winners = outcomes.compactMap { $0 }
+        #expect(winners.count == 1 && winners[0].hasPrefix("hash-"), "\(outcomes)")
+        #expect(try await store.user(id: "u1")?.passwordHash == winners.first, "the stored password is not the winner's")
+        #expect(try await store.user(id: "u1")?.sessionVersion == 1, "the session version rose more than once")
+    }
+
     @Test("disabling ends sessions and setup links; enabling lets the person in again; both idempotent", arguments: StoreBackend.all)
     func disablingAUser(backend: StoreBackend) async throws {
         let store = try await backend.make().store

@@ -73,6 +73,27 @@ struct KeyringDirectoryTests {
         }
     }
 
+    @Test("checkpoints are checked with retired keys too, never with revoked ones, which are named")
+    func keysForCheckpoints() throws {
+        try withTemporaryDirectory { path in
+            let directory = KeyringDirectory(path: path)
+            let old = try KeyFiles.addEd25519(directory, kid: "ed-old", promote: true)
+            try KeyFiles.addEd25519(directory, kid: "ed-bad", promote: true, now: Fixture.now + 1)
+            try KeyFiles.addEd25519(directory, kid: "ed-new", promote: true, now: Fixture.now + 2)
+            try directory.update { manifest, _ in
+                try manifest.retire("ed-old", now: Fixture.now + 3, maximumLifetime: 0, force: true)
+                try manifest.revoke("ed-bad", now: Fixture.now + 3)
+            }
+            #expect(try directory.load().material(for: "ed-old") == nil, "the service's keyring verifies with a retired key")
+            let (keyring, revoked) = try directory.loadForCheckpoints()
+            #expect(revoked == ["ed-bad"])
+            #expect(keyring.material(for: "ed-bad") == nil, "a revoked key can check checkpoints")
+            #expect(keyring.entry("ed-old")?.state.verifies == true)
+            #expect(keyring.material(for: "ed-old")?.ed25519PublicKey?.rawRepresentation == old.publicKey.rawRepresentation)
+            #expect(keyring.material(for: "ed-new") != nil && keyring.signingKey?.kid == "ed-new")
+        }
+    }
+
     @Test("the files are KID.pem (PKCS#8, as openssl writes) and KID.hmac (one base64url line), mode 0600")
     func fileLayoutAndModes() throws {
         try withTemporaryDirectory { path in
