@@ -79,6 +79,28 @@ CPU_FACTOR = 2.0
 PG_ACCEPT_RATIO, PG_ISSUE_RATIO, RSS_MIB = 0.9, 1.0, 64
 
 
+def slow_receiver(delay):
+    """A webhook receiver on 127.0.0.1 answering 200 after `delay` seconds, in a daemon thread;
+    its URL."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            time.sleep(delay)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/hook"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -538,9 +560,10 @@ def main():
     parser.add_argument("--list-connections", type=int, default=4,
                         help="wrk connections for the list pages (--lists): a latency figure, so fewer than for the write routes")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, scripts, links)")
-    parser.add_argument("--webhook", metavar="URL",
-                        help="register a webhook for the bench reseller at URL (serve --webhooks-allow-insecure): "
-                             "what acceptances cost while their events are fanned out and delivered")
+    parser.add_argument("--webhook-receiver", metavar="SECONDS", type=float,
+                        help="register a webhook for the bench reseller at a receiver on 127.0.0.1 that answers 200 "
+                             "after SECONDS (serve --webhooks-allow-insecure): what acceptances cost while their "
+                             "events are fanned out and delivered to a slow receiver")
     options = parser.parse_args()
     if options.database == "postgres" and not options.postgres:
         raise SystemExit("--database postgres needs --postgres URL or INVITELINK_TEST_POSTGRES_URL (make bench DATABASE=postgres sets it)")
@@ -602,20 +625,22 @@ def main():
     open(links_file, "w").close()
 
     serve = [binary, "serve", "--port", str(port), "--log-level", "warning"]
-    if options.webhook:
+    receiver = None
+    if options.webhook_receiver is not None:
         serve.append("--webhooks-allow-insecure")
+        receiver = slow_receiver(options.webhook_receiver)
     server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     extra = (postmaster,) if postmaster else ()
     counters, have_statements = (pg_counters(options.postgres, schema) if options.database == "postgres" else (None, False))
     results = {}
     try:
         wait_healthy(base)
-        if options.webhook:
+        if receiver:
             admin = json.loads(run(binary, "credentials", "create", "--partner", "r1", "--role", "global-admin", "--json", env=env))["secret"]
-            hook = urllib.request.Request(base + "/v1/webhooks", data=json.dumps({"url": options.webhook}).encode(),
+            hook = urllib.request.Request(base + "/v1/webhooks", data=json.dumps({"url": receiver}).encode(),
                                           headers={"Authorization": "Bearer " + admin, "Content-Type": "application/json"})
             with urllib.request.urlopen(hook) as response:
-                figures["webhook"] = {"url": options.webhook, "id": json.load(response)["id"]}
+                figures["webhook"] = {"url": receiver, "delay_seconds": options.webhook_receiver, "id": json.load(response)["id"]}
         request = urllib.request.Request(base + "/v1/invitations", data=b'{"provider_id":"p1","dap":true,"expires_in":86400}',
                                          headers={"Authorization": "Bearer " + reseller, "Content-Type": "application/json"})
         with urllib.request.urlopen(request) as response:
