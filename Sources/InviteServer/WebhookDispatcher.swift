@@ -30,6 +30,9 @@ struct WebhookDispatcher: Service {
     let clock: @Sendable () -> Int64
 
     static let concurrency = 16
+    /// Audit entries one fan-out looks at, and fan-outs per poll at most: 20,000 entries a poll.
+    static let fanOutBatch = 1000
+    static let fanOutBatchesPerPoll = 20
     static let perEndpoint = 4
     /// How long a claim holds a delivery: past the attempt's 10 s deadline, so two attempts
     /// of one delivery never overlap, and short, so a crashed instance's claims come back soon.
@@ -75,8 +78,12 @@ struct WebhookDispatcher: Service {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 do {
                     let now = clock()
-                    // Until caught up: a burst of entries no endpoint wants still moves the cursor.
-                    while try await store.fanOutWebhookEvents(at: now, limit: 1000).entries > 0 {}
+                    // Full batches mean more is waiting, wanted or not: go on, but only so far per
+                    // poll, so that a steady stream of new entries never starves the deliveries.
+                    for _ in 0..<Self.fanOutBatchesPerPoll {
+                        guard try await store.fanOutWebhookEvents(at: now, limit: Self.fanOutBatch).entries == Self.fanOutBatch
+                        else { break }
+                    }
                     metrics.recordOldestPendingWebhook(
                         seconds: try await store.oldestPendingWebhookDelivery().map { max(now - $0, 0) } ?? 0)
                     let room = Self.concurrency - load.total

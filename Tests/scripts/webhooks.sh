@@ -572,6 +572,9 @@ PY
         kill -0 "$victim" 2>/dev/null || { echo "c$i 000"; continue; }
         curl -s --max-time 10 -o "$WORK/out/c$i.body" -w "c$i %{http_code}\n" -H "Authorization: Bearer $(<"$WORK/secrets/c$i")" \
             -H 'Content-Type: application/json' --data-binary "@$WORK/body.json" "$BASE/v1/acceptances" 2>/dev/null || true
+        # Paced, so that the burst lasts past the dispatcher's first polls on a fast machine too
+        # (unpaced, 40 acceptances could all be answered before any delivery went out).
+        sleep 0.03
     done >>"$WORK/codes"
     wait "$KILLER_PID" 2>/dev/null || true
     KILLER_PID=""
