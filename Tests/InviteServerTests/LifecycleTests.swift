@@ -25,6 +25,17 @@ struct LifecycleTests {
         return customer
     }
 
+    /// Signs a customer user in on /account; the Cookie header of that browser.
+    static func signInOnAccount(_ client: Client, email: String, password: String) async throws -> String {
+        let account = try await client.send(.get, "/account")
+        let signedIn = try await client.send(
+            .post, "/account/sign-in",
+            form: [("csrf", try #require(account.hiddenField("csrf"))), ("email", email), ("password", password)],
+            cookie: account.cookieHeader)
+        #expect(signedIn.status == .seeOther, "signing in answered \(signedIn.status): \(signedIn.text.prefix(300))")
+        return account.cookieHeader + "; invitelink_session=\(try #require(signedIn.cookie("invitelink_session")))"
+    }
+
     @Test("a customer lists its partners and ends the reseller's relationship, keeping DAP, then removes DAP")
     func customerSide() async throws {
         let world = try await World.make()
@@ -170,15 +181,7 @@ struct LifecycleTests {
             #expect(try await client.send(.get, path).status == .conflict, "the used link's page still offers the form")
 
             // Sign in on /account and see the reseller.
-            let account = try await client.send(.get, "/account")
-            let accountCSRF = try #require(account.hiddenField("csrf"))
-            let signedIn = try await client.send(
-                .post, "/account/sign-in",
-                form: [("csrf", accountCSRF), ("email", "admin@northwind.example"), ("password", "northwind admin passphrase")],
-                cookie: account.cookieHeader)
-            #expect(signedIn.status == .seeOther, "signing in answered \(signedIn.status): \(signedIn.text.prefix(300))")
-            let session = try #require(signedIn.cookie("invitelink_session"))
-            let cookies = account.cookieHeader + "; invitelink_session=\(session)"
+            let cookies = try await Self.signInOnAccount(client, email: "admin@northwind.example", password: "northwind admin passphrase")
             let home = try await client.send(.get, "/account", cookie: cookies)
             #expect(home.text.contains(W.resellerAName), "the account page does not name the reseller")
 
@@ -196,15 +199,7 @@ struct LifecycleTests {
         try await world.withClient { client in
             _ = try await Self.accepted(world, client)
             try await world.user(email: "boss@c1.example", customer: "c1", password: "customer boss passphrase", mustChange: false)
-            let account = try await client.send(.get, "/account")
-            let signedIn = try await client.send(
-                .post, "/account/sign-in",
-                form: [
-                    ("csrf", try #require(account.hiddenField("csrf"))), ("email", "boss@c1.example"),
-                    ("password", "customer boss passphrase"),
-                ],
-                cookie: account.cookieHeader)
-            let cookies = account.cookieHeader + "; invitelink_session=\(try #require(signedIn.cookie("invitelink_session")))"
+            let cookies = try await Self.signInOnAccount(client, email: "boss@c1.example", password: "customer boss passphrase")
             let confirm = try await client.send(.get, "/account/partners/\(W.resellerA)/remove?what=delegated-admin", cookie: cookies)
             #expect(confirm.status == .ok, "the confirmation answered \(confirm.status)")
             #expect(try await world.store.hasDelegatedAdmin(partnerID: W.resellerA, customerID: "c1"), "the confirmation page removed DAP")
@@ -334,15 +329,7 @@ struct LifecycleTests {
         try await world.withClient { client in
             _ = try await Self.accepted(world, client)
             try await world.user(email: "boss@c1.example", customer: "c1", password: "customer boss passphrase", mustChange: false)
-            let account = try await client.send(.get, "/account")
-            let signedIn = try await client.send(
-                .post, "/account/sign-in",
-                form: [
-                    ("csrf", try #require(account.hiddenField("csrf"))), ("email", "boss@c1.example"),
-                    ("password", "customer boss passphrase"),
-                ],
-                cookie: account.cookieHeader)
-            let cookies = account.cookieHeader + "; invitelink_session=\(try #require(signedIn.cookie("invitelink_session")))"
+            let cookies = try await Self.signInOnAccount(client, email: "boss@c1.example", password: "customer boss passphrase")
             #expect(try await client.send(.get, "/v1/partners", cookie: cookies).status == .ok)
             let user = try #require(try await world.store.user(email: "boss@c1.example"))
             try await world.store.setDisabled(userID: user.id, disabled: true, at: W.t0, actor: "test")
