@@ -2,6 +2,11 @@ internal import COpenSSL
 
 /// SHA-256 and scrypt through OpenSSL's EVP interfaces.
 public enum Digest {
+    /// SHA-256 fetched from the default provider once per process. `EVP_sha256()` is OpenSSL
+    /// 1.1's handle: on 3.x every digest made with it fetches the implementation again, which
+    /// takes the provider store's lock on every call (the verified-signature cache and the
+    /// audit seal hash on every request). A fetched `EVP_MD` is immutable and shared safely.
+    private static let sha256Method = SHA256Method()
     /// SHA-256 of `data`. Used to store bearer credentials as hashes: the credentials are 256
     /// random bits, so a fast hash is enough (no dictionary to attack).
     public static func sha256(_ data: some ContiguousBytes) throws -> [UInt8] {
@@ -9,7 +14,7 @@ public enum Digest {
         var length: UInt32 = 0
         let status = data.withUnsafeBytes { input in
             out.withUnsafeMutableBufferPointer { output in
-                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_sha256(), nil)
+                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, sha256Method.pointer, nil)
             }
         }
         try check(status, "EVP_Digest(SHA256)")
@@ -22,7 +27,7 @@ public enum Digest {
         var words = SIMD4<UInt64>()
         var length: UInt32 = 0
         let status = withUnsafeMutableBytes(of: &words) { output in
-            EVP_Digest(input.baseAddress, input.count, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, EVP_sha256(), nil)
+            EVP_Digest(input.baseAddress, input.count, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, sha256Method.pointer, nil)
         }
         try check(status, "EVP_Digest(SHA256)")
         return words
@@ -53,4 +58,10 @@ public enum Digest {
         try check(status, "EVP_KDF_derive(SCRYPT)")
         return out
     }
+}
+
+/// SHA-256's `EVP_MD`, fetched once and kept for the life of the process (never freed). If the
+/// fetch fails the built-in handle is used: digests still work, only slower.
+private struct SHA256Method: @unchecked Sendable {
+    let pointer: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
 }

@@ -50,19 +50,37 @@ public struct AuditEntry: Sendable, Equatable {
     /// The entry as JSON, members in a fixed order, `details` as stored: what the API, the CLI
     /// and exports print, and the exact bytes the hash chain covers.
     public var canonicalJSON: String {
-        var out = JSONObjectWriter()
-        out.add("seq", seq.map(Int.init))
-        out.add("at", RFC3339.format(at))
-        var actorJSON = JSONObjectWriter()
-        actorJSON.add("kind", actor.kind)
-        actorJSON.add("id", actor.id)
-        out.addRaw("actor", actorJSON.finish())
-        out.add("action", action)
-        out.add("subject", subject)
-        out.addRaw("details", detail.isEmpty ? "{}" : detail)
-        out.add("partner_id", partnerID)
-        out.add("customer_id", customerID)
-        return out.finish()
+        var bytes: [UInt8] = []
+        appendCanonicalJSON(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends ``canonicalJSON``'s bytes to `out`. Written member by member with the names as
+    /// literals (the hash chain hashes every entry this way, thousands a second); the bytes are
+    /// those every seal so far has hashed, so they must never change (`AuditEntryTests`).
+    public func appendCanonicalJSON(to out: inout [UInt8]) {
+        func string(_ value: String?) {
+            if let value { JSONWriter.appendString(value, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        }
+        out.append(contentsOf: #"{"seq":"#.utf8)
+        if let seq { JSONWriter.appendInteger(seq, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        out.append(contentsOf: #","at":""#.utf8)
+        RFC3339.append(at, to: &out)
+        out.append(contentsOf: #"","actor":{"kind":"#.utf8)
+        string(actor.kind)
+        out.append(contentsOf: #","id":"#.utf8)
+        string(actor.id)
+        out.append(contentsOf: #"},"action":"#.utf8)
+        string(action)
+        out.append(contentsOf: #","subject":"#.utf8)
+        string(subject)
+        out.append(contentsOf: #","details":"#.utf8)
+        out.append(contentsOf: detail.isEmpty ? "{}".utf8 : detail.utf8)
+        out.append(contentsOf: #","partner_id":"#.utf8)
+        string(partnerID)
+        out.append(contentsOf: #","customer_id":"#.utf8)
+        string(customerID)
+        out.append(UInt8(ascii: "}"))
     }
 }
 
@@ -74,7 +92,30 @@ public enum AuditChain {
     public static let genesis = [UInt8](repeating: 0, count: 32)
 
     public static func link(after previous: [UInt8], _ entry: AuditEntry) throws -> [UInt8] {
-        try Digest.sha256(previous + Array(entry.canonicalJSON.utf8))
+        var linker = Linker(after: previous)
+        return try linker.append(entry)
+    }
+
+    /// Links entries one after another in `seq` order, hashing each into one reused buffer
+    /// (a seal links thousands of entries at a time).
+    public struct Linker {
+        /// The link after the last entry appended: the chain's head so far.
+        public private(set) var head: [UInt8]
+        private var buffer: [UInt8] = []
+
+        public init(after previous: [UInt8]) {
+            head = previous
+            buffer.reserveCapacity(512)
+        }
+
+        /// Appends `entry` and returns its link.
+        public mutating func append(_ entry: AuditEntry) throws -> [UInt8] {
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: head)
+            entry.appendCanonicalJSON(to: &buffer)
+            head = try Digest.sha256(buffer)
+            return head
+        }
     }
 }
 

@@ -1,5 +1,9 @@
 /// SQL both backends share for the audit log.
 enum AuditSQL {
+    /// The columns the stores' entry decoders read, in their order (by position: a seal
+    /// decodes thousands of rows, and a lookup by name costs more than the decoding).
+    static let columns = "id, at, actor, actor_kind, action, subject, detail, partner_id, customer_id"
+
     /// The kind of the actor whose id is the parameter `id` (`?2`, `$7`…), worked out as the
     /// entry is written (see ``AuditActor``): `cli` and `system` are themselves, `cred_…` a
     /// credential, a user id a partner's or a customer's user by the user's tenant.

@@ -4,7 +4,6 @@ internal import PostgresNIO
 /// The audit log (DESIGN.md §8) as ``SQLiteStore`` keeps it, and the one thing PostgreSQL
 /// makes harder: with many writers, an entry can commit after one with a higher `seq`.
 extension PostgresStore {
-    static let auditColumns = "id, at, actor, actor_kind, action, subject, detail, partner_id, customer_id"
     /// The transaction-scoped advisory lock a seal takes, so one instance at a time writes a
     /// checkpoint; keyed by the schema, so installations sharing a database do not wait on
     /// each other.
@@ -27,7 +26,7 @@ extension PostgresStore {
 
     public func auditLog(limit: Int) async throws -> [AuditEntry] {
         try await read { db in
-            try await db.rows("SELECT \(unescaped: Self.auditColumns) FROM audit_log ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))")
+            try await db.rows("SELECT \(unescaped: AuditSQL.columns) FROM audit_log ORDER BY id DESC LIMIT \(Int64(max(limit, 0)))")
                 .map(Self.auditEntry(row:))
         }
     }
@@ -38,7 +37,7 @@ extension PostgresStore {
         return try await read { db in
             let rows = try await db.rows(
                 """
-                SELECT \(unescaped: Self.auditColumns) FROM audit_log
+                SELECT \(unescaped: AuditSQL.columns) FROM audit_log
                 WHERE id > \(after)
                   AND (\(query.since)::BIGINT IS NULL OR at >= \(query.since)::BIGINT)
                   AND (\(query.action)::TEXT IS NULL OR action = \(query.action)::TEXT)
@@ -135,21 +134,22 @@ extension PostgresStore {
             }
             let rows = try await db.rows(
                 """
-                SELECT \(unescaped: Self.auditColumns) FROM audit_log WHERE id > \(base.last) AND id <= \(issued)
+                SELECT \(unescaped: AuditSQL.columns) FROM audit_log WHERE id > \(base.last) AND id <= \(issued)
                 ORDER BY id LIMIT \(Int64(limit))
                 """)
             return (base, try rows.map(Self.auditEntry(row:)))
         }
         guard let first = entries.first?.seq, let last = entries.last?.seq else { return nil }
-        var head = base.head
+        var linker = AuditChain.Linker(after: base.head)
         // The links go as hex text: postgres-nio binds arrays of text, not of bytes.
         var seqs: [Int64] = [], links: [String] = []
         for entry in entries {
-            head = try AuditChain.link(after: head, entry)
+            let link = try linker.append(entry)
             seqs.append(entry.seq ?? 0)
-            links.append(head.map { String(format: "%02x", $0) }.joined())
+            links.append(Self.hex(link))
         }
-        let draft = CheckpointDraft(first: first, last: last, count: Int64(entries.count), previous: base.head, head: head, at: at)
+        let draft = CheckpointDraft(
+            first: first, last: last, count: Int64(entries.count), previous: base.head, head: linker.head, at: at)
         let token = try sign(draft)
         let (sealedSeqs, sealedLinks) = (seqs, links)
         return try await write { db -> AuditCheckpoint? in
@@ -189,6 +189,17 @@ extension PostgresStore {
 
     public func auditPrunedThrough() async throws -> Int64 {
         try await read { db in try await db.rows("SELECT through_seq FROM audit_pruned WHERE id = 1")[0].decode(Int64.self) }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = digits[Int(byte >> 4)]
+                out[2 * index + 1] = digits[Int(byte & 0x0f)]
+            }
+            return bytes.count * 2
+        }
     }
 
     static func auditEntry(row: PostgresRow) throws -> AuditEntry {

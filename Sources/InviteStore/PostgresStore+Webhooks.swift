@@ -173,7 +173,7 @@ extension PostgresStore {
                 endpoints[endpoint.id] = endpoint
             }
             var events: [Int64: AuditEntry] = [:]
-            for row in try await db.rows("SELECT \(unescaped: Self.auditColumns) FROM audit_log WHERE id = ANY(\(seqs))") {
+            for row in try await db.rows("SELECT \(unescaped: AuditSQL.columns) FROM audit_log WHERE id = ANY(\(seqs))") {
                 let entry = try Self.auditEntry(row: row)
                 events[entry.seq ?? 0] = entry
             }

@@ -29,6 +29,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v6") { db in
             try db.execute(sql: v6)
         }
+        migrator.registerMigration("v7") { db in
+            try db.execute(sql: v7)
+        }
         return migrator
     }
 
@@ -271,5 +274,16 @@ enum SQLiteSchema {
             last_seq  INTEGER NOT NULL
         ) STRICT;
         INSERT INTO webhook_fanout (id, last_seq) SELECT 1, COALESCE(max(id), 0) FROM audit_log;
+        """
+
+    /// The links a seal records, one row per checkpoint instead of one per entry: a seal of
+    /// 2,000 entries is one insert, not 2,000 beside the acceptances on the one writer
+    /// (``AuditChainBlock`` is the layout). Links sealed before stay in `audit_chain`.
+    private static let v7 = """
+        CREATE TABLE audit_chain_blocks (
+            last_seq   INTEGER PRIMARY KEY NOT NULL,
+            first_seq  INTEGER NOT NULL,
+            links      BLOB NOT NULL
+        ) STRICT;
         """
 }

@@ -24,7 +24,7 @@ extension SQLiteStore {
 
     public func auditLog(limit: Int) async throws -> [AuditEntry] {
         try await readStatement { db in
-            try db.rows(sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(limit, 0)]).map(Self.auditEntry(row:))
+            try db.rows(sql: "SELECT \(AuditSQL.columns) FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(limit, 0)]).map(Self.auditEntry(row:))
         }
     }
 
@@ -32,7 +32,7 @@ extension SQLiteStore {
         let after = max(try page.cursor.map { try PageCursor.position($0, in: .audit).id } ?? 0, query.afterSeq ?? 0)
         let limit = page.limit
         return try await readStatement { db in
-            var sql = "SELECT * FROM audit_log WHERE id > ?"
+            var sql = "SELECT \(AuditSQL.columns) FROM audit_log WHERE id > ?"
             var arguments: StatementArguments = [after]
             if let since = query.since {
                 sql += " AND at >= ?"
@@ -72,11 +72,18 @@ extension SQLiteStore {
     public func auditChainLinks(_ range: ClosedRange<Int64>) async throws -> [Int64: [UInt8]] {
         try await readStatement { db in
             var links: [Int64: [UInt8]] = [:]
-            for row in try db.rows(
+            let blocks = try db.cursor(
+                sql: "SELECT links FROM audit_chain_blocks WHERE last_seq >= ?1 AND first_seq <= ?2",
+                arguments: [range.lowerBound, range.upperBound])
+            while let block = try blocks.next() {
+                AuditChainBlock.decode(block[0], in: range, into: &links)
+            }
+            // Links sealed before blocks existed (schema v7), one row each.
+            let rows = try db.cursor(
                 sql: "SELECT seq, link FROM audit_chain WHERE seq BETWEEN ? AND ?", arguments: [range.lowerBound, range.upperBound])
-            {
-                let link: Data = row["link"]
-                links[row["seq"]] = Array(link)
+            while let row = try rows.next() {
+                let link: Data = row[1]
+                links[row[0]] = Array(link)
             }
             return links
         }
@@ -84,33 +91,36 @@ extension SQLiteStore {
 
     /// SQLite has one writer and never hands out a `seq` below one already committed, so
     /// every entry a snapshot shows after the last checkpoint can be sealed. The entries are
-    /// read and hashed outside the writer; the write only records the links and the
-    /// checkpoint, and stands down when another sealer (the CLI beside the server) was first.
+    /// read and linked by a reader, a row at a time; the write records the links as one block
+    /// and the checkpoint, and stands down when another sealer (the CLI beside the server)
+    /// was first.
     public func sealAudit(at: UnixTime, limit: Int, sign: @Sendable (CheckpointDraft) throws -> String) async throws -> AuditCheckpoint? {
-        let (base, entries) = try await read { db -> ((last: Int64, head: [UInt8]), [AuditEntry]) in
+        let (base, sealed) = try await read { db -> ((last: Int64, head: [UInt8]), [(seq: Int64, link: [UInt8])]) in
             let last = try db.row(sql: "SELECT last_seq, head FROM audit_checkpoints ORDER BY last_seq DESC LIMIT 1")
             let base: (last: Int64, head: [UInt8]) =
                 if let last { (last["last_seq"], Array(last["head"] as Data)) } else { (0, AuditChain.genesis) }
-            let rows = try db.rows(sql: "SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", arguments: [base.last, limit])
-            return (base, try rows.map(Self.auditEntry(row:)))
+            var linker = AuditChain.Linker(after: base.head)
+            var links: [(seq: Int64, link: [UInt8])] = []
+            links.reserveCapacity(limit)
+            let rows = try db.cursor(
+                sql: "SELECT \(AuditSQL.columns) FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", arguments: [base.last, limit])
+            while let row = try rows.next() {
+                let entry = Self.auditEntry(row: row)
+                links.append((entry.seq ?? 0, try linker.append(entry)))
+            }
+            return (base, links)
         }
-        guard let first = entries.first?.seq, let last = entries.last?.seq else { return nil }
-        var head = base.head
-        var links: [(Int64, [UInt8])] = []
-        links.reserveCapacity(entries.count)
-        for entry in entries {
-            head = try AuditChain.link(after: head, entry)
-            links.append((entry.seq ?? 0, head))
-        }
-        let draft = CheckpointDraft(first: first, last: last, count: Int64(entries.count), previous: base.head, head: head, at: at)
+        guard let first = sealed.first?.seq, let last = sealed.last else { return nil }
+        let draft = CheckpointDraft(
+            first: first, last: last.seq, count: Int64(sealed.count), previous: base.head, head: last.link, at: at)
         let token = try sign(draft)
-        let sealedLinks = links
+        let block = AuditChainBlock.encode(sealed)
         return try await write { db -> AuditCheckpoint? in
             let current = try db.int(sql: "SELECT max(last_seq) FROM audit_checkpoints").map(Int64.init) ?? 0
             guard current == base.last else { return nil }
-            for (seq, link) in sealedLinks {
-                try db.run(sql: "INSERT INTO audit_chain (seq, link) VALUES (?, ?)", arguments: [seq, Data(link)])
-            }
+            try db.run(
+                sql: "INSERT INTO audit_chain_blocks (last_seq, first_seq, links) VALUES (?, ?, ?)",
+                arguments: [draft.last, draft.first, block])
             try db.run(
                 sql: """
                     INSERT INTO audit_checkpoints (first_seq, last_seq, entry_count, previous_head, head, at, token)
@@ -131,6 +141,7 @@ extension SQLiteStore {
             try db.run(sql: "UPDATE audit_pruned SET through_seq = max(through_seq, ?) WHERE id = 1", arguments: [through])
             try db.run(sql: "DELETE FROM audit_log WHERE id <= ?", arguments: [through])
             try db.run(sql: "DELETE FROM audit_chain WHERE seq <= ?", arguments: [through])
+            try db.run(sql: "DELETE FROM audit_chain_blocks WHERE last_seq <= ?", arguments: [through])
             try db.run(sql: "DELETE FROM audit_checkpoints WHERE last_seq <= ?", arguments: [through])
             try Self.audit(db, at: at, actor: actor, action: "audit.pruned", subject: String(through))
             return Int64(through)
@@ -143,8 +154,8 @@ extension SQLiteStore {
 
     static func auditEntry(row: Row) -> AuditEntry {
         AuditEntry(
-            seq: row["id"], at: row["at"], actor: AuditSQL.actor(kind: row["actor_kind"], id: row["actor"]), action: row["action"],
-            subject: row["subject"], detail: row["detail"], partnerID: row["partner_id"], customerID: row["customer_id"])
+            seq: row[0], at: row[1], actor: AuditSQL.actor(kind: row[3], id: row[2]), action: row[4], subject: row[5],
+            detail: row[6], partnerID: row[7], customerID: row[8])
     }
 
     static func checkpoint(row: Row) -> AuditCheckpoint {

@@ -80,4 +80,9 @@ extension Database {
     func int(sql: String, arguments: StatementArguments = []) throws -> Int? {
         try Int.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
+
+    /// The rows one at a time, each read in place (no copy): for long scans.
+    func cursor(sql: String, arguments: StatementArguments = []) throws -> RowCursor {
+        try Row.fetchCursor(cachedStatement(sql: sql), arguments: arguments)
+    }
 }

@@ -128,7 +128,7 @@ extension SQLiteStore {
             return try rows.map { row in
                 let delivery = try Self.delivery(row: row)
                 guard let endpoint = try db.row(sql: "SELECT * FROM webhooks WHERE id = ?", arguments: [delivery.endpointID]),
-                    let entry = try db.row(sql: "SELECT * FROM audit_log WHERE id = ?", arguments: [delivery.eventSeq])
+                    let entry = try db.row(sql: "SELECT \(AuditSQL.columns) FROM audit_log WHERE id = ?", arguments: [delivery.eventSeq])
                 else { throw Self.corrupt("webhook_deliveries") }
                 return WebhookJob(delivery: delivery, endpoint: Self.webhook(row: endpoint), event: Self.auditEntry(row: entry))
             }

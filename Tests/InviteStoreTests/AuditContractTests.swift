@@ -204,6 +204,32 @@ struct AuditContractTests {
         try await Self.expectProblem(subject, keys: keys, seq: a, "a reordering")
     }
 
+    @Test("SQLite: links sealed one row each before schema v7 still verify; a block cut short is named")
+    func sqliteLinkLayouts() async throws {
+        let keys = try Keys()
+        let (subject, seqs) = try await Self.sealedLog(.sqlite, keys: keys)
+        // The layout of before v7: the checkpoint's links as audit_chain rows, no block.
+        let entries = try await subject.store.auditEntries(AuditQuery(), page: PageRequest(limit: 200)).items.filter {
+            ($0.seq ?? 0) <= seqs.last!
+        }
+        var linker = AuditChain.Linker(after: AuditChain.genesis)
+        for entry in entries {
+            let link = try linker.append(entry)
+            let hex = link.map { String(format: "%02x", $0) }.joined()
+            try await subject.execute("INSERT INTO audit_chain (seq, link) VALUES (\(entry.seq!), X'\(hex)')")
+        }
+        try await subject.execute("DELETE FROM audit_chain_blocks")
+        let report = try await keys.verifier().verify(subject.store)
+        #expect(report.problem == nil && report.entries == seqs.count, "rows of the old layout: \(report)")
+
+        // Sealed again as a block: the rows go, the block is cut short by one entry.
+        let (blocked, blockedSeqs) = try await Self.sealedLog(.sqlite, keys: keys)
+        try await blocked.execute("UPDATE audit_chain_blocks SET links = substr(links, 1, length(links) - 40)")
+        try await Self.expectProblem(blocked, keys: keys, seq: blockedSeqs.last!, "a block without its last link")
+        try await blocked.execute("UPDATE audit_chain_blocks SET links = substr(links, 1, length(links) - 1)")
+        try await Self.expectProblem(blocked, keys: keys, seq: blockedSeqs.first!, "a block that is not whole links")
+    }
+
     @Test("checkpoints stay checkable after their key is retired, and not after it is revoked", arguments: StoreBackend.all)
     func retiredAndRevokedKeys(backend: StoreBackend) async throws {
         let keys = try Keys()
