@@ -548,6 +548,9 @@ def main():
     parser.add_argument("--postgres", default=os.environ.get("INVITELINK_TEST_POSTGRES_URL"))
     parser.add_argument("--pgbench-scale", type=int, default=10)
     parser.add_argument("--only", help="run the anchors and only the routes whose name contains this text (e.g. 'POST /v1/inv')")
+    parser.add_argument("--serve-option", action="append", default=[], metavar="OPTION",
+                        help="pass OPTION on to `invitelink serve` (repeatable; e.g. --serve-option=--audit-seal-interval=1 "
+                             "to seal continuously, so the seals' cost lands inside the measured seconds)")
     parser.add_argument("--json", help="write every figure here (make bench: build/bench.json)")
     parser.add_argument("--core-json", help="the signing-core figures of scripts/bench.sh to include in --json")
     parser.add_argument("--populate", metavar="INVITATIONS,RELATIONSHIPS,CUSTOMERS,PARTNERS",
@@ -624,7 +627,7 @@ def main():
     links_file = os.path.join(work, "links.txt")
     open(links_file, "w").close()
 
-    serve = [binary, "serve", "--port", str(port), "--log-level", "warning"]
+    serve = [binary, "serve", "--port", str(port), "--log-level", "warning", *options.serve_option]
     receiver = None
     if options.webhook_receiver is not None:
         serve.append("--webhooks-allow-insecure")

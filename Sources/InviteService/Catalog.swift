@@ -1,4 +1,5 @@
 public import Foundation
+internal import InviteToken
 
 /// The strings of one language, read from a JSON catalog (`Resources/i18n/<lang>.json` of the
 /// server): an object whose members map a key to a string, or to `{"one": …, "other": …}` for a
@@ -87,10 +88,29 @@ public struct Catalog: Sendable {
         return names
     }
 
-    static func fill(_ form: String, arguments: [String: String], count: Int?) -> String {
-        var out = form
-        for (name, value) in arguments { out = out.replacingOccurrences(of: "{\(name)}", with: value) }
-        if let count { out = out.replacingOccurrences(of: "{count}", with: String(count)) }
+    /// `form` with each `{name}` of `arguments` (and `{count}`, when counted) replaced by its
+    /// value, in one pass: a value is never searched for placeholders itself, and a name
+    /// without an argument stays as written.
+    public static func fill(_ form: String, arguments: [String: String], count: Int?) -> String {
+        var rest = Substring(form)
+        guard rest.contains("{") else { return form }
+        var out = ""
+        out.reserveCapacity(form.utf8.count + 32)
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            let after = rest[rest.index(after: open)...]
+            if let close = after.firstIndex(of: "}") {
+                let name = String(after[..<close])
+                if let value = arguments[name] ?? (name == "count" ? count.map { String($0) } : nil) {
+                    out += value
+                    rest = after[after.index(after: close)...]
+                    continue
+                }
+            }
+            out += "{"
+            rest = after
+        }
+        out += rest
         return out
     }
 
@@ -99,15 +119,10 @@ public struct Catalog: Sendable {
     /// A moment as its reader writes it, in UTC with the zone named: `May 1, 2025, 09:30 UTC`,
     /// `1 de mayo de 2025, 09:30 UTC`. The catalog holds the month names and the pattern.
     public func dateTime(_ seconds: Int64) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents(
-            [.year, .month, .day, .hour, .minute], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-        let month = parts.month ?? 1
-        let time = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
-        return text(
-            "date.format",
-            ["month": text(Self.monthKeys[month - 1]), "day": String(parts.day ?? 1), "year": String(parts.year ?? 1970), "time": time])
+        let (year, month, day, secondOfDay) = RFC3339.civil(seconds)
+        let (hour, minute) = (secondOfDay / 3600, secondOfDay / 60 % 60)
+        let time = (hour < 10 ? "0" : "") + String(hour) + (minute < 10 ? ":0" : ":") + String(minute)
+        return text("date.format", ["month": text(Self.monthKeys[Int(month) - 1]), "day": String(day), "year": String(year), "time": time])
     }
 
     static let monthKeys = [

@@ -236,6 +236,18 @@ struct LanguageTests {
         #expect(Catalogs[.english].dateTime(moment) == "May 1, 2025, 09:30 UTC")
         #expect(Catalogs[.spanish].dateTime(moment) == "1 de mayo de 2025, 09:30 UTC")
         #expect(Catalogs[.spanish].dateTime(1_767_225_599) == "31 de diciembre de 2025, 23:59 UTC")
+        #expect(Catalogs[.english].dateTime(951_825_540) == "February 29, 2000, 11:59 UTC")
+        #expect(Catalogs[.english].dateTime(-1) == "December 31, 1969, 23:59 UTC")
+    }
+
+    @Test("placeholders are filled in one pass: every occurrence, values taken as they are, unknown names kept")
+    func placeholderFilling() {
+        let filled = Catalog.fill(
+            "{a} and {a}, {b}{count} {unknown} {", arguments: ["a": "{b}", "b": "é{"], count: 7)
+        #expect(filled == "{b} and {b}, é{7 {unknown} {")
+        #expect(Catalog.fill("{count}", arguments: ["count": "x"], count: 2) == "x")
+        #expect(Catalog.fill("no braces", arguments: ["a": "b"], count: nil) == "no braces")
+        #expect(Catalog.fill("{count} left", arguments: [:], count: nil) == "{count} left")
     }
 
     @Test("plural forms: one for 1, other otherwise, with {count} filled")
