@@ -92,25 +92,25 @@ public struct Catalog: Sendable {
     /// value, in one pass: a value is never searched for placeholders itself, and a name
     /// without an argument stays as written.
     public static func fill(_ form: String, arguments: [String: String], count: Int?) -> String {
-        var rest = Substring(form)
-        guard rest.contains("{") else { return form }
+        // Scanned as UTF-8 (braces are ASCII, so each one is a character boundary): searching
+        // by Character, or with Foundation's `contains`, cost more than the rest of an email.
+        let bytes = form.utf8
         var out = ""
-        out.reserveCapacity(form.utf8.count + 32)
-        while let open = rest.firstIndex(of: "{") {
-            out += rest[..<open]
-            let after = rest[rest.index(after: open)...]
-            if let close = after.firstIndex(of: "}") {
-                let name = String(after[..<close])
-                if let value = arguments[name] ?? (name == "count" ? count.map { String($0) } : nil) {
-                    out += value
-                    rest = after[after.index(after: close)...]
-                    continue
-                }
-            }
-            out += "{"
-            rest = after
+        var copied = bytes.startIndex
+        var searchFrom = bytes.startIndex
+        while let open = bytes[searchFrom...].firstIndex(of: UInt8(ascii: "{")) {
+            let nameStart = bytes.index(after: open)
+            searchFrom = nameStart
+            guard let close = bytes[nameStart...].firstIndex(of: UInt8(ascii: "}")) else { break }
+            let name = String(form[nameStart..<close])
+            guard let value = arguments[name] ?? (name == "count" ? count.map { String($0) } : nil) else { continue }
+            out += form[copied..<open]
+            out += value
+            copied = bytes.index(after: close)
+            searchFrom = copied
         }
-        out += rest
+        guard copied != bytes.startIndex else { return form }
+        out += form[copied...]
         return out
     }
 
