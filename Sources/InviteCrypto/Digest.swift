@@ -27,7 +27,8 @@ public enum Digest {
         var words = SIMD4<UInt64>()
         var length: UInt32 = 0
         let status = withUnsafeMutableBytes(of: &words) { output in
-            EVP_Digest(input.baseAddress, input.count, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, sha256Method.pointer, nil)
+            EVP_Digest(
+                input.baseAddress, input.count, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, sha256Method.pointer, nil)
         }
         try check(status, "EVP_Digest(SHA256)")
         return words

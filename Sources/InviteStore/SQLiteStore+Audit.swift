@@ -24,7 +24,8 @@ extension SQLiteStore {
 
     public func auditLog(limit: Int) async throws -> [AuditEntry] {
         try await readStatement { db in
-            try db.rows(sql: "SELECT \(AuditSQL.columns) FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(limit, 0)]).map(Self.auditEntry(row:))
+            try db.rows(sql: "SELECT \(AuditSQL.columns) FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(limit, 0)]).map(
+                Self.auditEntry(row:))
         }
     }
 
