@@ -551,6 +551,9 @@ def main():
     parser.add_argument("--serve-option", action="append", default=[], metavar="OPTION",
                         help="pass OPTION on to `invitelink serve` (repeatable; e.g. --serve-option=--audit-seal-interval=1 "
                              "to seal continuously, so the seals' cost lands inside the measured seconds)")
+    parser.add_argument("--sqlite-after-start", metavar="SQL",
+                        help="an experiment, SQLite only: run SQL on the database once the server is up (e.g. "
+                             "'DROP INDEX audit_log_of_customer' to price an index; the server re-prepares its statements)")
     parser.add_argument("--json", help="write every figure here (make bench: build/bench.json)")
     parser.add_argument("--core-json", help="the signing-core figures of scripts/bench.sh to include in --json")
     parser.add_argument("--populate", metavar="INVITATIONS,RELATIONSHIPS,CUSTOMERS,PARTNERS",
@@ -638,6 +641,10 @@ def main():
     results = {}
     try:
         wait_healthy(base)
+        if options.sqlite_after_start:
+            if options.database != "sqlite":
+                raise SystemExit("--sqlite-after-start is for the SQLite database")
+            subprocess.run(["sqlite3", database, options.sqlite_after_start], check=True)
         if receiver:
             admin = json.loads(run(binary, "credentials", "create", "--partner", "r1", "--role", "global-admin", "--json", env=env))["secret"]
             hook = urllib.request.Request(base + "/v1/webhooks", data=json.dumps({"url": receiver}).encode(),

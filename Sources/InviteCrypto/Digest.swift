@@ -7,6 +7,7 @@ public enum Digest {
     /// takes the provider store's lock on every call (the verified-signature cache and the
     /// audit seal hash on every request). A fetched `EVP_MD` is immutable and shared safely.
     private static let sha256Method = SHA256Method()
+
     /// SHA-256 of `data`. Used to store bearer credentials as hashes: the credentials are 256
     /// random bits, so a fast hash is enough (no dictionary to attack).
     public static func sha256(_ data: some ContiguousBytes) throws -> [UInt8] {

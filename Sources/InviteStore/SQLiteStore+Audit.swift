@@ -73,8 +73,14 @@ extension SQLiteStore {
     public func auditChainLinks(_ range: ClosedRange<Int64>) async throws -> [Int64: [UInt8]] {
         try await readStatement { db in
             var links: [Int64: [UInt8]] = [:]
+            // Blocks do not overlap, so those touching the range end at the first block that
+            // reaches past it: one range of the primary key, however many blocks follow.
             let blocks = try db.cursor(
-                sql: "SELECT links FROM audit_chain_blocks WHERE last_seq >= ?1 AND first_seq <= ?2",
+                sql: """
+                    SELECT links FROM audit_chain_blocks
+                    WHERE last_seq >= ?1
+                      AND last_seq <= COALESCE((SELECT min(last_seq) FROM audit_chain_blocks WHERE last_seq >= ?2), ?2)
+                    """,
                 arguments: [range.lowerBound, range.upperBound])
             while let block = try blocks.next() {
                 AuditChainBlock.decode(block[0], in: range, into: &links)
