@@ -15,6 +15,25 @@ enum AuditSQL {
         """
     }
 
+    /// How far behind its checkpoint's time an entry's own time may be, at most: the
+    /// instances' clocks may disagree by this much (an entry is timed by the instance that
+    /// writes it, its checkpoint by the one that seals it, after the entry committed).
+    static let sinceMargin: UnixTime = 300
+
+    /// The highest `seq` below which no entry is at or after the time that is the parameter
+    /// `since` (`?1`, `$1`…): the entries before the first checkpoint sealed at or after
+    /// `since` − ``sinceMargin`` were all sealed before it, so they are older than `since`. A
+    /// read `--since` starts there and scans the rest by `seq` (the log has no index by time:
+    /// it would be a fourth b-tree written by every entry, for a query a SIEM makes a few
+    /// times a day). Checkpoints tile the sealed `seq`s, so this holds however their times
+    /// are ordered; with no checkpoint after the margin, every sealed entry is before `since`.
+    static func sealedBefore(_ since: String) -> String {
+        """
+        COALESCE((SELECT min(first_seq) - 1 FROM audit_checkpoints WHERE at >= \(since) - \(sinceMargin)), \
+        (SELECT max(last_seq) FROM audit_checkpoints), 0)
+        """
+    }
+
     /// The actor of a stored row: no id for `cli` and `system`.
     static func actor(kind: String, id: String) -> AuditActor {
         AuditActor(kind: kind, id: kind == "cli" || kind == "system" ? nil : id)

@@ -38,6 +38,13 @@ enum PostgresSchema {
         Migration(version: 4, name: "both sides of a relationship: disabled users, setup links", statements: v4),
         Migration(version: 5, name: "audit trail: actor kinds, scopes, checkpoints", statements: v5),
         Migration(version: 6, name: "webhooks", statements: v6),
+        Migration(version: 7, name: "audit reads since a time start from the checkpoints", statements: v7),
+    ]
+
+    /// As SQLite's v8 (SQLite's v7, the links' blocks, has no counterpart here).
+    private static let v7 = [
+        "DROP INDEX audit_log_by_time",
+        "CREATE INDEX audit_checkpoints_by_time ON audit_checkpoints (at)",
     ]
 
     /// As SQLite's v6.

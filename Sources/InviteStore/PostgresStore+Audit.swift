@@ -32,9 +32,16 @@ extension PostgresStore {
     }
 
     public func auditEntries(_ query: AuditQuery, page: PageRequest) async throws -> Page<AuditEntry> {
-        let after = max(try page.cursor.map { try PageCursor.position($0, in: .audit).id } ?? 0, query.afterSeq ?? 0)
+        let cursor = max(try page.cursor.map { try PageCursor.position($0, in: .audit).id } ?? 0, query.afterSeq ?? 0)
         let limit = page.limit
         return try await read { db in
+            var after = cursor
+            if let since = query.since {
+                var binds = PostgresBindings(capacity: 1)
+                binds.append(since)
+                let sql = "SELECT \(AuditSQL.sealedBefore("$1::BIGINT"))::BIGINT"
+                after = max(after, try await db.rows(PostgresQuery(unsafeSQL: sql, binds: binds))[0].decode(Int64.self))
+            }
             let rows = try await db.rows(
                 """
                 SELECT \(unescaped: AuditSQL.columns) FROM audit_log

@@ -30,9 +30,13 @@ extension SQLiteStore {
     }
 
     public func auditEntries(_ query: AuditQuery, page: PageRequest) async throws -> Page<AuditEntry> {
-        let after = max(try page.cursor.map { try PageCursor.position($0, in: .audit).id } ?? 0, query.afterSeq ?? 0)
+        let cursor = max(try page.cursor.map { try PageCursor.position($0, in: .audit).id } ?? 0, query.afterSeq ?? 0)
         let limit = page.limit
-        return try await readStatement { db in
+        return try await read { db in
+            var after = cursor
+            if let since = query.since {
+                after = max(after, Int64(try db.int(sql: "SELECT \(AuditSQL.sealedBefore("?"))", arguments: [since]) ?? 0))
+            }
             var sql = "SELECT \(AuditSQL.columns) FROM audit_log WHERE id > ?"
             var arguments: StatementArguments = [after]
             if let since = query.since {

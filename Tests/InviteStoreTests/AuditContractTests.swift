@@ -302,6 +302,46 @@ struct AuditContractTests {
         #expect(try await subject.store.auditLog(limit: 1).first?.action == "audit.pruned")
     }
 
+    @Test("a read since a time skips what was sealed before it and finds every entry at or after it", arguments: StoreBackend.all)
+    func readSinceATime(backend: StoreBackend) async throws {
+        let keys = try Keys()
+        let subject = try await backend.make()
+        let store = subject.store
+        func append(_ offsets: Int64...) async throws {
+            for offset in offsets {
+                try await store.appendAudit(AuditEntry(at: F.t0 + offset, actor: .cli, action: "key.added", subject: "k\(offset)"))
+            }
+        }
+        try await append(100, 200)
+        _ = try await keys.sealer.sealAll(store, now: F.t0 + 1000)
+        // An entry timed by a clock 100 s ahead of the sealer's.
+        try await append(2000, 5100)
+        _ = try await keys.sealer.sealAll(store, now: F.t0 + 5000)
+        // A sealer whose clock stepped back: a later checkpoint with an earlier time.
+        try await append(3900)
+        _ = try await keys.sealer.sealAll(store, now: F.t0 + 4000)
+        try await append(6000) // not sealed yet
+
+        func offsets(since: Int64, limit: Int = 100) async throws -> [Int64] {
+            var found: [Int64] = []
+            var page = PageRequest(limit: limit)
+            while true {
+                let result = try await store.auditEntries(AuditQuery(since: F.t0 + since, action: "key.added"), page: page)
+                found += result.items.map { $0.at - F.t0 }
+                guard let next = result.nextCursor else { return found }
+                page = PageRequest(limit: limit, cursor: next)
+            }
+        }
+        #expect(try await offsets(since: 150) == [200, 2000, 5100, 3900, 6000])
+        #expect(try await offsets(since: 150, limit: 2) == [200, 2000, 5100, 3900, 6000], "page by page")
+        // The latest checkpoint sealed before 4500 is the one at 4000; the one at 5000 holds
+        // entries after 4500 with lower seqs.
+        #expect(try await offsets(since: 4500) == [5100, 6000])
+        #expect(try await offsets(since: 5050) == [5100, 6000], "an entry timed after its checkpoint was missed")
+        #expect(try await offsets(since: 6000) == [6000])
+        #expect(try await offsets(since: 7000) == [])
+    }
+
     /// PostgreSQL only: an entry's transaction can commit after a later entry's.
     static let postgres = StoreBackend.all.filter { $0.description == "PostgreSQL" }
 
