@@ -20,7 +20,8 @@
 # the cluster belongs to the `postgres` user (Debian's package makes it), else to a system user
 # `invitelink-pg` created for it, and the server commands run as that user through runuser.
 #
-# Settings: PG_MAX_CONNECTIONS (default 300: each test and each instance opens its own pool),
+# Settings: PG_MAX_CONNECTIONS (default 500: each test and each instance opens its own pool, and
+# `swift test` runs the tests at once: 300 ran out in one run of 362 tests),
 # PG_EXTRA_OPTIONS (more `-c name=value` for the server, e.g. "-c fsync=off" for a faster run).
 set -euo pipefail
 
@@ -96,7 +97,7 @@ PORT=""
 for _ in 1 2 3 4 5; do
     candidate=$(free_port)
     options="-c listen_addresses=127.0.0.1 -p $candidate -k $WORK/socket"
-    options+=" -c max_connections=${PG_MAX_CONNECTIONS:-300} ${PG_EXTRA_OPTIONS:-}"
+    options+=" -c max_connections=${PG_MAX_CONNECTIONS:-500} ${PG_EXTRA_OPTIONS:-}"
     if "${as_owner[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w -t 60 -o "$options" start >/dev/null 2>&1; then
         PORT=$candidate
         STARTED=1
