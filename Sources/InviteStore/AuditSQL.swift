@@ -20,9 +20,9 @@ enum AuditSQL {
     /// writes it, its checkpoint by the one that seals it, after the entry committed).
     static let sinceMargin: UnixTime = 300
 
-    /// The highest `seq` below which no entry is at or after the time that is the parameter
-    /// `since` (`?1`, `$1`…): the entries before the first checkpoint sealed at or after
-    /// `since` − ``sinceMargin`` were all sealed before it, so they are older than `since`. A
+    /// A `seq` at or below which every entry is older than the time that is the parameter
+    /// `since` (`?`, `$1`…): the entries before the first checkpoint sealed at or after
+    /// `since` − ``sinceMargin`` were all sealed before that, so they are older than `since`. A
     /// read `--since` starts there and scans the rest by `seq` (the log has no index by time:
     /// it would be a fourth b-tree written by every entry, for a query a SIEM makes a few
     /// times a day). Checkpoints tile the sealed `seq`s, so this holds however their times
