@@ -8,7 +8,7 @@ request as one JSON line in --log:
      "type", "timestamp", "data" (the body's members), "verified": {LABEL: true|false, …},
      "errors": {LABEL: why it did not verify, …}, "arrived" (Unix time, float), "answered" (the
      status it sends), "count" (requests of this webhook-id to this kind of path so far, this
-     one included)}
+     one included), "cut_short" (the body ended before its Content-Length: the sender died)}
 
 Every request is verified with the off-the-shelf `standardwebhooks` library
 (`Webhook(secret).verify(body, headers)`), once for each secret in --secrets-file, separately:
@@ -128,6 +128,8 @@ def main():
                 "arrived": arrived,
                 "answered": status,
                 "count": count,
+                # Fewer bytes than Content-Length: the sender died mid-request (kill -9).
+                "cut_short": len(body) < length,
             }
             # Recorded on arrival: a request the sender stops waiting for still arrived.
             with lock:

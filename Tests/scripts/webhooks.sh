@@ -637,7 +637,8 @@ if recs is None:
                       f"updated_at {d['updated_at']}, error {d['error']}" for d in stuck), file=sys.stderr)
     sys.exit(3)
 took = round(time.time() - restarted, 1)
-unverified = [r["webhook_id"] for r in burst(recs) if not r["verified"].get("r4")]
+# A request the kill cut off mid-body is not a delivery (its bytes cannot verify); it is sent again.
+unverified = [r["webhook_id"] for r in burst(recs) if not r["verified"].get("r4") and not r.get("cut_short")]
 if unverified:
     fail(f"deliveries that do not verify: {unverified}")
 per_id = by_id(burst(recs))
