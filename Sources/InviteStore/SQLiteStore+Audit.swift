@@ -30,18 +30,16 @@ extension SQLiteStore {
     }
 
     public func auditEntries(_ query: AuditQuery, page: PageRequest) async throws -> Page<AuditEntry> {
-        let cursor = max(try page.cursor.map { try PageCursor.position($0, in: .audit).id } ?? 0, query.afterSeq ?? 0)
+        let after = max(try page.cursor.map { try PageCursor.position($0, in: .audit).id } ?? 0, query.afterSeq ?? 0)
         let limit = page.limit
-        return try await read { db in
-            var after = cursor
-            if let since = query.since {
-                after = max(after, Int64(try db.int(sql: "SELECT \(AuditSQL.sealedBefore("?"))", arguments: [since]) ?? 0))
-            }
+        return try await readStatement { db in
             var sql = "SELECT \(AuditSQL.columns) FROM audit_log WHERE id > ?"
             var arguments: StatementArguments = [after]
             if let since = query.since {
-                sql += " AND at >= ?"
-                arguments += [since]
+                // The start is worked out once, before the scan (an uncorrelated subquery), and
+                // bounds the primary-key range.
+                sql = "SELECT \(AuditSQL.columns) FROM audit_log WHERE id > max(?, \(AuditSQL.sealedBefore("?"))) AND at >= ?"
+                arguments += [since, since]
             }
             if let action = query.action {
                 sql += " AND action = ?"
