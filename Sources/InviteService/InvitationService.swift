@@ -127,7 +127,10 @@ public struct InvitationService: Sendable {
         let verified = try verifier.verify(token, keyring: keyring(), now: now)
         return try await store.accept(
             AcceptanceRequest(
-                invitationID: verified.claims.invitationID, customerID: customerID, acceptedBy: acceptedBy, at: now
+                invitationID: verified.claims.invitationID, customerID: customerID, acceptedBy: acceptedBy, at: now,
+                terms: InvitationTerms(
+                    resellerID: verified.claims.resellerID, providerID: verified.claims.providerID,
+                    delegatedAdmin: verified.claims.delegatedAdmin)
             ))
     }
 

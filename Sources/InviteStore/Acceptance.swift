@@ -57,6 +57,24 @@ public struct Acceptance: Sendable, Equatable, Codable {
     }
 }
 
+/// What an invitation's token says it asks for: who asks, and for what. An acceptance's answer
+/// depends on these alone (and on which relationships it created).
+public struct InvitationTerms: Sendable, Equatable {
+    public var resellerID: String
+    public var providerID: String?
+    public var delegatedAdmin: Bool
+
+    public init(resellerID: String, providerID: String?, delegatedAdmin: Bool) {
+        self.resellerID = resellerID
+        self.providerID = providerID
+        self.delegatedAdmin = delegatedAdmin
+    }
+
+    public init(of invitation: Invitation) {
+        self.init(resellerID: invitation.resellerID, providerID: invitation.providerID, delegatedAdmin: invitation.delegatedAdmin)
+    }
+}
+
 /// A request to accept invitation `invitationID` for `customerID`, made by `acceptedBy`
 /// (a customer credential id or user id) at `at`.
 public struct AcceptanceRequest: Sendable, Equatable {
@@ -64,11 +82,17 @@ public struct AcceptanceRequest: Sendable, Equatable {
     public var customerID: String
     public var acceptedBy: String
     public var at: UnixTime
+    /// The terms the verified token states, when the caller has them. They decide nothing:
+    /// the stored invitation does. A store may use them to write in the same statement that
+    /// reads the facts (PostgreSQL: one round trip), and only when the stored invitation
+    /// states the same terms; otherwise it reads the facts first.
+    public var terms: InvitationTerms?
 
-    public init(invitationID: String, customerID: String, acceptedBy: String, at: UnixTime) {
+    public init(invitationID: String, customerID: String, acceptedBy: String, at: UnixTime, terms: InvitationTerms? = nil) {
         self.invitationID = invitationID
         self.customerID = customerID
         self.acceptedBy = acceptedBy
         self.at = at
+        self.terms = terms
     }
 }

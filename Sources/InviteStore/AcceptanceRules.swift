@@ -52,13 +52,20 @@ public enum AcceptanceRules {
     public static func answer(
         to request: AcceptanceRequest, for invitation: Invitation, resellerCreated: Bool, providerCreated: Bool
     ) -> Acceptance {
-        var outcomes = [RelationshipOutcome(partnerID: invitation.resellerID, role: .reseller, created: resellerCreated)]
-        if let providerID = invitation.providerID {
+        answer(to: request, terms: InvitationTerms(of: invitation), resellerCreated: resellerCreated, providerCreated: providerCreated)
+    }
+
+    /// The same answer from the invitation's terms alone (which is all it depends on).
+    public static func answer(
+        to request: AcceptanceRequest, terms: InvitationTerms, resellerCreated: Bool, providerCreated: Bool
+    ) -> Acceptance {
+        var outcomes = [RelationshipOutcome(partnerID: terms.resellerID, role: .reseller, created: resellerCreated)]
+        if let providerID = terms.providerID {
             outcomes.append(RelationshipOutcome(partnerID: providerID, role: .provider, created: providerCreated))
         }
         return Acceptance(
-            invitationID: invitation.id, customerID: request.customerID, acceptedBy: request.acceptedBy,
-            acceptedAt: request.at, relationships: outcomes, delegatedAdmin: invitation.delegatedAdmin
+            invitationID: request.invitationID, customerID: request.customerID, acceptedBy: request.acceptedBy,
+            acceptedAt: request.at, relationships: outcomes, delegatedAdmin: terms.delegatedAdmin
         )
     }
 }

@@ -1,12 +1,15 @@
 internal import PostgresNIO
 
-/// Accepting an invitation: the facts for ``AcceptanceRules`` in one read, then one statement that writes what it allows.
+/// Accepting an invitation: the facts for ``AcceptanceRules`` and the writes they allow, in one
+/// statement when the request states the token's terms, else one read and one write.
 extension PostgresStore {
     // MARK: Acceptance
 
-    /// Accepts in two statements on one connection: a read of the facts the rules need, then
-    /// one statement that uses the invitation and writes everything, which PostgreSQL runs as one
-    /// transaction. When another transaction got in between (the last use, a revocation, the
+    /// Accepts in one statement when the request states its token's terms and the stored
+    /// invitation states the same (every acceptance through ``InvitationService``): one round
+    /// trip. Otherwise in two statements on one connection: a read of the facts the rules need,
+    /// then one statement that uses the invitation and writes everything, which PostgreSQL runs
+    /// as one transaction. When another transaction got in between (the last use, a revocation, the
     /// same customer on another instance: ``Self/outrun`` or a unique violation), both run
     /// again and the second read sees what it committed, so the answer is the one a serial
     /// order gives.
@@ -20,7 +23,8 @@ extension PostgresStore {
     /// used up after the facts had been read.
     static let outrun = StoreError(.unavailable, "the invitation changed during the acceptance; retries exhausted")
 
-    /// The facts read in one statement, decided by ``AcceptanceRules``, then written by one more.
+    /// The facts read in one statement, decided by ``AcceptanceRules``, then written by one more
+    /// (after ``acceptInOneStatement(_:_:terms:)``, when the request has terms, wrote nothing).
     ///
     /// The statement's first step takes the invitation row and re-checks "not revoked, uses
     /// left" on its newest committed version (a locking statement waits for the row's lock,
@@ -44,12 +48,65 @@ extension PostgresStore {
     /// invitation's use count is read as the number of its acceptances, equal to the counter
     /// wherever that is kept (a customer's first acceptance counts one use, a repeat none).
     static func accept(_ db: PostgresConnection, _ request: AcceptanceRequest) async throws -> Acceptance {
+        if let terms = request.terms, let answer = try await acceptInOneStatement(db, request, terms: terms) {
+            return answer
+        }
         // The stored counter, not the count of acceptances: it is exact where it is compared
         // (a limited invitation), and counting on every acceptance costs more the more
         // popular the link.
         guard let row = try await db.first(ReadAcceptanceFacts(invitationID: request.invitationID, customerID: request.customerID)) else {
             throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
         }
+        let facts = try facts(row: row)
+        let invitation = facts.invitation
+        switch try AcceptanceRules.decide(facts, request: request) {
+        case .repeat(let answer):
+            return answer
+        case .accept:
+            break
+        }
+        let terms = InvitationTerms(of: invitation)
+        let values = acceptanceWrite(request, terms: terms)
+        // `max_uses` never changes once issued, so the facts say how to take the row.
+        let written =
+            invitation.maxUses == nil
+            ? try await db.first(AcceptUnlimitedUse(values))
+            : try await db.first(AcceptLimitedUse(values))
+        guard let outcome = written else { throw StoreError(.unavailable, "PostgreSQL answered the acceptance with no row") }
+        guard outcome.0 else { throw outrun }
+        return AcceptanceRules.answer(to: request, terms: terms, resellerCreated: outcome.1, providerCreated: outcome.2)
+    }
+
+    /// The acceptance as one round trip (``AcceptInOneStatement``): facts and writes in one
+    /// statement, answered from the request's terms when it wrote. Nil when it wrote nothing
+    /// and the rules would accept on its facts: the stored invitation's terms are not the
+    /// request's, or another transaction changed the invitation after the statement's
+    /// snapshot; the facts-first path decides then. A repeat or a refusal is answered from
+    /// the statement's own facts, as the facts-first path would answer it.
+    static func acceptInOneStatement(
+        _ db: PostgresConnection, _ request: AcceptanceRequest, terms: InvitationTerms
+    ) async throws -> Acceptance? {
+        let values = acceptanceWrite(request, terms: terms)
+        guard let row = try await db.first(AcceptInOneStatement(values)) else {
+            throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
+        }
+        // The facts' 17 columns, then the write's three.
+        let (_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, written, resellerCreated, providerCreated) = try row.decode(
+            (
+                String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
+                String?, Bool, String?, String?, Bool, Bool, Bool, Bool
+            ).self)
+        if written {
+            return AcceptanceRules.answer(to: request, terms: terms, resellerCreated: resellerCreated, providerCreated: providerCreated)
+        }
+        switch try AcceptanceRules.decide(try facts(row: row), request: request) {
+        case .repeat(let answer): return answer
+        case .accept: return nil
+        }
+    }
+
+    /// The invitation and the five facts of a row that starts with ``ReadAcceptanceFacts``'s columns.
+    static func facts(row: PostgresRow) throws -> AcceptanceFacts {
         let invitation = try invitation(row: row)
         // The invitation's columns again, then the five facts.
         let (_, _, _, _, _, _, _, _, _, _, _, _, stored, customerExists, resellerKind, providerKind, connected) = try row.decode(
@@ -57,23 +114,20 @@ extension PostgresStore {
                 String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
                 String?, Bool, String?, String?, Bool
             ).self)
-        let facts = AcceptanceFacts(
+        return AcceptanceFacts(
             invitation: invitation, storedAnswer: try stored.map(StoredJSON.decodeAcceptance), customerExists: customerExists,
             resellerKind: resellerKind.flatMap(PartnerKind.init(rawValue:)),
             providerKind: providerKind.flatMap(PartnerKind.init(rawValue:)), providerConnected: connected
         )
-        switch try AcceptanceRules.decide(facts, request: request) {
-        case .repeat(let answer):
-            return answer
-        case .accept:
-            break
-        }
+    }
 
+    /// The values of an acceptance's write of an invitation with `terms`.
+    static func acceptanceWrite(_ request: AcceptanceRequest, terms: InvitationTerms) -> AcceptanceWrite {
         // Which relationships this acceptance creates is known only inside the statement, so
         // the stored answer is sent in each of its (at most four) forms and the statement keeps
         // the one that happened: byte for byte the JSON SQLiteStore stores.
         func answer(reseller: Bool, provider: Bool) -> Acceptance {
-            AcceptanceRules.answer(to: request, for: invitation, resellerCreated: reseller, providerCreated: provider)
+            AcceptanceRules.answer(to: request, terms: terms, resellerCreated: reseller, providerCreated: provider)
         }
         let answers = [
             answer(reseller: true, provider: true), answer(reseller: true, provider: false),
@@ -89,24 +143,17 @@ extension PostgresStore {
         // exactly as if it had come second. The audit entries are one INSERT, so their ids
         // follow ORDER BY. The CHECK (use_count <= max_uses) backs the WHERE up; the
         // acceptances primary key backs up the same customer accepting twice at once.
-        // `max_uses` never changes once issued, so the facts say how to take the row.
-        let values = AcceptanceWrite(
-            invitationID: invitation.id, resellerID: invitation.resellerID, customerID: request.customerID, at: request.at,
-            providerID: invitation.providerID, delegatedAdmin: invitation.delegatedAdmin, acceptedBy: request.acceptedBy,
+        let invitationID = request.invitationID
+        return AcceptanceWrite(
+            invitationID: invitationID, resellerID: terms.resellerID, customerID: request.customerID, at: request.at,
+            providerID: terms.providerID, delegatedAdmin: terms.delegatedAdmin, acceptedBy: request.acceptedBy,
             auditDetails: [
                 StoredJSON.auditDetail(["customer_id": request.customerID]),
-                StoredJSON.auditDetail(["partner_id": invitation.resellerID, "role": "reseller", "invitation_id": invitation.id]),
-                StoredJSON.auditDetail(["partner_id": invitation.providerID ?? "", "role": "provider", "invitation_id": invitation.id]),
-                StoredJSON.auditDetail(["partner_id": invitation.resellerID, "invitation_id": invitation.id]),
+                StoredJSON.auditDetail(["partner_id": terms.resellerID, "role": "reseller", "invitation_id": invitationID]),
+                StoredJSON.auditDetail(["partner_id": terms.providerID ?? "", "role": "provider", "invitation_id": invitationID]),
+                StoredJSON.auditDetail(["partner_id": terms.resellerID, "invitation_id": invitationID]),
             ],
             answers: json
         )
-        let written =
-            invitation.maxUses == nil
-            ? try await db.first(AcceptUnlimitedUse(values))
-            : try await db.first(AcceptLimitedUse(values))
-        guard let outcome = written else { throw StoreError(.unavailable, "PostgreSQL answered the acceptance with no row") }
-        guard outcome.0 else { throw outrun }
-        return answer(reseller: outcome.1, provider: outcome.2)
     }
 }

@@ -34,13 +34,52 @@ struct AcceptanceWrite: Sendable {
     }
 
     /// The statement, taking the invitation row with `take` (`WHERE id = $1 AND revoked_at IS
-    /// NULL` followed by `tail`). Each write selects from the one before it, so they run in
-    /// SQLiteStore's order; see `PostgresStore.accept` for why each step is as it is.
+    /// NULL` followed by `tail`), for an acceptance whose facts were read and decided first.
     static func sql(take head: String, tail: String) -> String {
         """
         WITH used AS (
             \(head) WHERE id = $1 AND revoked_at IS NULL \(tail)
-        ), reseller AS (
+        ), \(writes)
+        SELECT (SELECT count(*) FROM accepted) > 0, created.reseller, created.provider FROM created
+        """
+    }
+
+    /// The whole acceptance in one statement, for a request that states the invitation's terms
+    /// (`$2`, `$5`, `$6`): the facts ``AcceptanceRules`` need, read as ``ReadAcceptanceFacts``
+    /// reads them, and the writes, which happen only if the facts pass every rule and the stored
+    /// invitation states the request's terms (the answers `$12`–`$15` were built from them).
+    /// Its row is the facts, then what ``sql(take:tail:)`` answers; no row for an unknown
+    /// invitation. When nothing was written the caller decides on the facts: a repeat, a
+    /// refusal, or (the terms differ, or another transaction got in between) the facts-first
+    /// path. The invitation row is taken as ``AcceptLimitedUse`` and ``AcceptUnlimitedUse``
+    /// take it, whichever it is; the facts cannot say which before the statement runs.
+    static let fusedSQL = """
+        WITH facts AS (
+            \(ReadAcceptanceFacts.select(customer: "$3"))
+        ), allowed AS (
+            SELECT 1 FROM facts f
+            WHERE f.stored IS NULL AND f.customer_exists AND f.reseller_kind = 'reseller'
+              AND (f.provider_id IS NULL OR (f.provider_kind = 'provider' AND f.connected))
+              AND f.reseller_id = $2 AND f.provider_id IS NOT DISTINCT FROM $5::TEXT AND f.dap = $6
+        ), limited AS (
+            UPDATE invitations SET use_count = use_count + 1
+            WHERE id = $1 AND revoked_at IS NULL AND use_count < max_uses AND EXISTS (SELECT 1 FROM allowed)
+            RETURNING id
+        ), unlimited AS (
+            SELECT id FROM invitations
+            WHERE id = $1 AND revoked_at IS NULL AND max_uses IS NULL AND EXISTS (SELECT 1 FROM allowed)
+            FOR SHARE
+        ), used AS (
+            SELECT id FROM limited UNION ALL SELECT id FROM unlimited
+        ), \(writes)
+        SELECT facts.*, (SELECT count(*) FROM accepted) > 0, created.reseller, created.provider FROM facts, created
+        """
+
+    /// The writes, each selecting from the one before it, so they run in SQLiteStore's order;
+    /// see `PostgresStore.accept` for why each step is as it is. They follow a CTE `used`
+    /// holding the invitation's id when its use was granted, no row otherwise.
+    static let writes = """
+        reseller AS (
             INSERT INTO relationships (partner_id, customer_id, role, invitation_id, created_at)
             SELECT $2, $3, 'reseller', id, $4 FROM used
             ON CONFLICT (partner_id, customer_id) WHERE removed_at IS NULL DO NOTHING
@@ -82,9 +121,7 @@ struct AcceptanceWrite: Sendable {
             FROM used, created
             RETURNING 1
         )
-        SELECT (SELECT count(*) FROM accepted) > 0, created.reseller, created.provider FROM created
         """
-    }
 }
 
 /// An acceptance's write as a prepared statement: each connection has PostgreSQL plan it once,
@@ -117,6 +154,17 @@ struct AcceptUnlimitedUse: PreparedAcceptance {
     init(_ values: AcceptanceWrite) { self.values = values }
 }
 
+/// The whole acceptance, facts and writes, in one statement (``AcceptanceWrite/fusedSQL``).
+struct AcceptInOneStatement: PostgresPreparedStatement {
+    static let name = "invitelink_accept_fused"
+    static let sql = AcceptanceWrite.fusedSQL
+    static var bindingDataTypes: [PostgresDataType] { AcceptanceWrite.bindingDataTypes }
+    let values: AcceptanceWrite
+    init(_ values: AcceptanceWrite) { self.values = values }
+    func makeBindings() throws -> PostgresBindings { try values.makeBindings() }
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
 /// The two reads on every acceptance's path, prepared for the same reason. Their rows are
 /// decoded where they are used.
 
@@ -146,16 +194,21 @@ struct PrincipalLookup: PostgresPreparedStatement {
 /// and whether they are connected.
 struct ReadAcceptanceFacts: PostgresPreparedStatement {
     static let name = "invitelink_acceptance_facts"
-    static let sql = """
+    static let sql = select(customer: "$2")
+
+    /// The facts' SELECT, for the invitation `$1` and the customer the placeholder `customer`.
+    static func select(customer: String) -> String {
+        """
         SELECT \(PostgresStore.invitationFields), i.use_count,
-               (SELECT result FROM acceptances WHERE invitation_id = i.id AND customer_id = $2),
-               EXISTS (SELECT 1 FROM customers WHERE id = $2),
-               (SELECT kind FROM partners WHERE id = i.reseller_id),
-               (SELECT kind FROM partners WHERE id = i.provider_id),
+               (SELECT result FROM acceptances WHERE invitation_id = i.id AND customer_id = \(customer)) AS stored,
+               EXISTS (SELECT 1 FROM customers WHERE id = \(customer)) AS customer_exists,
+               (SELECT kind FROM partners WHERE id = i.reseller_id) AS reseller_kind,
+               (SELECT kind FROM partners WHERE id = i.provider_id) AS provider_kind,
                EXISTS (SELECT 1 FROM provider_connections
-                       WHERE reseller_id = i.reseller_id AND provider_id = i.provider_id AND disconnected_at IS NULL)
+                       WHERE reseller_id = i.reseller_id AND provider_id = i.provider_id AND disconnected_at IS NULL) AS connected
         FROM invitations i WHERE i.id = $1
         """
+    }
     static let bindingDataTypes: [PostgresDataType] = [.text, .text]
     let invitationID: String, customerID: String
 

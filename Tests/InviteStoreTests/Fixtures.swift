@@ -37,8 +37,16 @@ enum Fixtures {
         )
     }
 
-    static func request(_ invitationID: String, customer: String, at: UnixTime = t0 + 60) -> AcceptanceRequest {
-        AcceptanceRequest(invitationID: invitationID, customerID: customer, acceptedBy: "user_\(customer)", at: at)
+    /// The terms of an ``invitation(_:reseller:provider:dap:maxUses:issuedAt:)`` with its defaults,
+    /// which requests state unless told otherwise, as a verified token would: so the contract
+    /// runs PostgreSQL's one-statement acceptance where they match and its facts-first path
+    /// where they do not (an invitation issued with other terms).
+    static let defaultTerms = InvitationTerms(resellerID: resellerA, providerID: provider, delegatedAdmin: true)
+
+    static func request(
+        _ invitationID: String, customer: String, at: UnixTime = t0 + 60, terms: InvitationTerms? = defaultTerms
+    ) -> AcceptanceRequest {
+        AcceptanceRequest(invitationID: invitationID, customerID: customer, acceptedBy: "user_\(customer)", at: at, terms: terms)
     }
 }
 

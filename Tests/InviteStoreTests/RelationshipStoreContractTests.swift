@@ -410,6 +410,28 @@ struct RelationshipStoreContractTests {
                 && actions.contains("invitation.accepted"), "audit entries missing: \(actions)")
     }
 
+    @Test("the terms a request states decide nothing: the stored invitation's do", arguments: StoreBackend.all)
+    func acceptanceTermsDecideNothing(backend: StoreBackend) async throws {
+        let store = try await backend.make().store
+        try await F.seed(store)
+        for id in ["cus_1", "cus_2"] { try await F.addCustomer(store, id) }
+        // Issued for the reseller alone, without DAP; the requests state the default terms
+        // (with the provider and DAP), or none.
+        try await store.addInvitation(F.invitation("inv_1", provider: nil, dap: false))
+        let expected = [RelationshipOutcome(partnerID: F.resellerA, role: .reseller, created: true)]
+        for (customer, terms) in [("cus_1", F.defaultTerms), ("cus_2", nil)] {
+            let acceptance = try await store.accept(F.request("inv_1", customer: customer, terms: terms))
+            #expect(acceptance.relationships == expected && !acceptance.delegatedAdmin, "terms \(String(describing: terms))")
+            #expect(
+                try await store.customers(ofPartner: F.provider, page: PageRequest()).items.isEmpty,
+                "a provider relationship the invitation does not ask for")
+            #expect(!(try await store.hasDelegatedAdmin(partnerID: F.resellerA, customerID: customer)), "a DAP grant not asked for")
+            let again = try await store.accept(F.request("inv_1", customer: customer, terms: F.defaultTerms))
+            #expect(again.isRepeat && again == acceptance, "the repeat must give the stored answer")
+        }
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 2)
+    }
+
     @Test("an acceptance that fails at its last step leaves nothing behind", arguments: StoreBackend.all)
     func acceptanceRollsBackWhole(backend: StoreBackend) async throws {
         let subject = try await backend.make()
