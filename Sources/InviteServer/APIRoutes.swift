@@ -14,6 +14,8 @@ struct APIRoutes: Sendable {
     var sessionCookie: SignedSessionCookie?
     /// Where webhooks may be sent.
     var webhookPolicy = WebhookURLPolicy(allowInsecure: false)
+    /// The principals issuance and acceptance authenticate from (their writes confirm them).
+    let principals = PrincipalCache()
 
     var auth: BearerAuthenticator { BearerAuthenticator(store: store, sessionCookie: sessionCookie, clock: clock) }
 
@@ -35,7 +37,14 @@ struct APIRoutes: Sendable {
     }
 
     @Sendable func issue(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (caller, reseller) = try await auth.reseller(for: request)
+        try await auth.withConfirmedCaller(request, cache: principals) { caller in
+            try await issue(request, context: context, by: caller)
+        }
+    }
+
+    /// Issuance for `caller`, whose credential the store confirms as it records the link.
+    func issue(_ request: Request, context: AppRequestContext, by caller: Caller) async throws -> Response {
+        let (caller, reseller) = try auth.reseller(caller)
         let body = try await JSONBody.read(
             request, context: context, allowed: ["provider_id", "dap", "expires_in", "max_uses", "customer_email", "language"])
         let providerID = try body.string("provider_id", maxLength: 64)
@@ -69,7 +78,8 @@ struct APIRoutes: Sendable {
         }
         let issued = try await invitations.issue(
             resellerID: reseller.id, providerID: providerID, delegatedAdmin: dap, lifetime: lifetime,
-            maxUses: maxUses, issuedBy: caller.credentialID, customerEmail: email, now: clock()
+            maxUses: maxUses, issuedBy: caller.credentialID, customerEmail: email, now: clock(),
+            confirmingCredential: caller.credentialID
         )
         let draft = DraftEmail(
             reseller: reseller, provider: provider, delegatedAdmin: dap, url: issued.url, expiresAt: issued.invitation.expiresAt,
@@ -170,7 +180,13 @@ struct APIRoutes: Sendable {
     }
 
     @Sendable func accept(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let caller = try await auth.caller(for: request)
+        try await auth.withConfirmedCaller(request, cache: principals) { caller in
+            try await accept(request, context: context, by: caller)
+        }
+    }
+
+    /// Acceptance for `caller`, whose credential the store confirms as it accepts.
+    func accept(_ request: Request, context: AppRequestContext, by caller: Caller) async throws -> Response {
         guard let customerID = caller.customerID, caller.role == .globalAdmin else {
             throw APIError.forbidden(CatalogText("problem.customer_global_admin_accepts"))
         }
@@ -179,7 +195,9 @@ struct APIRoutes: Sendable {
             throw APIError.invalidRequest(CatalogText("problem.member_required", ["member": "token"]))
         }
         let acceptance = try await metrics.observeAcceptance {
-            try await invitations.accept(token: token, customerID: customerID, acceptedBy: caller.credentialID, now: clock())
+            try await invitations.accept(
+                token: token, customerID: customerID, acceptedBy: caller.credentialID, now: clock(),
+                confirmingCredential: caller.credentialID)
         }
         return jsonResponse(.created, JSONRepresentation.acceptance(acceptance))
     }

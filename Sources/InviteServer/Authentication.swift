@@ -16,6 +16,18 @@ struct Caller: Sendable {
 
     /// Global admins and admin agents of a partner act; sales agents only read.
     var mayActForPartner: Bool { partnerID != nil && (role == .globalAdmin || role == .adminAgent) }
+
+    init(credentialID: String, tenant: Tenant, role: Role, partner: Partner?) {
+        self.credentialID = credentialID
+        self.tenant = tenant
+        self.role = role
+        self.partner = partner
+    }
+
+    init(_ principal: Principal) {
+        let credential = principal.credential
+        self.init(credentialID: credential.id, tenant: credential.tenant, role: credential.role, partner: principal.partner)
+    }
 }
 
 /// Resolves `Authorization: Bearer …` to a ``Caller``; a missing, malformed, unknown or revoked
@@ -32,19 +44,79 @@ struct BearerAuthenticator: Sendable {
     var clock: @Sendable () -> Int64 = { Int64(Date.now.timeIntervalSince1970) }
 
     func caller(for request: Request) async throws -> Caller {
+        Caller(try await principal(secretHash: Self.secretHash(request)))
+    }
+
+    /// The hash of the request's bearer secret; 401 when there is none or it cannot be one.
+    static func secretHash(_ request: Request) throws -> [UInt8] {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
         let secret = header.dropFirst("Bearer ".count)
         guard (16...256).contains(secret.utf8.count) else { throw APIError.unauthorized }
-        guard let principal = try await store.principal(secretHash: BearerSecret.hash(String(secret))),
-            principal.credential.revokedAt == nil
-        else { throw APIError.unauthorized }
-        let credential = principal.credential
-        return Caller(credentialID: credential.id, tenant: credential.tenant, role: credential.role, partner: principal.partner)
+        return try BearerSecret.hash(String(secret))
+    }
+
+    /// The unrevoked credential's principal, read from the store; 401 for any other.
+    func principal(secretHash: [UInt8]) async throws -> Principal {
+        guard let principal = try await store.principal(secretHash: secretHash), principal.credential.revokedAt == nil else {
+            throw APIError.unauthorized
+        }
+        return principal
+    }
+
+    /// Runs `body` as the bearer's caller, for a call whose one store write confirms the
+    /// credential in its own transaction (`confirmingCredential: caller.credentialID`): the
+    /// principal comes from `cache` when this secret was seen before, so such a call is one
+    /// round trip to the database, not two. What a revocation answers does not change:
+    ///
+    /// - the write refuses a revoked credential (`.credentialRevoked`, nothing written): 401,
+    ///   and the secret leaves the cache;
+    /// - when `body` fails in any other way with a cached principal (a 400, a 403, a 409 that
+    ///   a read caller would not have got that far for), the credential is read again, and a
+    ///   revoked one gets its 401 instead.
+    ///
+    /// So a revoked credential is refused by every call, on every instance, from the moment the
+    /// revocation commits, as when every call reads it. The cache holds only what a credential
+    /// never changes (its tenant, role and partner's record); revocation is the one change.
+    func withConfirmedCaller<T: Sendable>(
+        _ request: Request, cache: PrincipalCache, _ body: (Caller) async throws -> T
+    ) async throws -> T {
+        let hash = try Self.secretHash(request)
+        let cached = cache.principal(hash)
+        let principal: Principal
+        if let cached {
+            principal = cached
+        } else {
+            principal = try await self.principal(secretHash: hash)
+            cache.remember(principal, for: hash)
+        }
+        do {
+            return try await body(Caller(principal))
+        } catch let error as StoreError where error.code == .credentialRevoked {
+            cache.forget(hash)
+            throw APIError.unauthorized
+        } catch {
+            guard cached != nil else { throw error }
+            let live: Principal?
+            do {
+                live = try await store.principal(secretHash: hash)
+            } catch _ {
+                throw error
+            }
+            guard let live, live.credential.revokedAt == nil else {
+                cache.forget(hash)
+                throw APIError.unauthorized
+            }
+            throw error
+        }
     }
 
     /// A partner of kind reseller whose role may act (global admin or admin agent).
     func reseller(for request: Request, actingOnly: Bool = true) async throws -> (Caller, Partner) {
-        let caller = try await caller(for: request)
+        try reseller(try await caller(for: request), actingOnly: actingOnly)
+    }
+
+    /// `caller` when it is a partner of kind reseller whose role may act; 403 otherwise.
+    func reseller(_ caller: Caller, actingOnly: Bool = true) throws -> (Caller, Partner) {
         guard caller.partnerID != nil else { throw APIError.forbidden(CatalogText("problem.partner_credential_needed")) }
         if actingOnly, !caller.mayActForPartner {
             throw APIError.forbidden(CatalogText("problem.role_reads_only", ["role": caller.role.rawValue]))

@@ -58,7 +58,8 @@ public struct InvitationService: Sendable {
     /// invitation in the store.
     public func issue(
         resellerID: String, providerID: String?, delegatedAdmin: Bool, lifetime: Int64,
-        maxUses: Int?, issuedBy: String, customerEmail: String?, now: Int64, record: Bool = true
+        maxUses: Int?, issuedBy: String, customerEmail: String?, now: Int64, record: Bool = true,
+        confirmingCredential: String? = nil
     ) async throws -> IssuedInvitation {
         let signer = try TokenSigner(keyring: keyring())
         let invitation = Invitation(
@@ -70,7 +71,7 @@ public struct InvitationService: Sendable {
         let url = link(for: token)
         guard url.utf8.count <= Self.maximumLinkLength else { throw LinkTooLongError(length: url.utf8.count) }
         if record, let store {
-            try await store.addInvitation(invitation)
+            try await store.addInvitation(invitation, confirmingCredential: confirmingCredential)
         }
         return IssuedInvitation(invitation: invitation, token: token, url: url)
     }
@@ -122,7 +123,9 @@ public struct InvitationService: Sendable {
     /// Verifies `token` and accepts it for `customerID`: every check the token needs, then one
     /// store transaction in which ``AcceptanceRules`` decide. Throws the token's ``TokenError``
     /// or the store's ``StoreError``. The API and the acceptance page both accept through here.
-    public func accept(token: String, customerID: String, acceptedBy: String, now: Int64) async throws -> Acceptance {
+    public func accept(
+        token: String, customerID: String, acceptedBy: String, now: Int64, confirmingCredential: String? = nil
+    ) async throws -> Acceptance {
         guard let store else { throw StoreError(.unavailable, "there is no database to accept in") }
         let verified = try verifier.verify(token, keyring: keyring(), now: now)
         return try await store.accept(
@@ -130,7 +133,8 @@ public struct InvitationService: Sendable {
                 invitationID: verified.claims.invitationID, customerID: customerID, acceptedBy: acceptedBy, at: now,
                 terms: InvitationTerms(
                     resellerID: verified.claims.resellerID, providerID: verified.claims.providerID,
-                    delegatedAdmin: verified.claims.delegatedAdmin)
+                    delegatedAdmin: verified.claims.delegatedAdmin),
+                confirmingCredential: confirmingCredential
             ))
     }
 

@@ -87,12 +87,19 @@ public struct AcceptanceRequest: Sendable, Equatable {
     /// reads the facts (PostgreSQL: one round trip), and only when the stored invitation
     /// states the same terms; otherwise it reads the facts first.
     public var terms: InvitationTerms?
+    /// A credential that must be unrevoked in the acceptance's transaction (see
+    /// ``RelationshipStore/accept(_:)``); nil when the caller read it in this request.
+    public var confirmingCredential: String?
 
-    public init(invitationID: String, customerID: String, acceptedBy: String, at: UnixTime, terms: InvitationTerms? = nil) {
+    public init(
+        invitationID: String, customerID: String, acceptedBy: String, at: UnixTime, terms: InvitationTerms? = nil,
+        confirmingCredential: String? = nil
+    ) {
         self.invitationID = invitationID
         self.customerID = customerID
         self.acceptedBy = acceptedBy
         self.at = at
         self.terms = terms
+        self.confirmingCredential = confirmingCredential
     }
 }

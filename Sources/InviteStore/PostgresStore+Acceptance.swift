@@ -54,10 +54,14 @@ extension PostgresStore {
         // The stored counter, not the count of acceptances: it is exact where it is compared
         // (a limited invitation), and counting on every acceptance costs more the more
         // popular the link.
-        guard let row = try await db.first(ReadAcceptanceFacts(invitationID: request.invitationID, customerID: request.customerID)) else {
+        guard
+            let row = try await db.first(
+                ReadAcceptanceFacts(
+                    invitationID: request.invitationID, customerID: request.customerID, credentialID: request.confirmingCredential))
+        else {
             throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
         }
-        let facts = try facts(row: row)
+        let facts = try facts(row: row, request)
         let invitation = facts.invitation
         switch try AcceptanceRules.decide(facts, request: request) {
         case .repeat(let answer):
@@ -87,33 +91,38 @@ extension PostgresStore {
         _ db: PostgresConnection, _ request: AcceptanceRequest, terms: InvitationTerms
     ) async throws -> Acceptance? {
         let values = acceptanceWrite(request, terms: terms)
-        guard let row = try await db.first(AcceptInOneStatement(values)) else {
+        guard let row = try await db.first(AcceptInOneStatement(values, confirming: request.confirmingCredential)) else {
             throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
         }
-        // The facts' 17 columns, then the write's three.
-        let (_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, written, resellerCreated, providerCreated) = try row.decode(
+        // The facts' 18 columns, then the write's three.
+        let (_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, written, resellerCreated, providerCreated) = try row.decode(
             (
                 String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
-                String?, Bool, String?, String?, Bool, Bool, Bool, Bool
+                String?, Bool, String?, String?, Bool, Bool, Bool, Bool, Bool
             ).self)
         if written {
             return AcceptanceRules.answer(to: request, terms: terms, resellerCreated: resellerCreated, providerCreated: providerCreated)
         }
-        switch try AcceptanceRules.decide(try facts(row: row), request: request) {
+        switch try AcceptanceRules.decide(try facts(row: row, request), request: request) {
         case .repeat(let answer): return answer
         case .accept: return nil
         }
     }
 
-    /// The invitation and the five facts of a row that starts with ``ReadAcceptanceFacts``'s columns.
-    static func facts(row: PostgresRow) throws -> AcceptanceFacts {
+    /// The invitation and the five facts of a row that starts with ``ReadAcceptanceFacts``'s
+    /// columns; throws `.credentialRevoked` first when the credential it confirms is not live.
+    static func facts(row: PostgresRow, _ request: AcceptanceRequest) throws -> AcceptanceFacts {
         let invitation = try invitation(row: row)
-        // The invitation's columns again, then the five facts.
-        let (_, _, _, _, _, _, _, _, _, _, _, _, stored, customerExists, resellerKind, providerKind, connected) = try row.decode(
-            (
-                String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
-                String?, Bool, String?, String?, Bool
-            ).self)
+        // The invitation's columns again, then the five facts and the credential's.
+        let (_, _, _, _, _, _, _, _, _, _, _, _, stored, customerExists, resellerKind, providerKind, connected, credentialLive) =
+            try row.decode(
+                (
+                    String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
+                    String?, Bool, String?, String?, Bool, Bool
+                ).self)
+        guard credentialLive else {
+            throw StoreError(.credentialRevoked, "credential \(request.confirmingCredential ?? "") is revoked")
+        }
         return AcceptanceFacts(
             invitation: invitation, storedAnswer: try stored.map(StoredJSON.decodeAcceptance), customerExists: customerExists,
             resellerKind: resellerKind.flatMap(PartnerKind.init(rawValue:)),

@@ -8,7 +8,7 @@ extension PostgresStore {
     /// `revokedAt` say. Throws `.invalidInput` for `maxUses` below 1, `.conflict` for an id
     /// already recorded, `.unknownPartner` for a missing provider and `.providerNotConnected`
     /// for a provider the reseller is not connected to.
-    public func addInvitation(_ invitation: Invitation) async throws {
+    public func addInvitation(_ invitation: Invitation, confirmingCredential credentialID: String?) async throws {
         try invitation.requireValidMaxUses()
         var detail = [
             "reseller_id": invitation.resellerID, "dap": String(invitation.delegatedAdmin),
@@ -30,10 +30,12 @@ extension PostgresStore {
                     SELECT \(invitation.id), \(invitation.resellerID), \(invitation.providerID)::TEXT, \(invitation.delegatedAdmin),
                            \(invitation.kid), \(invitation.issuedAt), \(invitation.expiresAt), \(invitation.maxUses.map(Int64.init))::BIGINT,
                            0, \(invitation.issuedBy), \(invitation.customerEmail)::TEXT, NULL
-                    WHERE \(invitation.providerID)::TEXT IS NULL OR EXISTS (
+                    WHERE (\(invitation.providerID)::TEXT IS NULL OR EXISTS (
                         SELECT 1 FROM provider_connections c JOIN partners p ON p.id = c.provider_id AND p.kind = 'provider'
                         WHERE c.reseller_id = \(invitation.resellerID) AND c.provider_id = \(invitation.providerID)::TEXT
-                          AND c.disconnected_at IS NULL)
+                          AND c.disconnected_at IS NULL))
+                      AND (\(credentialID)::TEXT IS NULL OR EXISTS (
+                        SELECT 1 FROM credentials WHERE id = \(credentialID)::TEXT AND revoked_at IS NULL))
                     ON CONFLICT (id) DO NOTHING
                     RETURNING id
                 ), logged AS (
@@ -46,17 +48,20 @@ extension PostgresStore {
                 """)[0].decode(Int64.self) > 0
         }
         guard !inserted else { return }
-        // Nothing inserted: say why, in the order SQLiteStore checks.
-        let (taken, providerKind, connected) = try await read { db in
+        // Nothing inserted: say why, in the order SQLiteStore checks (the credential first).
+        let (credentialLive, taken, providerKind, connected) = try await read { db in
             try await db.rows(
                 """
-                SELECT EXISTS (SELECT 1 FROM invitations WHERE id = \(invitation.id)),
+                SELECT \(credentialID)::TEXT IS NULL OR EXISTS (
+                           SELECT 1 FROM credentials WHERE id = \(credentialID)::TEXT AND revoked_at IS NULL),
+                       EXISTS (SELECT 1 FROM invitations WHERE id = \(invitation.id)),
                        (SELECT kind FROM partners WHERE id = \(invitation.providerID)::TEXT),
                        EXISTS (SELECT 1 FROM provider_connections
                                WHERE reseller_id = \(invitation.resellerID) AND provider_id = \(invitation.providerID)::TEXT
                                  AND disconnected_at IS NULL)
-                """)[0].decode((Bool, String?, Bool).self)
+                """)[0].decode((Bool, Bool, String?, Bool).self)
         }
+        guard credentialLive else { throw StoreError(.credentialRevoked, "credential \(credentialID ?? "") is revoked") }
         if taken { throw StoreError(.conflict, "invitation \(invitation.id) already exists") }
         let providerID = invitation.providerID ?? ""
         guard providerKind == PartnerKind.provider.rawValue else { throw StoreError(.unknownPartner, "no provider \(providerID)") }

@@ -55,10 +55,10 @@ struct AcceptanceWrite: Sendable {
     /// take it, whichever it is; the facts cannot say which before the statement runs.
     static let fusedSQL = """
         WITH facts AS (
-            \(ReadAcceptanceFacts.select(customer: "$3"))
+            \(ReadAcceptanceFacts.select(customer: "$3", credential: "$16"))
         ), allowed AS (
             SELECT 1 FROM facts f
-            WHERE f.stored IS NULL AND f.customer_exists AND f.reseller_kind = 'reseller'
+            WHERE f.credential_live AND f.stored IS NULL AND f.customer_exists AND f.reseller_kind = 'reseller'
               AND (f.provider_id IS NULL OR (f.provider_kind = 'provider' AND f.connected))
               AND f.reseller_id = $2 AND f.provider_id IS NOT DISTINCT FROM $5::TEXT AND f.dap = $6
         ), limited AS (
@@ -158,10 +158,18 @@ struct AcceptUnlimitedUse: PreparedAcceptance {
 struct AcceptInOneStatement: PostgresPreparedStatement {
     static let name = "invitelink_accept_fused"
     static let sql = AcceptanceWrite.fusedSQL
-    static var bindingDataTypes: [PostgresDataType] { AcceptanceWrite.bindingDataTypes }
-    let values: AcceptanceWrite
-    init(_ values: AcceptanceWrite) { self.values = values }
-    func makeBindings() throws -> PostgresBindings { try values.makeBindings() }
+    /// ``AcceptanceWrite``'s, then `$16` the credential to confirm (or null).
+    static var bindingDataTypes: [PostgresDataType] { AcceptanceWrite.bindingDataTypes + [.text] }
+    let values: AcceptanceWrite, credentialID: String?
+    init(_ values: AcceptanceWrite, confirming credentialID: String?) {
+        self.values = values
+        self.credentialID = credentialID
+    }
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = try values.makeBindings()
+        bindings.append(credentialID)
+        return bindings
+    }
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
 
@@ -194,10 +202,12 @@ struct PrincipalLookup: PostgresPreparedStatement {
 /// and whether they are connected.
 struct ReadAcceptanceFacts: PostgresPreparedStatement {
     static let name = "invitelink_acceptance_facts"
-    static let sql = select(customer: "$2")
+    static let sql = select(customer: "$2", credential: "$3")
 
-    /// The facts' SELECT, for the invitation `$1` and the customer the placeholder `customer`.
-    static func select(customer: String) -> String {
+    /// The facts' SELECT, for the invitation `$1`, the customer the placeholder `customer` and
+    /// the credential to confirm (or null) the placeholder `credential`: the invitation's
+    /// columns, the five facts, then whether that credential is unrevoked.
+    static func select(customer: String, credential: String) -> String {
         """
         SELECT \(PostgresStore.invitationFields), i.use_count,
                (SELECT result FROM acceptances WHERE invitation_id = i.id AND customer_id = \(customer)) AS stored,
@@ -205,17 +215,20 @@ struct ReadAcceptanceFacts: PostgresPreparedStatement {
                (SELECT kind FROM partners WHERE id = i.reseller_id) AS reseller_kind,
                (SELECT kind FROM partners WHERE id = i.provider_id) AS provider_kind,
                EXISTS (SELECT 1 FROM provider_connections
-                       WHERE reseller_id = i.reseller_id AND provider_id = i.provider_id AND disconnected_at IS NULL) AS connected
+                       WHERE reseller_id = i.reseller_id AND provider_id = i.provider_id AND disconnected_at IS NULL) AS connected,
+               \(credential)::TEXT IS NULL OR EXISTS (
+                   SELECT 1 FROM credentials WHERE id = \(credential)::TEXT AND revoked_at IS NULL) AS credential_live
         FROM invitations i WHERE i.id = $1
         """
     }
-    static let bindingDataTypes: [PostgresDataType] = [.text, .text]
-    let invitationID: String, customerID: String
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text]
+    let invitationID: String, customerID: String, credentialID: String?
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 2)
+        var bindings = PostgresBindings(capacity: 3)
         bindings.append(invitationID)
         bindings.append(customerID)
+        bindings.append(credentialID)
         return bindings
     }
 

@@ -89,8 +89,10 @@ public protocol RelationshipStore: Sendable {
 
     /// Records an issued invitation. The reseller need not be in the database yet (acceptance
     /// checks it); a provider named must be one the reseller is connected to, else
-    /// `.providerNotConnected`.
-    func addInvitation(_ invitation: Invitation) async throws
+    /// `.providerNotConnected`. With `credentialID`, the credential must be unrevoked in the
+    /// transaction that records it, else `.credentialRevoked` before any other refusal (a
+    /// caller that authenticated from a cache learns of a revocation here, without a read).
+    func addInvitation(_ invitation: Invitation, confirmingCredential credentialID: String?) async throws
     /// Any invitation by id, for verification and the acceptance page.
     func invitation(id: String) async throws -> Invitation?
     /// The reseller's own invitation with its acceptances; nil when missing or another's.
@@ -110,8 +112,9 @@ public protocol RelationshipStore: Sendable {
     /// relationship when named, the DAP grant when asked, the acceptance and the audit entries —
     /// or nothing. A customer that already accepted this invitation gets its first answer back.
     /// Throws `.unknownInvitation`, `.revoked`, `.usedUp`, `.unknownPartner`,
-    /// `.providerNotConnected` or `.unknownCustomer`. The caller has already verified the token,
-    /// including its expiry.
+    /// `.providerNotConnected` or `.unknownCustomer`, and `.credentialRevoked` before all of them
+    /// when the request's `confirmingCredential` is revoked or gone. The caller has already
+    /// verified the token, including its expiry.
     func accept(_ request: AcceptanceRequest) async throws -> Acceptance
 
     // MARK: Customers of a partner
@@ -216,4 +219,11 @@ public protocol RelationshipStore: Sendable {
     func recordWebhookAttempt(deliveryID: Int64, outcome: WebhookAttemptOutcome, at: UnixTime) async throws
     /// When the oldest pending delivery was made, if any: for the oldest-event-age metric.
     func oldestPendingWebhookDelivery() async throws -> UnixTime?
+}
+
+extension RelationshipStore {
+    /// Records an issued invitation for a caller whose credential was read in this request.
+    public func addInvitation(_ invitation: Invitation) async throws {
+        try await addInvitation(invitation, confirmingCredential: nil)
+    }
 }

@@ -11,6 +11,7 @@ extension SQLiteStore {
     /// Gathers the facts in one statement, lets ``AcceptanceRules`` decide, then writes what
     /// it decided. Runs inside the writer's savepoint: a throw anywhere leaves no trace.
     static func accept(_ db: Database, _ request: AcceptanceRequest) throws -> Acceptance {
+        try confirm(db, credential: request.confirmingCredential)
         guard let invitation = try invitation(db, id: request.invitationID) else {
             throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
         }

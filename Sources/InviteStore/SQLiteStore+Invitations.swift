@@ -8,9 +8,10 @@ extension SQLiteStore {
     /// Records the invitation as issued: unused and unrevoked, whatever `useCount` and
     /// `revokedAt` say. Throws `.invalidInput` for `maxUses` below 1 and `.conflict` for an id
     /// already recorded.
-    public func addInvitation(_ invitation: Invitation) async throws {
+    public func addInvitation(_ invitation: Invitation, confirmingCredential credentialID: String?) async throws {
         try invitation.requireValidMaxUses()
         try await write { db in
+            try Self.confirm(db, credential: credentialID)
             // The reseller need not exist yet (an operator may mint links ahead of time):
             // acceptance checks that the reseller and provider exist, at acceptance time.
             if let providerID = invitation.providerID {

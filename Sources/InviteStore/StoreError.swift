@@ -30,6 +30,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A value the store refuses whatever the data holds: a role a tenant cannot have, a
         /// non-positive `max_uses`, an unsupported database URL, a malformed password hash.
         public static let invalidInput = Code(rawValue: "invalid_input")
+        /// The credential a write was asked to confirm is revoked or gone (checked in the
+        /// write's own transaction; nothing was written). An HTTP caller gets its 401.
+        public static let credentialRevoked = Code(rawValue: "credential_revoked")
     }
 
     public let code: Code

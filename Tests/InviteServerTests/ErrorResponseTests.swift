@@ -96,6 +96,48 @@ struct ErrorResponseTests {
         try await expectNoNewRelationships(world, since: before, "401 requests")
     }
 
+    @Test("a credential revoked while the service runs gets 401 at once from issuance and acceptance, which remember principals")
+    func revokedWhileRemembered() async throws {
+        let world = try await World.make()
+        defer { world.cleanUp() }
+        @Sendable func revoke(_ secret: String) async throws {
+            try await world.store.revokeCredential(id: String(secret.prefix { $0 != "." }), at: W.t0, actor: "test")
+        }
+        try await world.withClient { client in
+            // Each credential makes one call that succeeds, so the service remembers it.
+            let issuers = [
+                try await world.credential(.partner(W.resellerA), .globalAdmin),
+                try await world.credential(.partner(W.resellerA), .adminAgent),
+            ]
+            var tokens: [String] = []
+            for issuer in issuers + issuers { tokens.append(token(ofURL: try await client.issue(bearer: issuer)["url"] as! String)) }
+            let customers = [try await world.customer("cus_1"), try await world.customer("cus_2"), try await world.customer("cus_3")]
+            for (customer, token) in zip(customers, tokens) {
+                let reply = try await client.send(.post, "/v1/acceptances", bearer: customer, json: acceptBody(token))
+                #expect(reply.status == .created, "a first acceptance: \(reply.text)")
+            }
+            for secret in issuers + customers { try await revoke(secret) }
+            let before = try await world.relationships()
+            let calls: [(String, String, String)] = [
+                // The write refuses the credential.
+                ("issuance", issuers[0], "{}"),
+                ("acceptance of a new link", customers[0], acceptBody(tokens[3])),
+                // A repeat writes nothing, and is refused all the same.
+                ("a repeated acceptance", customers[1], acceptBody(tokens[1])),
+                // Refused before the request's own fault (a 400) is answered.
+                ("issuance with a bad body", issuers[1], #"{"dap":"yes"}"#),
+                ("acceptance of a tampered link", customers[2], acceptBody(tampered(tokens[2]))),
+            ]
+            for (label, bearer, json) in calls {
+                let uri = label.hasPrefix("issuance") ? "/v1/invitations" : "/v1/acceptances"
+                expectProblem(try await client.send(.post, uri, bearer: bearer, json: json), .unauthorized, "unauthorized", label)
+                // And again, now that the service has forgotten it.
+                expectProblem(try await client.send(.post, uri, bearer: bearer, json: json), .unauthorized, "unauthorized", "\(label), again")
+            }
+            try await expectNoNewRelationships(world, since: before, "calls by revoked credentials")
+        }
+    }
+
     @Test("403 forbidden for a sales agent acting, a customer user accepting, customers on partner routes and partners accepting")
     func forbidden() async throws {
         let world = try await World.make()

@@ -432,6 +432,54 @@ struct RelationshipStoreContractTests {
         #expect(try await store.invitation(id: "inv_1")?.useCount == 2)
     }
 
+    @Test("a write that confirms a credential refuses a revoked one first and writes nothing", arguments: StoreBackend.all)
+    func writesConfirmCredentials(backend: StoreBackend) async throws {
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        for id in ["cus_1", "cus_2"] { try await F.addCustomer(store, id) }
+        for (id, tenant) in [("cred_r", Tenant.partner(F.resellerA)), ("cred_c", .customer("cus_1"))] {
+            try await store.addCredential(
+                Credential(id: id, tenant: tenant, role: .globalAdmin, secretHash: Array(id.utf8) + [UInt8](repeating: 0, count: 26),
+                    createdAt: F.t0),
+                actor: F.actor)
+        }
+        try await store.addInvitation(F.invitation("inv_1"), confirmingCredential: "cred_r")
+        var accept = F.request("inv_1", customer: "cus_1")
+        accept.confirmingCredential = "cred_c"
+        let first = try await store.accept(accept)
+        #expect(!first.isRepeat)
+
+        try await store.revokeCredential(id: "cred_r", at: F.t0 + 1, actor: F.actor)
+        try await store.revokeCredential(id: "cred_c", at: F.t0 + 1, actor: F.actor)
+        let auditBefore = try await subject.count(.audit_log)
+        // Refused before the taken id (a conflict) and the unconnected provider would be.
+        for invitation in [F.invitation("inv_1"), F.invitation("inv_2", provider: "prov_nobody"), F.invitation("inv_3")] {
+            await expectStoreError(.credentialRevoked, "issuance by a revoked credential") {
+                try await store.addInvitation(invitation, confirmingCredential: "cred_r")
+            }
+        }
+        await expectStoreError(.credentialRevoked, "issuance by an unknown credential") {
+            try await store.addInvitation(F.invitation("inv_4"), confirmingCredential: "cred_unknown")
+        }
+        #expect(try await store.invitation(id: "inv_3") == nil, "an invitation recorded for a revoked credential")
+        // Refused before the repeat's stored answer, with the token's terms (PostgreSQL's one
+        // statement) and without (its facts-first path).
+        for (customer, terms) in [("cus_1", F.defaultTerms), ("cus_2", F.defaultTerms), ("cus_2", nil)] {
+            var request = F.request("inv_1", customer: customer, terms: terms)
+            request.confirmingCredential = "cred_c"
+            await expectStoreError(.credentialRevoked, "acceptance by a revoked credential, \(customer)") {
+                try await store.accept(request)
+            }
+        }
+        #expect(try await subject.count(.relationships) == 2, "a relationship written for a revoked credential")
+        #expect(try await subject.count(.audit_log) == auditBefore, "an audit entry written for a revoked credential")
+        #expect(try await store.invitation(id: "inv_1")?.useCount == 1)
+        // Not asked to confirm, the same calls go on as before.
+        try await store.addInvitation(F.invitation("inv_3"))
+        #expect(try await store.accept(F.request("inv_1", customer: "cus_2")).relationships.allSatisfy(\.created))
+    }
+
     @Test("an acceptance that fails at its last step leaves nothing behind", arguments: StoreBackend.all)
     func acceptanceRollsBackWhole(backend: StoreBackend) async throws {
         let subject = try await backend.make()
