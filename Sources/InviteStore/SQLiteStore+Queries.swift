@@ -52,7 +52,9 @@ extension SQLiteStore {
     /// Throws `.credentialRevoked` unless credential `id` (when given) exists unrevoked.
     static func confirm(_ db: Database, credential id: String?) throws {
         guard let id else { return }
-        guard try db.row(sql: "SELECT 1 FROM credentials WHERE id = ? AND revoked_at IS NULL", arguments: [id]) != nil else { throw StoreError(.credentialRevoked, "credential \(id) is revoked") }
+        guard try db.row(sql: "SELECT 1 FROM credentials WHERE id = ? AND revoked_at IS NULL", arguments: [id]) != nil else {
+            throw StoreError(.credentialRevoked, "credential \(id) is revoked")
+        }
     }
 
     /// Throws `.unknownPartner` for a missing provider, `.providerNotConnected` when the

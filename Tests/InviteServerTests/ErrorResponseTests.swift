@@ -132,7 +132,8 @@ struct ErrorResponseTests {
                 let uri = label.hasPrefix("issuance") ? "/v1/invitations" : "/v1/acceptances"
                 expectProblem(try await client.send(.post, uri, bearer: bearer, json: json), .unauthorized, "unauthorized", label)
                 // And again, now that the service has forgotten it.
-                expectProblem(try await client.send(.post, uri, bearer: bearer, json: json), .unauthorized, "unauthorized", "\(label), again")
+                expectProblem(
+                    try await client.send(.post, uri, bearer: bearer, json: json), .unauthorized, "unauthorized", "\(label), again")
             }
             try await expectNoNewRelationships(world, since: before, "calls by revoked credentials")
         }

@@ -440,7 +440,8 @@ struct RelationshipStoreContractTests {
         for id in ["cus_1", "cus_2"] { try await F.addCustomer(store, id) }
         for (id, tenant) in [("cred_r", Tenant.partner(F.resellerA)), ("cred_c", .customer("cus_1"))] {
             try await store.addCredential(
-                Credential(id: id, tenant: tenant, role: .globalAdmin, secretHash: Array(id.utf8) + [UInt8](repeating: 0, count: 26),
+                Credential(
+                    id: id, tenant: tenant, role: .globalAdmin, secretHash: Array(id.utf8) + [UInt8](repeating: 0, count: 26),
                     createdAt: F.t0),
                 actor: F.actor)
         }
