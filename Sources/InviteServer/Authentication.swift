@@ -16,14 +16,9 @@ struct Caller: Sendable {
 
     /// Global admins and admin agents of a partner act; sales agents only read.
     var mayActForPartner: Bool { partnerID != nil && (role == .globalAdmin || role == .adminAgent) }
+}
 
-    init(credentialID: String, tenant: Tenant, role: Role, partner: Partner?) {
-        self.credentialID = credentialID
-        self.tenant = tenant
-        self.role = role
-        self.partner = partner
-    }
-
+extension Caller {
     init(_ principal: Principal) {
         let credential = principal.credential
         self.init(credentialID: credential.id, tenant: credential.tenant, role: credential.role, partner: principal.partner)

@@ -94,14 +94,13 @@ extension PostgresStore {
         guard let row = try await db.first(AcceptInOneStatement(values, confirming: request.confirmingCredential)) else {
             throw StoreError(.unknownInvitation, "no invitation \(request.invitationID)")
         }
-        // The facts' 18 columns, then the write's three.
-        let (_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, written, resellerCreated, providerCreated) = try row.decode(
-            (
-                String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
-                String?, Bool, String?, String?, Bool, Bool, Bool, Bool, Bool
-            ).self)
-        if written {
-            return AcceptanceRules.answer(to: request, terms: terms, resellerCreated: resellerCreated, providerCreated: providerCreated)
+        // The facts' columns, then the write's three; the facts are decoded only when it wrote nothing.
+        let cells = row.makeRandomAccess()
+        let outcome = ReadAcceptanceFacts.columnCount
+        if try cells[outcome].decode(Bool.self) {
+            return AcceptanceRules.answer(
+                to: request, terms: terms, resellerCreated: try cells[outcome + 1].decode(Bool.self),
+                providerCreated: try cells[outcome + 2].decode(Bool.self))
         }
         switch try AcceptanceRules.decide(try facts(row: row, request), request: request) {
         case .repeat(let answer): return answer
@@ -112,21 +111,18 @@ extension PostgresStore {
     /// The invitation and the five facts of a row that starts with ``ReadAcceptanceFacts``'s
     /// columns; throws `.credentialRevoked` first when the credential it confirms is not live.
     static func facts(row: PostgresRow, _ request: AcceptanceRequest) throws -> AcceptanceFacts {
-        let invitation = try invitation(row: row)
-        // The invitation's columns again, then the five facts and the credential's.
-        let (_, _, _, _, _, _, _, _, _, _, _, _, stored, customerExists, resellerKind, providerKind, connected, credentialLive) =
-            try row.decode(
-                (
-                    String, String, String?, Bool, String, UnixTime, UnixTime, Int64?, String, String?, UnixTime?, Int64,
-                    String?, Bool, String?, String?, Bool, Bool
-                ).self)
-        guard credentialLive else {
+        // The invitation's twelve columns, then the five facts and the credential's.
+        let cells = row.makeRandomAccess()
+        guard try cells[17].decode(Bool.self) else {
             throw StoreError(.credentialRevoked, "credential \(request.confirmingCredential ?? "") is revoked")
         }
         return AcceptanceFacts(
-            invitation: invitation, storedAnswer: try stored.map(StoredJSON.decodeAcceptance), customerExists: customerExists,
-            resellerKind: resellerKind.flatMap(PartnerKind.init(rawValue:)),
-            providerKind: providerKind.flatMap(PartnerKind.init(rawValue:)), providerConnected: connected
+            invitation: try invitation(row: row),
+            storedAnswer: try cells[12].decode(String?.self).map(StoredJSON.decodeAcceptance),
+            customerExists: try cells[13].decode(Bool.self),
+            resellerKind: try cells[14].decode(String?.self).flatMap(PartnerKind.init(rawValue:)),
+            providerKind: try cells[15].decode(String?.self).flatMap(PartnerKind.init(rawValue:)),
+            providerConnected: try cells[16].decode(Bool.self)
         )
     }
 

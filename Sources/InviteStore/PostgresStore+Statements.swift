@@ -203,6 +203,9 @@ struct PrincipalLookup: PostgresPreparedStatement {
 struct ReadAcceptanceFacts: PostgresPreparedStatement {
     static let name = "invitelink_acceptance_facts"
     static let sql = select(customer: "$2", credential: "$3")
+    /// How many columns ``select(customer:credential:)`` gives: the invitation's twelve, the
+    /// five facts, the credential's.
+    static let columnCount = 18
 
     /// The facts' SELECT, for the invitation `$1`, the customer the placeholder `customer` and
     /// the credential to confirm (or null) the placeholder `credential`: the invitation's
