@@ -108,6 +108,7 @@ struct ErrorResponseTests {
             let issuers = [
                 try await world.credential(.partner(W.resellerA), .globalAdmin),
                 try await world.credential(.partner(W.resellerA), .adminAgent),
+                try await world.credential(.partner(W.resellerA), .adminAgent),
             ]
             var tokens: [String] = []
             for issuer in issuers + issuers { tokens.append(token(ofURL: try await client.issue(bearer: issuer)["url"] as! String)) }
@@ -135,6 +136,21 @@ struct ErrorResponseTests {
                 expectProblem(
                     try await client.send(.post, uri, bearer: bearer, json: json), .unauthorized, "unauthorized", "\(label), again")
             }
+            // Many at once, on one remembered credential: every one refused, none recorded.
+            let invitationsBefore = try await world.store.invitations(resellerID: W.resellerA, page: PageRequest(limit: 100)).items.count
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for index in 0..<24 {
+                    group.addTask {
+                        try await client.send(.post, "/v1/invitations", bearer: issuers[2], json: index.isMultiple(of: 2) ? "{}" : "[]")
+                            .status
+                    }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { $0 == .unauthorized }, "parallel calls by a revoked credential: \(statuses.map(\.code))")
+            #expect(
+                try await world.store.invitations(resellerID: W.resellerA, page: PageRequest(limit: 100)).items.count == invitationsBefore,
+                "an invitation recorded for a revoked credential")
             try await expectNoNewRelationships(world, since: before, "calls by revoked credentials")
         }
     }
