@@ -16,37 +16,8 @@ extension PostgresStore {
         ]
         detail["provider_id"] = invitation.providerID
         detail["max_uses"] = invitation.maxUses.map(String.init)
-        let auditDetail = StoredJSON.auditDetail(detail)
-        // One statement, atomic on its own: the invitation, inserted only when its id is new and
-        // its provider (if any) is one the reseller is connected to, and its audit entry. The
-        // reseller need not exist yet (an operator may mint links ahead of time): acceptance
-        // checks that the reseller and provider exist, at acceptance time.
-        let inserted = try await autocommit { db in
-            try await db.rows(
-                """
-                WITH inserted AS (
-                    INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
-                                             max_uses, use_count, issued_by, customer_email, revoked_at)
-                    SELECT \(invitation.id), \(invitation.resellerID), \(invitation.providerID)::TEXT, \(invitation.delegatedAdmin),
-                           \(invitation.kid), \(invitation.issuedAt), \(invitation.expiresAt), \(invitation.maxUses.map(Int64.init))::BIGINT,
-                           0, \(invitation.issuedBy), \(invitation.customerEmail)::TEXT, NULL
-                    WHERE (\(invitation.providerID)::TEXT IS NULL OR EXISTS (
-                        SELECT 1 FROM provider_connections c JOIN partners p ON p.id = c.provider_id AND p.kind = 'provider'
-                        WHERE c.reseller_id = \(invitation.resellerID) AND c.provider_id = \(invitation.providerID)::TEXT
-                          AND c.disconnected_at IS NULL))
-                      AND (\(credentialID)::TEXT IS NULL OR EXISTS (
-                        SELECT 1 FROM credentials WHERE id = \(credentialID)::TEXT AND revoked_at IS NULL))
-                    ON CONFLICT (id) DO NOTHING
-                    RETURNING id
-                ), logged AS (
-                    INSERT INTO audit_log (at, actor, actor_kind, action, subject, detail, partner_id)
-                    SELECT \(invitation.issuedAt), a.id, \(unescaped: AuditSQL.actorKind("a.id")), 'invitation.issued', inserted.id,
-                           \(auditDetail), \(invitation.resellerID)
-                    FROM inserted, (SELECT \(invitation.issuedBy)::TEXT AS id) a
-                )
-                SELECT count(*) FROM inserted
-                """)[0].decode(Int64.self) > 0
-        }
+        let issuance = Issuance(invitation: invitation, credentialID: credentialID, auditDetail: StoredJSON.auditDetail(detail))
+        let inserted = try await issuances.submit(issuance) { batch in try await self.issue(batch) }
         guard !inserted else { return }
         // Nothing inserted: say why, in the order SQLiteStore checks (the credential first).
         let (credentialLive, taken, providerKind, connected) = try await read { db in
@@ -70,6 +41,26 @@ extension PostgresStore {
         }
         // The provider was connected again between the two statements.
         throw StoreError(.unavailable, "invitation \(invitation.id) could not be recorded; try again")
+    }
+
+    /// One issuance for ``IssueInvitations``.
+    struct Issuance: Sendable {
+        let invitation: Invitation, credentialID: String?, auditDetail: String
+    }
+
+    /// Records a batch of issuances in one statement (``IssueInvitations``) and says, for each,
+    /// whether it was inserted. An id given twice is sent once: its later issuances are not
+    /// inserted (and are then refused as taken, as they would be one after the other).
+    func issue(_ batch: [Issuance]) async throws -> [Bool] {
+        var seen = Set<String>()
+        let first = batch.map { seen.insert($0.invitation.id).inserted }
+        let sent = zip(batch, first).filter(\.1).map(\.0)
+        let inserted = try await autocommit { db in
+            var ids = Set<String>()
+            for try await id in try await db.execute(IssueInvitations(batch: sent), logger: Self.quiet) { ids.insert(id) }
+            return ids
+        }
+        return zip(batch, first).map { issuance, first in first && inserted.contains(issuance.invitation.id) }
     }
 
     public func invitation(id: String) async throws -> Invitation? {

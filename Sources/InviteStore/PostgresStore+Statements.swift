@@ -247,3 +247,76 @@ extension PostgresConnection {
         return first
     }
 }
+
+// MARK: - Issuance, prepared and batched
+
+/// Issuances made at once, in one statement, atomic on its own: each invitation is inserted
+/// only when its id is new, its provider (if any) is one the reseller is connected to and the
+/// credential to confirm (if any) is unrevoked, with its audit entry. The reseller need not
+/// exist yet (an operator may mint links ahead of time): acceptance checks that the reseller
+/// and provider exist, at acceptance time. Its rows are the ids inserted.
+///
+/// Each parameter is an array, one element per invitation; postgres-nio binds no NULL inside
+/// an array, so "none" is the empty string for a provider, an email and a credential, and 0 for
+/// the uses allowed (never valid: ``Invitation/requireValidMaxUses()`` comes first). Ids repeated
+/// within one batch are sent once (``PostgresStore/issue(_:)``).
+struct IssueInvitations: PostgresPreparedStatement {
+    static let name = "invitelink_issue"
+    static let sql = """
+        WITH batch AS (
+            SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BOOL[], $5::TEXT[], $6::BIGINT[], $7::BIGINT[],
+                                 $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])
+                AS b (id, reseller_id, provider_id, dap, kid, issued_at, expires_at, max_uses, issued_by, customer_email,
+                      credential_id, detail)
+        ), inserted AS (
+            INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
+                                     max_uses, use_count, issued_by, customer_email, revoked_at)
+            SELECT b.id, b.reseller_id, NULLIF(b.provider_id, ''), b.dap, b.kid, b.issued_at, b.expires_at,
+                   NULLIF(b.max_uses, 0), 0, b.issued_by, NULLIF(b.customer_email, ''), NULL
+            FROM batch b
+            WHERE (b.provider_id = '' OR EXISTS (
+                SELECT 1 FROM provider_connections c JOIN partners p ON p.id = c.provider_id AND p.kind = 'provider'
+                WHERE c.reseller_id = b.reseller_id AND c.provider_id = b.provider_id AND c.disconnected_at IS NULL))
+              AND (b.credential_id = '' OR EXISTS (
+                SELECT 1 FROM credentials WHERE id = b.credential_id AND revoked_at IS NULL))
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+        ), logged AS (
+            INSERT INTO audit_log (at, actor, actor_kind, action, subject, detail, partner_id)
+            SELECT b.issued_at, b.issued_by, \(AuditSQL.actorKind("b.issued_by")), 'invitation.issued', b.id, b.detail,
+                   b.reseller_id
+            FROM batch b JOIN inserted USING (id)
+        )
+        SELECT id FROM inserted
+        """
+    /// `$1` ids, `$2` resellers, `$3` providers, `$4` DAP, `$5` kids, `$6` issued at, `$7` expires
+    /// at, `$8` uses allowed, `$9` issued by, `$10` customer emails, `$11` the credentials to
+    /// confirm, `$12` the audit entries' details.
+    static let bindingDataTypes: [PostgresDataType] = [
+        .textArray, .textArray, .textArray, .boolArray, .textArray, .int8Array, .int8Array, .int8Array, .textArray,
+        .textArray, .textArray, .textArray,
+    ]
+    let batch: [PostgresStore.Issuance]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 12)
+        func column<Value: PostgresArrayEncodable>(_ value: (PostgresStore.Issuance) -> Value) throws {
+            try bindings.append(batch.map(value))
+        }
+        try column(\.invitation.id)
+        try column(\.invitation.resellerID)
+        try column { $0.invitation.providerID ?? "" }
+        try column(\.invitation.delegatedAdmin)
+        try column(\.invitation.kid)
+        try column(\.invitation.issuedAt)
+        try column(\.invitation.expiresAt)
+        try column { Int64($0.invitation.maxUses ?? 0) }
+        try column(\.invitation.issuedBy)
+        try column { $0.invitation.customerEmail ?? "" }
+        try column { $0.credentialID ?? "" }
+        try column(\.auditDetail)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> String { try row.decode(String.self) }
+}

@@ -38,6 +38,9 @@ public final class PostgresStore: RelationshipStore {
     /// (until the store goes away: calls after ``shutdown()`` still get their answer).
     let deadlines = LeaseDeadlines()
     let deadlineWatch: Task<Void, Never>
+    /// Issuances made at once share one statement (``IssueInvitations``): up to four such
+    /// statements run at a time, each of up to 64 issuances.
+    let issuances = CallBatcher<Issuance, Bool>(maximumRunning: 4, maximumSize: 64)
     /// How long a call waits for a pooled connection before answering `unavailable`.
     let leaseTimeout: Duration
     /// How long ``ping()`` waits: a readiness probe must answer before the prober gives up.

@@ -481,6 +481,74 @@ struct RelationshipStoreContractTests {
         #expect(try await store.accept(F.request("inv_1", customer: "cus_2")).relationships.allSatisfy(\.created))
     }
 
+    @Test("issuances made at once each get the answer they would get one after another", arguments: StoreBackend.all)
+    func concurrentIssuances(backend: StoreBackend) async throws {
+        // PostgreSQL records issuances made at once in shared statements: one refused must not
+        // refuse, or record, another.
+        let subject = try await backend.make()
+        let store = subject.store
+        try await F.seed(store)
+        for id in ["cred_live", "cred_gone"] {
+            try await store.addCredential(
+                Credential(
+                    id: id, tenant: .partner(F.resellerA), role: .globalAdmin,
+                    secretHash: Array(id.utf8) + [UInt8](repeating: 0, count: 23), createdAt: F.t0),
+                actor: F.actor)
+        }
+        try await store.revokeCredential(id: "cred_gone", at: F.t0, actor: F.actor)
+        try await store.addInvitation(F.invitation("inv_taken"))
+        let auditBefore = try await subject.count(.audit_log)
+        var calls: [(invitation: Invitation, credential: String?, refusal: StoreError.Code?)] = []
+        for i in 0..<16 {
+            var invitation = F.invitation("inv_ok_\(i)", provider: i.isMultiple(of: 2) ? F.provider : nil, maxUses: i % 3 == 0 ? nil : i)
+            invitation.customerEmail = i.isMultiple(of: 4) ? "buyer\(i)@example.com" : nil
+            calls.append((invitation, i < 8 ? "cred_live" : nil, nil))
+        }
+        for i in 0..<4 {
+            calls.append((F.invitation("inv_taken"), "cred_live", .conflict))
+            calls.append((F.invitation("inv_far_\(i)", provider: F.otherProvider), "cred_live", .providerNotConnected))
+            calls.append((F.invitation("inv_nobody_\(i)", provider: "prov_nobody"), nil, .unknownPartner))
+            calls.append((F.invitation("inv_gone_\(i)"), "cred_gone", .credentialRevoked))
+        }
+        // One new id issued twice at once: one is recorded, the other is a conflict.
+        calls += [(F.invitation("inv_twice"), "cred_live", nil), (F.invitation("inv_twice"), "cred_live", nil)]
+        calls.shuffle()
+        let outcomes = await withTaskGroup(of: (Int, StoreError.Code?).self) { group in
+            for (index, call) in calls.enumerated() {
+                group.addTask {
+                    do {
+                        try await store.addInvitation(call.invitation, confirmingCredential: call.credential)
+                        return (index, nil)
+                    } catch let error as StoreError {
+                        return (index, error.code)
+                    } catch {
+                        return (index, .unavailable)
+                    }
+                }
+            }
+            var outcomes = [Int: StoreError.Code?]()
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes
+        }
+        var twins: [StoreError.Code?] = []
+        for (index, call) in calls.enumerated() {
+            let outcome = outcomes[index] ?? .unavailable
+            if call.invitation.id == "inv_twice" {
+                twins.append(outcome)
+                continue
+            }
+            #expect(outcome == call.refusal, "\(call.invitation.id) by \(call.credential ?? "no credential")")
+            if call.refusal == nil {
+                let recorded = try await store.invitation(id: call.invitation.id)
+                #expect(recorded == call.invitation, "\(call.invitation.id) recorded as \(String(describing: recorded))")
+            } else if call.invitation.id != "inv_taken" {
+                #expect(try await store.invitation(id: call.invitation.id) == nil, "refused \(call.invitation.id) recorded")
+            }
+        }
+        #expect(twins.filter { $0 == nil }.count == 1 && twins.filter { $0 == .conflict }.count == 1, "inv_twice: \(twins)")
+        #expect(try await subject.count(.audit_log) == auditBefore + 17, "one audit entry per recorded issuance")
+    }
+
     @Test("an acceptance that fails at its last step leaves nothing behind", arguments: StoreBackend.all)
     func acceptanceRollsBackWhole(backend: StoreBackend) async throws {
         let subject = try await backend.make()
