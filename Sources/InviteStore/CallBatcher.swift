@@ -9,7 +9,8 @@ internal import Synchronization
 /// which runs it in its own task. So batches grow only while the running ones are busy: as
 /// large as the load makes them, no larger.
 ///
-/// A batch's callers share its fate: if `run` throws, every one of them gets that error.
+/// A batch's callers share its fate: if `run` throws, every one of them gets that error. The
+/// runner's cancellation is not part of it: a batch runs to its end for the others.
 final class CallBatcher<Item: Sendable, Outcome: Sendable>: Sendable {
     /// What a waiting caller is resumed with: its answer, or a batch to run (its own item, then
     /// those of `others`).
@@ -70,11 +71,14 @@ final class CallBatcher<Item: Sendable, Outcome: Sendable>: Sendable {
 
     /// Runs one batch, answers its other callers, and hands the next batch on (or frees the slot).
     private func lead(
-        _ item: Item, _ others: [Waiter], run: @Sendable ([Item]) async throws -> [Outcome]
+        _ item: Item, _ others: [Waiter], run: @escaping @Sendable ([Item]) async throws -> [Outcome]
     ) async throws -> Outcome {
         let outcomes: Result<[Outcome], any Error>
         do {
-            let values = try await run([item] + others.map(\.item))
+            // In a task of its own, so that the runner's cancellation (its own caller gone) does
+            // not fail the batch it runs for the others.
+            let items = [item] + others.map(\.item)
+            let values = try await Task { try await run(items) }.value
             outcomes =
                 values.count == others.count + 1
                 ? .success(values) : .failure(StoreError(.unavailable, "a batch of \(others.count + 1) calls got \(values.count) answers"))

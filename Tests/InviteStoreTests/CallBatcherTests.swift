@@ -104,6 +104,36 @@ struct CallBatcherTests {
         }
     }
 
+    @Test("a runner whose own caller is cancelled still runs its batch to the end for the others")
+    func runnerCancellationSparesTheBatch() async throws {
+        let batcher = CallBatcher<Int, Int>(maximumRunning: 1, maximumSize: 8)
+        let doubler = Doubler()
+        let released = Mutex(false)
+        let cancelledInside = Mutex<Bool?>(nil)
+        let run: @Sendable ([Int]) async throws -> [Int] = { items in
+            guard items.first == 1 else { return try await doubler.run(items) }
+            // The second batch, run by call 1: held until call 1's task has been cancelled.
+            while !released.withLock({ $0 }) { await Task.yield() }
+            cancelledInside.withLock { $0 = Task.isCancelled }
+            try Task.checkCancellation()
+            return items.map { $0 * 2 }
+        }
+        let first = Task { try await batcher.submit(0, run: run) }
+        while doubler.batches.withLock({ $0.isEmpty }) { await Task.yield() }
+        let runner = Task { try await batcher.submit(1, run: run) }
+        while batcher.waitingCount < 1 { await Task.yield() }
+        let others = (2..<5).map { item in Task { try await batcher.submit(item, run: run) } }
+        while batcher.waitingCount < 4 { await Task.yield() }
+        doubler.open()
+        #expect(try await first.value == 0)
+        while batcher.waitingCount > 0 { await Task.yield() }
+        runner.cancel()
+        released.withLock { $0 = true }
+        for (index, other) in others.enumerated() { #expect(try await other.value == (index + 2) * 2) }
+        #expect(try await runner.value == 2)
+        #expect(cancelledInside.withLock { $0 } == false, "the batch saw its runner's cancellation")
+    }
+
     @Test("up to maximumRunning batches run side by side")
     func batchesRunSideBySide() async throws {
         let batcher = CallBatcher<Int, Int>(maximumRunning: 3, maximumSize: 8)
