@@ -1,12 +1,12 @@
 internal import Synchronization
 
 /// Gathers calls made at once into batches, so that concurrent callers share one statement
-/// instead of paying for one each. No task is spawned and nothing waits for a timer: a call
-/// that finds fewer than ``maximumRunning`` batches running runs its own at once (alone, when
-/// nothing else is waiting: a lone caller pays nothing for batching); a call that finds them
-/// all running waits in line. When a batch ends, its runner answers the batch's other callers,
-/// then hands the next batch (the first ``maximumSize`` callers in line) to the first of them,
-/// which runs it in its own task. So batches grow only while the running ones are busy: as
+/// instead of paying for one each. Nothing runs in the background and nothing waits for a
+/// timer: a call that finds fewer than ``maximumRunning`` batches running runs its own at once
+/// (alone, when nothing else is waiting: a lone caller pays nothing for batching); a call that
+/// finds them all running waits in line. When a batch ends, its runner answers the batch's
+/// other callers, then hands the next batch (the first ``maximumSize`` callers in line) to the
+/// first of them, which runs it. So batches grow only while the running ones are busy: as
 /// large as the load makes them, no larger.
 ///
 /// A batch's callers share its fate: if `run` throws, every one of them gets that error. The

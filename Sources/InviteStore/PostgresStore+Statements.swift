@@ -256,28 +256,32 @@ extension PostgresConnection {
 /// exist yet (an operator may mint links ahead of time): acceptance checks that the reseller
 /// and provider exist, at acceptance time. Its rows are the ids inserted.
 ///
-/// Each parameter is an array, one element per invitation; postgres-nio binds no NULL inside
-/// an array, so "none" is the empty string for a provider, an email and a credential, and 0 for
-/// the uses allowed (never valid: ``Invitation/requireValidMaxUses()`` comes first). Ids repeated
-/// within one batch are sent once (``PostgresStore/issue(_:)``).
+/// Each parameter is an array, one element per invitation. postgres-nio binds no NULL inside
+/// an array, so an optional text is sent as "" for none and "+" before the value otherwise
+/// (exact for every string, the empty one included), and the uses allowed as 0 for none (never
+/// valid: ``Invitation/requireValidMaxUses()`` comes first). Ids repeated within one batch are
+/// sent once (``PostgresStore/issue(_:)``).
 struct IssueInvitations: PostgresPreparedStatement {
     static let name = "invitelink_issue"
     static let sql = """
         WITH batch AS (
-            SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BOOL[], $5::TEXT[], $6::BIGINT[], $7::BIGINT[],
-                                 $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])
-                AS b (id, reseller_id, provider_id, dap, kid, issued_at, expires_at, max_uses, issued_by, customer_email,
+            SELECT r.id, r.reseller_id, \(optional("r.provider_id")) AS provider_id, r.dap, r.kid, r.issued_at, r.expires_at,
+                   NULLIF(r.max_uses, 0) AS max_uses, r.issued_by, \(optional("r.customer_email")) AS customer_email,
+                   \(optional("r.credential_id")) AS credential_id, r.detail
+            FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BOOL[], $5::TEXT[], $6::BIGINT[], $7::BIGINT[],
+                        $8::BIGINT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])
+                AS r (id, reseller_id, provider_id, dap, kid, issued_at, expires_at, max_uses, issued_by, customer_email,
                       credential_id, detail)
         ), inserted AS (
             INSERT INTO invitations (id, reseller_id, provider_id, dap, kid, issued_at, expires_at,
                                      max_uses, use_count, issued_by, customer_email, revoked_at)
-            SELECT b.id, b.reseller_id, NULLIF(b.provider_id, ''), b.dap, b.kid, b.issued_at, b.expires_at,
-                   NULLIF(b.max_uses, 0), 0, b.issued_by, NULLIF(b.customer_email, ''), NULL
+            SELECT b.id, b.reseller_id, b.provider_id, b.dap, b.kid, b.issued_at, b.expires_at,
+                   b.max_uses, 0, b.issued_by, b.customer_email, NULL
             FROM batch b
-            WHERE (b.provider_id = '' OR EXISTS (
+            WHERE (b.provider_id IS NULL OR EXISTS (
                 SELECT 1 FROM provider_connections c JOIN partners p ON p.id = c.provider_id AND p.kind = 'provider'
                 WHERE c.reseller_id = b.reseller_id AND c.provider_id = b.provider_id AND c.disconnected_at IS NULL))
-              AND (b.credential_id = '' OR EXISTS (
+              AND (b.credential_id IS NULL OR EXISTS (
                 SELECT 1 FROM credentials WHERE id = b.credential_id AND revoked_at IS NULL))
             ON CONFLICT (id) DO NOTHING
             RETURNING id
@@ -289,6 +293,15 @@ struct IssueInvitations: PostgresPreparedStatement {
         )
         SELECT id FROM inserted
         """
+
+    /// The SQL that reads `column`, an optional text sent as ``encode(_:)`` sends it.
+    private static func optional(_ column: String) -> String {
+        "CASE WHEN \(column) = '' THEN NULL ELSE substr(\(column), 2) END"
+    }
+
+    /// An optional text as the statement receives it: "" for none, else "+" and the value.
+    private static func encode(_ text: String?) -> String { text.map { "+" + $0 } ?? "" }
+
     /// `$1` ids, `$2` resellers, `$3` providers, `$4` DAP, `$5` kids, `$6` issued at, `$7` expires
     /// at, `$8` uses allowed, `$9` issued by, `$10` customer emails, `$11` the credentials to
     /// confirm, `$12` the audit entries' details.
@@ -305,15 +318,15 @@ struct IssueInvitations: PostgresPreparedStatement {
         }
         try column(\.invitation.id)
         try column(\.invitation.resellerID)
-        try column { $0.invitation.providerID ?? "" }
+        try column { Self.encode($0.invitation.providerID) }
         try column(\.invitation.delegatedAdmin)
         try column(\.invitation.kid)
         try column(\.invitation.issuedAt)
         try column(\.invitation.expiresAt)
         try column { Int64($0.invitation.maxUses ?? 0) }
         try column(\.invitation.issuedBy)
-        try column { $0.invitation.customerEmail ?? "" }
-        try column { $0.credentialID ?? "" }
+        try column { Self.encode($0.invitation.customerEmail) }
+        try column { Self.encode($0.credentialID) }
         try column(\.auditDetail)
         return bindings
     }

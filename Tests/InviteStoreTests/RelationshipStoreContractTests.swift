@@ -509,7 +509,13 @@ struct RelationshipStoreContractTests {
             calls.append((F.invitation("inv_far_\(i)", provider: F.otherProvider), "cred_live", .providerNotConnected))
             calls.append((F.invitation("inv_nobody_\(i)", provider: "prov_nobody"), nil, .unknownPartner))
             calls.append((F.invitation("inv_gone_\(i)"), "cred_gone", .credentialRevoked))
+            // Empty strings are values, not "none".
+            calls.append((F.invitation("inv_blank_provider_\(i)", provider: ""), nil, .unknownPartner))
+            calls.append((F.invitation("inv_blank_credential_\(i)"), "", .credentialRevoked))
         }
+        var blankEmail = F.invitation("inv_blank_email")
+        blankEmail.customerEmail = ""
+        calls.append((blankEmail, "cred_live", nil))
         // One new id issued twice at once: one is recorded, the other is a conflict.
         calls += [(F.invitation("inv_twice"), "cred_live", nil), (F.invitation("inv_twice"), "cred_live", nil)]
         calls.shuffle()
@@ -546,7 +552,7 @@ struct RelationshipStoreContractTests {
             }
         }
         #expect(twins.filter { $0 == nil }.count == 1 && twins.filter { $0 == .conflict }.count == 1, "inv_twice: \(twins)")
-        #expect(try await subject.count(.audit_log) == auditBefore + 17, "one audit entry per recorded issuance")
+        #expect(try await subject.count(.audit_log) == auditBefore + 18, "one audit entry per recorded issuance")
     }
 
     @Test("an acceptance that fails at its last step leaves nothing behind", arguments: StoreBackend.all)
