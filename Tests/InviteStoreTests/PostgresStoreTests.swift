@@ -20,6 +20,15 @@ struct PostgresConfigurationTests {
             "the default pool size must be 8")
     }
 
+    @Test("the pool has a fixed size and no keep-alive timers, whose cancelled sleeps hold memory under load")
+    func fixedPool() throws {
+        for url in ["postgres://app@db.example/invitelink", "postgres://app@db.example/invitelink?pool=3"] {
+            let options = try PostgresConfiguration(url: url, environment: [:]).client.options
+            #expect(options.minimumConnections == options.maximumConnections, "\(url)")
+            #expect(options.keepAliveBehavior == nil, "\(url)")
+        }
+    }
+
     @Test("user, password, host, port and database are read, percent-decoded")
     func components() throws {
         let configuration = try PostgresConfiguration(
