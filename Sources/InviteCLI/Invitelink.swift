@@ -56,20 +56,21 @@ struct GlobalOptions: ParsableArguments {
 
     var keyring: KeyringDirectory { KeyringDirectory(path: keysDir) }
 
-    func openDatabase() throws -> any RelationshipStore {
-        try openStore(url: databaseURL())
-    }
-
     /// Runs `body` with the migrated store, then closes the store's connections (PostgreSQL's
     /// pool) whether `body` succeeded or not, rather than leaving them to be cut by the exit.
-    func withStore<T>(_ body: (any RelationshipStore) async throws -> T) async throws -> T {
-        try await withStore(offline: false) { try await body($0!) }
+    /// `keepingConnections` is for `serve` (``openStore(url:keepingConnections:)``).
+    func withStore<T>(
+        keepingConnections: Bool = false, _ body: (any RelationshipStore) async throws -> T
+    ) async throws -> T {
+        try await withStore(offline: false, keepingConnections: keepingConnections) { try await body($0!) }
     }
 
     /// The same, with no store at all when `offline`.
-    func withStore<T>(offline: Bool, _ body: ((any RelationshipStore)?) async throws -> T) async throws -> T {
+    func withStore<T>(
+        offline: Bool, keepingConnections: Bool = false, _ body: ((any RelationshipStore)?) async throws -> T
+    ) async throws -> T {
         guard !offline else { return try await body(nil) }
-        let store = try openDatabase()
+        let store = try openStore(url: databaseURL(), keepingConnections: keepingConnections)
         do {
             try await store.migrate()
             let result = try await body(store)

@@ -93,7 +93,7 @@ struct Serve: AsyncParsableCommand {
             logger.logLevel = (logLevel ?? Environment.value("INVITELINK_LOG_LEVEL")).flatMap(Logger.Level.init(rawValue:)) ?? .info
             let sessionSecret = try readSessionSecret()
             logger.info("starting", metadata: ["openssl": "\(OpenSSLLibrary.version)"])
-            try await options.withStore { store in
+            try await options.withStore(keepingConnections: true) { store in
                 let keyring = try KeyringHolder(directory: options.keyring, logger: logger)
                 if keyring.current.signingKey == nil {
                     logger.warning(

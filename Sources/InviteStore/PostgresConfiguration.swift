@@ -32,7 +32,10 @@ struct PostgresConfiguration: Sendable {
     var sslMode: String?
 
     /// Reads `url`; `environment` supplies `INVITELINK_DB_POOL` when the URL has no `pool`.
-    init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// `keepingConnections` is for a process that serves for long: see below.
+    init(
+        url: String, environment: [String: String] = ProcessInfo.processInfo.environment, keepingConnections: Bool = false
+    ) throws {
         func invalid(_ reason: String) -> StoreError {
             // The URL may hold a password: it never goes into a message.
             StoreError(.invalidInput, "invalid PostgreSQL URL: \(reason)")
@@ -101,15 +104,19 @@ struct PostgresConfiguration: Sendable {
         // A connection attempt to a server that is down or unreachable gives up after this; the
         // pool then retries in the background with its own backoff.
         client.options.connectTimeout = .seconds(5)
-        // A fixed-size pool with no keep-alive queries: the pool otherwise starts a keep-alive
-        // timer, and an idle timer for a connection above the minimum, each time a connection
-        // goes back unused, and a cancelled timer holds its memory until its time (30 and 60 s).
-        // Under load that parks connections often (batched issuance does), heaptrack showed
-        // thousands of them at once: peak RSS 62–63 MiB against 55 without. So the pool opens
-        // all its connections and keeps them; a connection that died idle is found on its next
-        // use, as a busy one is (README, "Decisions where the contract is silent").
-        client.options.minimumConnections = client.options.maximumConnections
-        client.options.keepAliveBehavior = nil
+        // For a server, a fixed-size pool with no keep-alive queries: the pool otherwise starts a
+        // keep-alive timer, and an idle timer for a connection above the minimum, each time a
+        // connection goes back unused, and a cancelled timer holds its memory until its time
+        // (30 and 60 s). Under load that parks connections often (batched issuance does),
+        // heaptrack showed thousands of them at once: peak RSS 62–63 MiB against 55 without. So
+        // the pool opens all its connections and keeps them; a connection that died idle is
+        // found on its next use, as a busy one is (README, "Decisions where the contract is
+        // silent"). A CLI command, which runs a few statements and exits, opens connections
+        // as it needs them.
+        if keepingConnections {
+            client.options.minimumConnections = client.options.maximumConnections
+            client.options.keepAliveBehavior = nil
+        }
         self.client = client
         self.poolSize = client.options.maximumConnections
         self.sslMode = effectiveMode

@@ -49,12 +49,14 @@ public final class PostgresStore: RelationshipStore {
     /// Queries are not logged (they carry ids and emails); the pool's own warnings are.
     static let quiet = Logger(label: "invitelink.postgres.query", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// Opens a pool for `url` (see ``PostgresConfiguration`` for what the URL may say). No
-    /// connection is made until the first call; call ``migrate()`` before use.
-    public convenience init(url: String) throws {
+    /// Opens a pool for `url` (see ``PostgresConfiguration`` for what the URL may say); call
+    /// ``migrate()`` before use. With `keepingConnections` (a server) the pool opens all its
+    /// connections at once and keeps them; otherwise it opens them as calls need them.
+    public convenience init(url: String, keepingConnections: Bool = false) throws {
         var logger = Logger(label: "invitelink.postgres")
         logger.logLevel = .warning
-        try self.init(configuration: PostgresConfiguration(url: url), logger: logger)
+        try self.init(
+            configuration: PostgresConfiguration(url: url, keepingConnections: keepingConnections), logger: logger)
     }
 
     init(

@@ -11,9 +11,11 @@
 ///   ``PostgresConfiguration`` lists every query item.
 ///
 /// The store is returned unmigrated; call ``RelationshipStore/migrate()`` before use.
-public func openStore(url: String) throws -> any RelationshipStore {
+/// `keepingConnections` is for a server: a PostgreSQL pool then keeps all its connections open
+/// (``PostgresStore/init(url:keepingConnections:)``).
+public func openStore(url: String, keepingConnections: Bool = false) throws -> any RelationshipStore {
     if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-        return try PostgresStore(url: url)
+        return try PostgresStore(url: url, keepingConnections: keepingConnections)
     }
     guard url.hasPrefix("sqlite:") else {
         throw StoreError(.invalidInput, "unsupported database URL scheme (expected sqlite: or postgres://)")

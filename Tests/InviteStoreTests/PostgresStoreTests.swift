@@ -20,12 +20,15 @@ struct PostgresConfigurationTests {
             "the default pool size must be 8")
     }
 
-    @Test("the pool has a fixed size and no keep-alive timers, whose cancelled sleeps hold memory under load")
+    @Test("a server's pool has a fixed size and no keep-alive timers; a CLI command's opens connections as needed")
     func fixedPool() throws {
         for url in ["postgres://app@db.example/invitelink", "postgres://app@db.example/invitelink?pool=3"] {
-            let options = try PostgresConfiguration(url: url, environment: [:]).client.options
-            #expect(options.minimumConnections == options.maximumConnections, "\(url)")
-            #expect(options.keepAliveBehavior == nil, "\(url)")
+            let server = try PostgresConfiguration(url: url, environment: [:], keepingConnections: true).client.options
+            #expect(server.minimumConnections == server.maximumConnections, "\(url)")
+            #expect(server.keepAliveBehavior == nil, "\(url)")
+            let command = try PostgresConfiguration(url: url, environment: [:]).client.options
+            #expect(command.minimumConnections == 0, "\(url)")
+            #expect(command.keepAliveBehavior != nil, "\(url)")
         }
     }
 
