@@ -48,9 +48,9 @@ struct CallBatcherTests {
                     }
                 }
                 // The first call must be the one running: wait until it is.
-                if item == 0 { while doubler.batches.withLock({ $0.isEmpty }) { await Task.yield() } }
+                if item == 0 { await waitUntil("the first call runs") { !doubler.batches.withLock { $0.isEmpty } } }
             }
-            while batcher.waitingCount < count - 1 { await Task.yield() }
+            await waitUntil("the other calls wait") { batcher.waitingCount >= count - 1 }
             doubler.open()
             var outcomes = [Int: Result<Int, StoreError>]()
             for await (item, outcome) in group { outcomes[item] = outcome }
@@ -119,14 +119,14 @@ struct CallBatcherTests {
             return items.map { $0 * 2 }
         }
         let first = Task { try await batcher.submit(0, run: run) }
-        while doubler.batches.withLock({ $0.isEmpty }) { await Task.yield() }
+        await waitUntil("the first call runs") { !doubler.batches.withLock { $0.isEmpty } }
         let runner = Task { try await batcher.submit(1, run: run) }
-        while batcher.waitingCount < 1 { await Task.yield() }
+        await waitUntil("call 1 waits") { batcher.waitingCount >= 1 }
         let others = (2..<5).map { item in Task { try await batcher.submit(item, run: run) } }
-        while batcher.waitingCount < 4 { await Task.yield() }
+        await waitUntil("calls 1–4 wait") { batcher.waitingCount >= 4 }
         doubler.open()
         #expect(try await first.value == 0)
-        while batcher.waitingCount > 0 { await Task.yield() }
+        await waitUntil("call 1 leads the second batch") { batcher.waitingCount == 0 }
         runner.cancel()
         released.withLock { $0 = true }
         for (index, other) in others.enumerated() { #expect(try await other.value == (index + 2) * 2) }
@@ -147,12 +147,25 @@ struct CallBatcherTests {
         async let a = batcher.submit(1, run: run)
         async let b = batcher.submit(2, run: run)
         async let c = batcher.submit(3, run: run)
-        while started.withLock({ $0 }) < 3 { await Task.yield() }
+        await waitUntil("three batches run") { started.withLock { $0 } >= 3 }
         async let d = batcher.submit(4, run: run)
-        while batcher.waitingCount < 1 { await Task.yield() }
+        await waitUntil("a fourth call waits") { batcher.waitingCount >= 1 }
         #expect(started.withLock { $0 } == 3, "a fourth batch started while three ran")
         released.withLock { $0 = true }
         #expect(try await [a, b, c, d] == [1, 2, 3, 4])
         #expect(batcher.batchCount == 4)
+    }
+}
+
+/// Yields until `condition` holds, or records an issue after 10 s and returns: a batcher that
+/// breaks its promise must fail the test, not hang it.
+func waitUntil(_ what: Comment, sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool) async {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("never happened: \(what)", sourceLocation: sourceLocation)
+            return
+        }
+        await Task.yield()
     }
 }
